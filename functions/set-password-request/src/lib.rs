@@ -1,0 +1,31 @@
+//! P1 `PUT /user/password`: emails the caller a link to set a first password.
+
+use lambda_http::http::StatusCode;
+use lambda_http::{Body, Request, Response};
+use password_service::clock::rfc3339_millis;
+use password_service::http::jsonapi::{meta_document, ApiError};
+use password_service::http::{json_object, MediaTypes};
+use password_service::service::Services;
+use password_service::set_password;
+use serde_json::json;
+
+pub async fn handle(services: &Services, request: Request) -> Response<Body> {
+    respond(services, &request)
+        .await
+        .unwrap_or_else(ApiError::into_response)
+}
+
+async fn respond(services: &Services, request: &Request) -> Result<Response<Body>, ApiError> {
+    let (_caller, user) = services.authenticate_user(request.headers()).await?;
+    // The request has no fields, but a body that is sent must still be sound.
+    json_object(request, MediaTypes::JsonApi)?;
+    let expires_at = set_password::request_link(services, &user).await?;
+    Ok(meta_document(
+        StatusCode::ACCEPTED,
+        json!({
+            "status": "confirmation-pending",
+            "detail": "An email with a link to set the password has been sent.",
+            "linkExpiresAt": rfc3339_millis(expires_at * 1000),
+        }),
+    ))
+}

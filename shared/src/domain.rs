@@ -1,0 +1,247 @@
+//! Domain types that parse at the boundary: past it, no code re-checks a string.
+
+use std::fmt;
+
+use crate::clock::Millis;
+
+/// 24 lowercase hex characters (96 random bits), SPEC section 1.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct UserId(String);
+
+impl UserId {
+    pub const LENGTH: usize = 24;
+
+    /// Accepts hex of either case (the admin family validates `^[0-9a-fA-F]{24}$`)
+    /// and stores it lowercase.
+    pub fn parse(raw: &str) -> Option<Self> {
+        (raw.len() == Self::LENGTH && raw.bytes().all(|b| b.is_ascii_hexdigit()))
+            .then(|| Self(raw.to_ascii_lowercase()))
+    }
+
+    pub fn generate() -> Self {
+        let mut bytes = [0u8; Self::LENGTH / 2];
+        crate::secrets::fill_random(&mut bytes);
+        Self(hex(&bytes))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for UserId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for UserId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "UserId({})", self.0)
+    }
+}
+
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Locale {
+    #[default]
+    En,
+    De,
+}
+
+impl Locale {
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw.to_ascii_lowercase().as_str() {
+            "en" => Some(Locale::En),
+            "de" => Some(Locale::De),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Locale::En => "en",
+            Locale::De => "de",
+        }
+    }
+}
+
+/// An email address as far as this service needs one: something@domain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Email(String);
+
+impl Email {
+    pub fn parse(raw: &str) -> Option<Self> {
+        let raw = raw.trim();
+        let (local, domain) = raw.rsplit_once('@')?;
+        let valid = !local.is_empty()
+            && domain.contains('.')
+            && !domain.starts_with('.')
+            && !domain.ends_with('.')
+            && raw.len() <= 254
+            && !raw.chars().any(|c| c.is_whitespace() || c.is_control());
+        valid.then(|| Self(raw.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn local_part(&self) -> &str {
+        self.0.rsplit_once('@').map_or("", |(local, _)| local)
+    }
+}
+
+/// A secret from a request (password, token, code, PIN): its Debug and Display
+/// never show the value, so it cannot slip into a log line by formatting.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret([redacted])")
+    }
+}
+
+/// A user as stored, without any secret in clear.
+#[derive(Debug, Clone, PartialEq)]
+pub struct User {
+    pub id: UserId,
+    pub email: Email,
+    pub locale: Locale,
+    /// Argon2id PHC string, absent until a password is set.
+    pub password_hash: Option<String>,
+    pub change_required: bool,
+    /// HMAC-SHA256 of the PIN under the server pepper.
+    pub pin_hmac: Option<String>,
+    pub linked_identities: Vec<String>,
+    /// Tokenized payment-method references: the user's "critical data".
+    pub payment_methods: Vec<String>,
+    pub sequence: u64,
+    pub resource_owner: String,
+    pub password_changed_at: Option<Millis>,
+    /// Tokens issued (`iat`) before this second are rejected.
+    pub sessions_not_before: Option<i64>,
+    pub critical_data_deleted_at: Option<Millis>,
+    /// SHA-256 of the one live set-password token, if any.
+    pub set_password_token_hash: Option<String>,
+}
+
+impl User {
+    pub fn new(email: Email, locale: Locale, resource_owner: String) -> Self {
+        Self {
+            id: UserId::generate(),
+            email,
+            locale,
+            password_hash: None,
+            change_required: false,
+            pin_hmac: None,
+            linked_identities: Vec::new(),
+            payment_methods: Vec::new(),
+            sequence: 0,
+            resource_owner,
+            password_changed_at: None,
+            sessions_not_before: None,
+            critical_data_deleted_at: None,
+            set_password_token_hash: None,
+        }
+    }
+
+    pub fn has_password(&self) -> bool {
+        self.password_hash.is_some()
+    }
+}
+
+/// What an audit event records; one per change, in the change's transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuditEventType {
+    UserCreated,
+    PasswordSet,
+    PasswordChanged,
+    PasswordReset,
+    PinSet,
+    CriticalDataDeleted,
+}
+
+impl AuditEventType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuditEventType::UserCreated => "user.created",
+            AuditEventType::PasswordSet => "user.password.set",
+            AuditEventType::PasswordChanged => "user.password.changed",
+            AuditEventType::PasswordReset => "user.password.reset",
+            AuditEventType::PinSet => "user.pin.set",
+            AuditEventType::CriticalDataDeleted => "user.critical_data.deleted",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEvent {
+    pub user_id: UserId,
+    pub sequence: u64,
+    pub event_type: String,
+    pub at: Millis,
+    /// Who made the change: a user id, or `system`/`operator`.
+    pub actor: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_id_accepts_24_hex_of_either_case_and_stores_lowercase() {
+        let id = UserId::parse("0123456789ABCDEFabcdef01").unwrap();
+        assert_eq!(id.as_str(), "0123456789abcdefabcdef01");
+    }
+
+    #[test]
+    fn user_id_rejects_wrong_length_and_non_hex() {
+        assert!(UserId::parse("0123456789abcdef0123456").is_none());
+        assert!(UserId::parse("0123456789abcdef012345678").is_none());
+        assert!(UserId::parse("0123456789abcdef0123456g").is_none());
+        assert!(UserId::parse("").is_none());
+    }
+
+    #[test]
+    fn generated_user_ids_parse_and_differ() {
+        let a = UserId::generate();
+        let b = UserId::generate();
+        assert!(UserId::parse(a.as_str()).is_some());
+        assert_ne!(a, b);
+    }
+
+    #[test]
+    fn email_local_part_is_before_the_last_at() {
+        let email = Email::parse("first.last@example.com").unwrap();
+        assert_eq!(email.local_part(), "first.last");
+        assert!(Email::parse("no-at-sign").is_none());
+        assert!(Email::parse("a@nodot").is_none());
+    }
+
+    #[test]
+    fn secret_debug_never_shows_the_value() {
+        let secret = Secret::new("hunter2-correct-horse");
+        assert!(!format!("{secret:?}").contains("hunter2"));
+    }
+}

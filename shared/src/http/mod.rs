@@ -1,0 +1,240 @@
+//! What every endpoint shares at the HTTP boundary: body limits, media types,
+//! JSON parsing, and the three error families' renderers.
+
+pub mod admin;
+pub mod grpc;
+pub mod jsonapi;
+
+use lambda_http::http::header::{CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
+use lambda_http::http::{HeaderMap, HeaderValue, StatusCode};
+use lambda_http::{Body, Request, Response};
+use serde_json::Value;
+
+/// SPEC section 2: bodies over 16 KiB answer 413.
+pub const MAX_BODY_BYTES: usize = 16 * 1024;
+
+pub const JSON_API_MEDIA_TYPE: &str = "application/vnd.api+json";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BodyError {
+    TooLarge,
+    UnsupportedMediaType,
+    NotUtf8,
+    InvalidJson(String),
+    NotAnObject,
+}
+
+/// Which request media types an endpoint accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MediaTypes {
+    /// Family P: `application/vnd.api+json` (parameters `ext`/`profile` only)
+    /// or `application/json`.
+    JsonApi,
+    /// Families Z and O: `application/json`.
+    Json,
+}
+
+/// Reads the body as a JSON object. An empty body reads as `{}`, so endpoints
+/// whose fields are all optional accept it; required fields are checked by
+/// the caller, field by field.
+pub fn json_object(
+    req: &Request,
+    media: MediaTypes,
+) -> Result<serde_json::Map<String, Value>, BodyError> {
+    let bytes: &[u8] = match req.body() {
+        Body::Empty => &[],
+        Body::Text(text) => text.as_bytes(),
+        Body::Binary(bytes) => bytes,
+        _ => &[],
+    };
+    if bytes.len() > MAX_BODY_BYTES {
+        return Err(BodyError::TooLarge);
+    }
+    check_media_type(req.headers(), media)?;
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(serde_json::Map::new());
+    }
+    let text = std::str::from_utf8(bytes).map_err(|_| BodyError::NotUtf8)?;
+    match serde_json::from_str::<Value>(text) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(_) => Err(BodyError::NotAnObject),
+        Err(e) => Err(BodyError::InvalidJson(e.to_string())),
+    }
+}
+
+fn check_media_type(headers: &HeaderMap, media: MediaTypes) -> Result<(), BodyError> {
+    // Clients that send no Content-Type are read as JSON.
+    let Some(value) = headers.get(CONTENT_TYPE) else {
+        return Ok(());
+    };
+    let value = value
+        .to_str()
+        .map_err(|_| BodyError::UnsupportedMediaType)?;
+    let mut parts = value.split(';').map(str::trim);
+    let essence = parts.next().unwrap_or_default().to_ascii_lowercase();
+    let params: Vec<&str> = parts.filter(|p| !p.is_empty()).collect();
+    let accepted = match essence.as_str() {
+        "application/json" => true,
+        // JSON:API: a media type parameter other than ext/profile → 415.
+        JSON_API_MEDIA_TYPE if media == MediaTypes::JsonApi => params.iter().all(|p| {
+            let name = p.split('=').next().unwrap_or_default().trim();
+            name.eq_ignore_ascii_case("ext") || name.eq_ignore_ascii_case("profile")
+        }),
+        _ => false,
+    };
+    accepted
+        .then_some(())
+        .ok_or(BodyError::UnsupportedMediaType)
+}
+
+/// What a field of a request body held, when it was not what was asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldProblem {
+    Missing,
+    WrongType,
+}
+
+/// A string field; `null` counts as missing.
+pub fn string_field<'a>(
+    body: &'a serde_json::Map<String, Value>,
+    name: &str,
+) -> Result<&'a str, FieldProblem> {
+    match body.get(name) {
+        None | Some(Value::Null) => Err(FieldProblem::Missing),
+        Some(Value::String(s)) => Ok(s),
+        Some(_) => Err(FieldProblem::WrongType),
+    }
+}
+
+pub(crate) fn json_response(
+    status: StatusCode,
+    content_type: &'static str,
+    body: &Value,
+) -> Response<Body> {
+    let mut response = Response::new(Body::Text(body.to_string()));
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    response
+}
+
+/// Headers some errors carry, whatever the family.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ErrorHeaders {
+    pub www_authenticate: Option<String>,
+    pub retry_after_seconds: Option<u64>,
+}
+
+impl ErrorHeaders {
+    pub(crate) fn apply(&self, response: &mut Response<Body>) {
+        let headers = response.headers_mut();
+        if let Some(challenge) = self
+            .www_authenticate
+            .as_deref()
+            .and_then(|c| HeaderValue::from_str(c).ok())
+        {
+            headers.insert(WWW_AUTHENTICATE, challenge);
+        }
+        if let Some(seconds) = self.retry_after_seconds {
+            headers.insert(RETRY_AFTER, HeaderValue::from(seconds.max(1)));
+        }
+    }
+}
+
+pub fn empty_response(status: StatusCode) -> Response<Body> {
+    let mut response = Response::new(Body::Empty);
+    *response.status_mut() = status;
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(content_type: Option<&str>, body: &str) -> Request {
+        let mut builder = lambda_http::http::Request::builder()
+            .method("POST")
+            .uri("/x");
+        if let Some(ct) = content_type {
+            builder = builder.header(CONTENT_TYPE, ct);
+        }
+        builder.body(Body::Text(body.to_string())).unwrap()
+    }
+
+    #[test]
+    fn json_api_media_type_with_ext_or_profile_is_accepted() {
+        let req = request(Some(r#"application/vnd.api+json; ext="https://x""#), "{}");
+        assert!(json_object(&req, MediaTypes::JsonApi).is_ok());
+    }
+
+    #[test]
+    fn json_api_media_type_with_other_parameters_is_415() {
+        let req = request(Some("application/vnd.api+json; charset=utf-8"), "{}");
+        assert_eq!(
+            json_object(&req, MediaTypes::JsonApi),
+            Err(BodyError::UnsupportedMediaType)
+        );
+    }
+
+    #[test]
+    fn plain_json_with_charset_is_accepted() {
+        let req = request(Some("application/json; charset=utf-8"), r#"{"a":1}"#);
+        assert_eq!(json_object(&req, MediaTypes::JsonApi).unwrap()["a"], 1);
+    }
+
+    #[test]
+    fn other_media_types_are_415() {
+        let req = request(Some("text/plain"), "{}");
+        assert_eq!(
+            json_object(&req, MediaTypes::Json),
+            Err(BodyError::UnsupportedMediaType)
+        );
+        let req = request(Some("application/vnd.api+json"), "{}");
+        assert_eq!(
+            json_object(&req, MediaTypes::Json),
+            Err(BodyError::UnsupportedMediaType)
+        );
+    }
+
+    #[test]
+    fn bodies_over_16_kib_are_too_large() {
+        let req = request(None, &" ".repeat(MAX_BODY_BYTES + 1));
+        assert_eq!(
+            json_object(&req, MediaTypes::Json),
+            Err(BodyError::TooLarge)
+        );
+        let req = request(None, &" ".repeat(MAX_BODY_BYTES));
+        assert!(json_object(&req, MediaTypes::Json).is_ok());
+    }
+
+    #[test]
+    fn invalid_json_and_non_objects_are_told_apart() {
+        assert!(matches!(
+            json_object(&request(None, "{"), MediaTypes::Json),
+            Err(BodyError::InvalidJson(_))
+        ));
+        assert_eq!(
+            json_object(&request(None, "[1]"), MediaTypes::Json),
+            Err(BodyError::NotAnObject)
+        );
+    }
+
+    #[test]
+    fn invalid_utf8_is_its_own_error() {
+        let req = lambda_http::http::Request::builder()
+            .body(Body::Binary(vec![b'{', 0xff, b'}']))
+            .unwrap();
+        assert_eq!(json_object(&req, MediaTypes::Json), Err(BodyError::NotUtf8));
+    }
+
+    #[test]
+    fn null_fields_count_as_missing() {
+        let body = serde_json::json!({"a": null, "b": 1, "c": "x"});
+        let body = body.as_object().unwrap();
+        assert_eq!(string_field(body, "a"), Err(FieldProblem::Missing));
+        assert_eq!(string_field(body, "b"), Err(FieldProblem::WrongType));
+        assert_eq!(string_field(body, "c"), Ok("x"));
+        assert_eq!(string_field(body, "d"), Err(FieldProblem::Missing));
+    }
+}

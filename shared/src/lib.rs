@@ -1,0 +1,14 @@
+pub mod auth;
+pub mod clock;
+pub mod config;
+pub mod domain;
+pub mod hashing;
+pub mod http;
+pub mod lambda;
+pub mod mail;
+pub mod policy;
+pub mod secrets;
+pub mod service;
+pub mod set_password;
+pub mod store;
+pub mod telemetry;

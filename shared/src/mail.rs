@@ -1,0 +1,145 @@
+//! The mail port, its SES v2 adapter, and the messages in each locale.
+//!
+//! Content is rendered here rather than in SES templates: one place for the
+//! wording, testable without AWS, and the emulator has no templates.
+
+use async_trait::async_trait;
+use aws_sdk_sesv2::error::DisplayErrorContext;
+use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message};
+
+use crate::domain::{Email, Locale};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutgoingMail {
+    pub to: Email,
+    pub subject: String,
+    pub text: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("sending mail failed: {0}")]
+pub struct MailError(pub String);
+
+#[async_trait]
+pub trait Mailer: Send + Sync {
+    async fn send(&self, mail: &OutgoingMail) -> Result<(), MailError>;
+}
+
+pub struct SesMailer {
+    client: aws_sdk_sesv2::Client,
+    from: String,
+}
+
+impl SesMailer {
+    pub fn new(client: aws_sdk_sesv2::Client, from: String) -> Self {
+        Self { client, from }
+    }
+}
+
+#[async_trait]
+impl Mailer for SesMailer {
+    async fn send(&self, mail: &OutgoingMail) -> Result<(), MailError> {
+        let content = |text: &str| {
+            Content::builder()
+                .data(text)
+                .charset("UTF-8")
+                .build()
+                .map_err(|e| MailError(e.to_string()))
+        };
+        let message = Message::builder()
+            .subject(content(&mail.subject)?)
+            .body(Body::builder().text(content(&mail.text)?).build())
+            .build();
+        self.client
+            .send_email()
+            .from_email_address(&self.from)
+            .destination(
+                Destination::builder()
+                    .to_addresses(mail.to.as_str())
+                    .build(),
+            )
+            .content(EmailContent::builder().simple(message).build())
+            .send()
+            .await
+            .map_err(|e| MailError(DisplayErrorContext(e).to_string()))?;
+        Ok(())
+    }
+}
+
+/// The emails this service sends. None carries a secret except the
+/// set-password link, whose whole purpose is to carry one to its owner.
+#[derive(Debug, Clone, Copy)]
+pub enum Notice<'a> {
+    SetPasswordLink { link: &'a str, valid_hours: u64 },
+    PasswordSet,
+}
+
+pub fn render(notice: Notice<'_>, to: &Email, locale: Locale) -> OutgoingMail {
+    let (subject, text) = match (notice, locale) {
+        (Notice::SetPasswordLink { link, valid_hours }, Locale::En) => (
+            "Set your password".to_string(),
+            format!(
+                "Hello,\n\nsomeone (hopefully you) asked to set a password for your account. \
+                 Open this link to choose one:\n\n{link}\n\nThe link works once, for {valid_hours} hours. \
+                 If you did not ask for it, ignore this email: nothing changes.\n"
+            ),
+        ),
+        (Notice::SetPasswordLink { link, valid_hours }, Locale::De) => (
+            "Passwort festlegen".to_string(),
+            format!(
+                "Hallo,\n\njemand (hoffentlich Sie) möchte ein Passwort für Ihr Konto festlegen. \
+                 Öffnen Sie diesen Link, um eines zu wählen:\n\n{link}\n\nDer Link gilt einmal, \
+                 {valid_hours} Stunden lang. Falls Sie das nicht angefordert haben, ignorieren Sie \
+                 diese E-Mail: Es ändert sich nichts.\n"
+            ),
+        ),
+        (Notice::PasswordSet, Locale::En) => (
+            "Your password was set".to_string(),
+            "Hello,\n\na password has just been set for your account. If this was not you, \
+             contact support right away.\n"
+                .to_string(),
+        ),
+        (Notice::PasswordSet, Locale::De) => (
+            "Ihr Passwort wurde festgelegt".to_string(),
+            "Hallo,\n\nfür Ihr Konto wurde soeben ein Passwort festgelegt. Falls Sie das nicht \
+             waren, wenden Sie sich bitte sofort an den Support.\n"
+                .to_string(),
+        ),
+    };
+    OutgoingMail {
+        to: to.clone(),
+        subject,
+        text,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn to() -> Email {
+        Email::parse("a@example.com").unwrap()
+    }
+
+    #[test]
+    fn the_link_email_carries_the_link_in_both_locales() {
+        for locale in [Locale::En, Locale::De] {
+            let mail = render(
+                Notice::SetPasswordLink {
+                    link: "https://x.example/set?token=abc",
+                    valid_hours: 24,
+                },
+                &to(),
+                locale,
+            );
+            assert!(mail.text.contains("https://x.example/set?token=abc"));
+            assert!(mail.text.contains("24"));
+        }
+    }
+
+    #[test]
+    fn german_users_get_german_mail() {
+        let mail = render(Notice::PasswordSet, &to(), Locale::De);
+        assert_eq!(mail.subject, "Ihr Passwort wurde festgelegt");
+    }
+}

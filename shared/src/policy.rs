@@ -1,0 +1,202 @@
+//! The one password policy (SPEC section 3), used by every endpoint.
+
+use std::sync::LazyLock;
+
+use unicode_normalization::UnicodeNormalization;
+
+use crate::config::PASSWORD_MAX_LENGTH;
+use crate::domain::{Email, Secret};
+
+/// The common/breached list, searched in place (see the README for its source).
+static COMMON_PASSWORDS: LazyLock<fst::Set<&'static [u8]>> = LazyLock::new(|| {
+    fst::Set::new(include_bytes!("../data/common-passwords.fst").as_slice())
+        .expect("the shipped common-password list is a valid FST set")
+});
+
+/// The email's local part counts as user data only from this length on.
+const MIN_LOCAL_PART_CHARS: usize = 4;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PolicyViolation {
+    #[error("The password must have at least {min} characters.")]
+    TooShort { min: usize },
+    #[error("The password must have at most {max} characters.")]
+    TooLong { max: usize },
+    #[error("The password is too common: it appears in lists of breached passwords.")]
+    TooCommon,
+    #[error("The password must not contain the email address's name.")]
+    ContainsUserData,
+    #[error("The new password must differ from the current one.")]
+    Unchanged,
+}
+
+impl PolicyViolation {
+    /// The stable code clients switch on.
+    pub fn code(&self) -> &'static str {
+        match self {
+            PolicyViolation::TooShort { .. } => "password-too-short",
+            PolicyViolation::TooLong { .. } => "password-too-long",
+            PolicyViolation::TooCommon => "password-too-common",
+            PolicyViolation::ContainsUserData => "password-contains-user-data",
+            PolicyViolation::Unchanged => "password-unchanged",
+        }
+    }
+}
+
+/// The form list entries and candidates are compared in: NFKC, lowercase.
+pub fn comparable_form(password: &str) -> String {
+    password.nfkc().collect::<String>().to_lowercase()
+}
+
+#[derive(Debug, Clone)]
+pub struct PasswordPolicy {
+    min_length: usize,
+}
+
+impl PasswordPolicy {
+    pub fn new(min_length: usize) -> Self {
+        Self { min_length }
+    }
+
+    pub fn min_length(&self) -> usize {
+        self.min_length
+    }
+
+    /// NFKC-normalises the candidate and applies every rule that needs no
+    /// stored hash. The result is what gets hashed, and what a later
+    /// verification normalises its input to (see [`normalise`]).
+    pub fn check(&self, candidate: &Secret, email: &Email) -> Result<Secret, PolicyViolation> {
+        let normalised = normalise(candidate);
+        let length = normalised.expose().chars().count();
+        if length < self.min_length {
+            return Err(PolicyViolation::TooShort {
+                min: self.min_length,
+            });
+        }
+        if length > PASSWORD_MAX_LENGTH {
+            return Err(PolicyViolation::TooLong {
+                max: PASSWORD_MAX_LENGTH,
+            });
+        }
+        let lowered = normalised.expose().to_lowercase();
+        let local_part = email.local_part().to_lowercase();
+        if local_part.chars().count() >= MIN_LOCAL_PART_CHARS && lowered.contains(&local_part) {
+            return Err(PolicyViolation::ContainsUserData);
+        }
+        if COMMON_PASSWORDS.contains(&lowered) {
+            return Err(PolicyViolation::TooCommon);
+        }
+        Ok(normalised)
+    }
+}
+
+/// NFKC, so that the same password typed on different keyboards (full-width
+/// digits, composed or decomposed accents) hashes and verifies the same.
+pub fn normalise(password: &Secret) -> Secret {
+    Secret::new(password.expose().nfkc().collect::<String>())
+}
+
+pub fn common_password_count() -> usize {
+    COMMON_PASSWORDS.len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policy() -> PasswordPolicy {
+        PasswordPolicy::new(8)
+    }
+
+    fn email() -> Email {
+        Email::parse("maximilian@example.com").unwrap()
+    }
+
+    fn check(candidate: &str) -> Result<Secret, PolicyViolation> {
+        policy().check(&Secret::new(candidate), &email())
+    }
+
+    #[test]
+    fn the_shipped_list_has_at_least_100_000_entries() {
+        assert!(
+            common_password_count() >= 100_000,
+            "{}",
+            common_password_count()
+        );
+    }
+
+    #[test]
+    fn length_counts_unicode_scalar_values() {
+        assert_eq!(check("ümlaut7"), Err(PolicyViolation::TooShort { min: 8 }));
+        assert!(check("ümlaut7ß").is_ok());
+    }
+
+    #[test]
+    fn length_is_counted_after_nfkc() {
+        // U+FB01 (the "fi" ligature) is one scalar value that NFKC turns into two.
+        let accepted = check("\u{FB01}xqzrwv7").unwrap();
+        assert_eq!(accepted.expose(), "fixqzrwv7");
+    }
+
+    #[test]
+    fn two_hundred_characters_pass_and_two_hundred_one_do_not() {
+        assert!(check(
+            &"kq7"
+                .repeat(66)
+                .chars()
+                .chain("zx".chars())
+                .collect::<String>()
+        )
+        .is_ok());
+        assert_eq!(
+            check(&"k".repeat(201)),
+            Err(PolicyViolation::TooLong { max: 200 })
+        );
+    }
+
+    #[test]
+    fn common_passwords_are_rejected_in_any_case() {
+        assert_eq!(check("password1"), Err(PolicyViolation::TooCommon));
+        assert_eq!(check("PassWord1"), Err(PolicyViolation::TooCommon));
+        assert_eq!(check("iloveyou"), Err(PolicyViolation::TooCommon));
+    }
+
+    #[test]
+    fn passwords_containing_the_email_name_are_rejected() {
+        assert_eq!(
+            check("xxMaximilian2024"),
+            Err(PolicyViolation::ContainsUserData)
+        );
+    }
+
+    #[test]
+    fn short_local_parts_are_not_user_data() {
+        let short = Email::parse("bob@example.com").unwrap();
+        assert!(policy()
+            .check(&Secret::new("zq8bobwinterfjord"), &short)
+            .is_ok());
+    }
+
+    #[test]
+    fn no_composition_rules() {
+        assert!(check("correct horse battery staple").is_ok());
+    }
+
+    #[test]
+    fn codes_are_stable() {
+        assert_eq!(
+            PolicyViolation::TooShort { min: 8 }.code(),
+            "password-too-short"
+        );
+        assert_eq!(
+            PolicyViolation::TooLong { max: 200 }.code(),
+            "password-too-long"
+        );
+        assert_eq!(PolicyViolation::TooCommon.code(), "password-too-common");
+        assert_eq!(
+            PolicyViolation::ContainsUserData.code(),
+            "password-contains-user-data"
+        );
+        assert_eq!(PolicyViolation::Unchanged.code(), "password-unchanged");
+    }
+}

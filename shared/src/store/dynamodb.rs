@@ -1,0 +1,444 @@
+//! The DynamoDB adapter: the only module that speaks the SDK's types.
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::Client;
+
+use super::{
+    IssueTokenError, PasswordWrite, SetPasswordWithTokenError, Store, StoreError, TokenRecord,
+};
+use crate::clock::Millis;
+use crate::config::Tables;
+use crate::domain::{AuditEvent, AuditEventType, Email, Locale, User, UserId};
+
+type Item = HashMap<String, AttributeValue>;
+
+const SET_PASSWORD_PURPOSE: &str = "set-password";
+
+#[derive(Clone)]
+pub struct DynamoStore {
+    client: Client,
+    tables: Tables,
+}
+
+impl DynamoStore {
+    pub fn new(client: Client, tables: Tables) -> Self {
+        Self { client, tables }
+    }
+
+    fn audit_put(
+        &self,
+        user_id: &UserId,
+        sequence: u64,
+        event: AuditEventType,
+        actor: &str,
+        at: Millis,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let item: Item = HashMap::from([
+            ("userId".into(), s(user_id.as_str())),
+            ("sequence".into(), n(sequence)),
+            ("eventType".into(), s(event.as_str())),
+            ("at".into(), n(at)),
+            ("actor".into(), s(actor)),
+        ]);
+        let put = Put::builder()
+            .table_name(&self.tables.audit)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(userId)")
+            .build()
+            .map_err(backend)?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<(), Transaction> {
+        match self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(SdkError::ServiceError(service)) => match service.err() {
+                TransactWriteItemsError::TransactionCanceledException(cancelled) => {
+                    let failed = cancelled
+                        .cancellation_reasons()
+                        .iter()
+                        .map(|r| r.code() == Some("ConditionalCheckFailed"))
+                        .collect();
+                    Err(Transaction::ConditionsFailed(failed))
+                }
+                other => Err(Transaction::Failed(StoreError(
+                    DisplayErrorContext(other).to_string(),
+                ))),
+            },
+            Err(other) => Err(Transaction::Failed(backend(other))),
+        }
+    }
+}
+
+/// How a transaction failed: which of its items' conditions did not hold, in
+/// order, or any other failure.
+enum Transaction {
+    ConditionsFailed(Vec<bool>),
+    Failed(StoreError),
+}
+
+impl Transaction {
+    fn condition_failed(&self, index: usize) -> bool {
+        matches!(self, Transaction::ConditionsFailed(failed) if failed.get(index) == Some(&true))
+    }
+
+    fn into_store_error(self) -> StoreError {
+        match self {
+            Transaction::Failed(e) => e,
+            Transaction::ConditionsFailed(reasons) => {
+                StoreError(format!("transaction cancelled: {reasons:?}"))
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl Store for DynamoStore {
+    async fn create_user(&self, user: &User, actor: &str, at: Millis) -> Result<(), StoreError> {
+        let mut item = user_to_item(user);
+        item.insert("sequence".into(), n(1));
+        item.insert("createdAt".into(), n(at));
+        let put = Put::builder()
+            .table_name(&self.tables.users)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(userId)")
+            .build()
+            .map_err(backend)?;
+        let items = vec![
+            TransactWriteItem::builder().put(put).build(),
+            self.audit_put(&user.id, 1, AuditEventType::UserCreated, actor, at)?,
+        ];
+        self.transact(items)
+            .await
+            .map_err(Transaction::into_store_error)
+    }
+
+    async fn get_user(&self, id: &UserId) -> Result<Option<User>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.tables.users)
+            .key("userId", s(id.as_str()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(backend)?;
+        output.item().map(user_from_item).transpose()
+    }
+
+    async fn audit_events(&self, id: &UserId) -> Result<Vec<AuditEvent>, StoreError> {
+        let mut events = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.tables.audit)
+                .key_condition_expression("userId = :u")
+                .expression_attribute_values(":u", s(id.as_str()))
+                .consistent_read(true)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(backend)?;
+            for item in page.items() {
+                events.push(AuditEvent {
+                    user_id: id.clone(),
+                    sequence: get_n(item, "sequence")?,
+                    event_type: get_s(item, "eventType")?,
+                    at: get_n(item, "at")?,
+                    actor: get_s(item, "actor")?,
+                });
+            }
+            match page.last_evaluated_key() {
+                Some(key) if !key.is_empty() => start = Some(key.clone()),
+                _ => break,
+            }
+        }
+        Ok(events)
+    }
+
+    async fn issue_set_password_token(
+        &self,
+        user: &User,
+        digest: &str,
+        expires_at: i64,
+    ) -> Result<(), IssueTokenError> {
+        let token = Put::builder()
+            .table_name(&self.tables.tokens)
+            .set_item(Some(HashMap::from([
+                ("tokenId".into(), s(digest)),
+                ("purpose".into(), s(SET_PASSWORD_PURPOSE)),
+                ("userId".into(), s(user.id.as_str())),
+                ("expiresAt".into(), n(expires_at)),
+            ])))
+            .condition_expression("attribute_not_exists(tokenId)")
+            .build()
+            .map_err(backend)?;
+        let pointer = Update::builder()
+            .table_name(&self.tables.users)
+            .key("userId", s(user.id.as_str()))
+            .update_expression("SET setPasswordTokenHash = :d")
+            .condition_expression("attribute_exists(userId) AND attribute_not_exists(passwordHash)")
+            .expression_attribute_values(":d", s(digest))
+            .build()
+            .map_err(backend)?;
+        let mut items = vec![
+            TransactWriteItem::builder().put(token).build(),
+            TransactWriteItem::builder().update(pointer).build(),
+        ];
+        // The pointer alone already kills the old token; deleting its item too
+        // keeps the table tidy before TTL gets to it.
+        if let Some(previous) = user
+            .set_password_token_hash
+            .as_deref()
+            .filter(|p| *p != digest)
+        {
+            let delete = Delete::builder()
+                .table_name(&self.tables.tokens)
+                .key("tokenId", s(previous))
+                .build()
+                .map_err(backend)?;
+            items.push(TransactWriteItem::builder().delete(delete).build());
+        }
+        match self.transact(items).await {
+            Ok(()) => Ok(()),
+            Err(t) if t.condition_failed(1) => Err(IssueTokenError::NotEligible),
+            Err(t) => Err(t.into_store_error().into()),
+        }
+    }
+
+    async fn find_set_password_token(
+        &self,
+        digest: &str,
+    ) -> Result<Option<TokenRecord>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.tables.tokens)
+            .key("tokenId", s(digest))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(backend)?;
+        let Some(item) = output.item() else {
+            return Ok(None);
+        };
+        if get_s(item, "purpose")? != SET_PASSWORD_PURPOSE {
+            return Ok(None);
+        }
+        Ok(Some(TokenRecord {
+            user_id: parse_user_id(&get_s(item, "userId")?)?,
+            expires_at: get_n(item, "expiresAt")?,
+        }))
+    }
+
+    async fn set_password_with_token(
+        &self,
+        digest: &str,
+        now: i64,
+        write: &PasswordWrite,
+    ) -> Result<u64, SetPasswordWithTokenError> {
+        let consume = Delete::builder()
+            .table_name(&self.tables.tokens)
+            .key("tokenId", s(digest))
+            .condition_expression("attribute_exists(tokenId) AND expiresAt > :now AND userId = :u")
+            .expression_attribute_values(":now", n(now))
+            .expression_attribute_values(":u", s(write.user_id.as_str()))
+            .build()
+            .map_err(backend)?;
+        let next = write.expected_sequence + 1;
+        let mut set = vec![
+            "passwordHash = :h",
+            "changeRequired = :cr",
+            "passwordChangedAt = :at",
+            "#seq = :next",
+        ];
+        let mut update = Update::builder()
+            .table_name(&self.tables.users)
+            .key("userId", s(write.user_id.as_str()))
+            .condition_expression(
+                "setPasswordTokenHash = :d AND attribute_not_exists(passwordHash) AND #seq = :expected",
+            )
+            .expression_attribute_names("#seq", "sequence")
+            .expression_attribute_values(":d", s(digest))
+            .expression_attribute_values(":h", s(&write.password_hash))
+            .expression_attribute_values(":cr", AttributeValue::Bool(write.change_required))
+            .expression_attribute_values(":at", n(write.at))
+            .expression_attribute_values(":expected", n(write.expected_sequence))
+            .expression_attribute_values(":next", n(next));
+        if let Some(not_before) = write.sessions_not_before {
+            set.push("sessionsNotBefore = :snb");
+            update = update.expression_attribute_values(":snb", n(not_before));
+        }
+        let update = update
+            .update_expression(format!(
+                "SET {} REMOVE setPasswordTokenHash",
+                set.join(", ")
+            ))
+            .build()
+            .map_err(backend)?;
+        let items = vec![
+            TransactWriteItem::builder().delete(consume).build(),
+            TransactWriteItem::builder().update(update).build(),
+            self.audit_put(&write.user_id, next, write.event, &write.actor, write.at)?,
+        ];
+        match self.transact(items).await {
+            Ok(()) => Ok(next),
+            Err(t) if t.condition_failed(0) => Err(SetPasswordWithTokenError::TokenNotLive),
+            Err(t) if t.condition_failed(1) => Err(SetPasswordWithTokenError::UserChanged),
+            Err(t) => Err(t.into_store_error().into()),
+        }
+    }
+}
+
+fn backend(error: impl std::error::Error) -> StoreError {
+    StoreError(DisplayErrorContext(error).to_string())
+}
+
+fn s(value: &str) -> AttributeValue {
+    AttributeValue::S(value.to_string())
+}
+
+fn n(value: impl ToString) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+fn strings(values: &[String]) -> AttributeValue {
+    AttributeValue::L(values.iter().map(|v| s(v)).collect())
+}
+
+fn get_s(item: &Item, name: &str) -> Result<String, StoreError> {
+    opt_s(item, name)?.ok_or_else(|| StoreError(format!("attribute {name} missing")))
+}
+
+fn opt_s(item: &Item, name: &str) -> Result<Option<String>, StoreError> {
+    match item.get(name) {
+        None | Some(AttributeValue::Null(_)) => Ok(None),
+        Some(AttributeValue::S(v)) => Ok(Some(v.clone())),
+        Some(_) => Err(StoreError(format!("attribute {name} is not a string"))),
+    }
+}
+
+fn get_n<T: std::str::FromStr>(item: &Item, name: &str) -> Result<T, StoreError> {
+    opt_n(item, name)?.ok_or_else(|| StoreError(format!("attribute {name} missing")))
+}
+
+fn opt_n<T: std::str::FromStr>(item: &Item, name: &str) -> Result<Option<T>, StoreError> {
+    match item.get(name) {
+        None | Some(AttributeValue::Null(_)) => Ok(None),
+        Some(AttributeValue::N(v)) => v
+            .parse()
+            .map(Some)
+            .map_err(|_| StoreError(format!("attribute {name} is not a number"))),
+        Some(_) => Err(StoreError(format!("attribute {name} is not a number"))),
+    }
+}
+
+fn get_strings(item: &Item, name: &str) -> Result<Vec<String>, StoreError> {
+    match item.get(name) {
+        None => Ok(Vec::new()),
+        Some(AttributeValue::L(values)) => values
+            .iter()
+            .map(|v| match v {
+                AttributeValue::S(s) => Ok(s.clone()),
+                _ => Err(StoreError(format!("attribute {name} holds a non-string"))),
+            })
+            .collect(),
+        Some(_) => Err(StoreError(format!("attribute {name} is not a list"))),
+    }
+}
+
+fn parse_user_id(raw: &str) -> Result<UserId, StoreError> {
+    UserId::parse(raw).ok_or_else(|| StoreError("stored user id is malformed".into()))
+}
+
+fn user_to_item(user: &User) -> Item {
+    let mut item: Item = HashMap::from([
+        ("userId".into(), s(user.id.as_str())),
+        ("email".into(), s(user.email.as_str())),
+        ("locale".into(), s(user.locale.as_str())),
+        (
+            "changeRequired".into(),
+            AttributeValue::Bool(user.change_required),
+        ),
+        ("linkedIdentities".into(), strings(&user.linked_identities)),
+        ("paymentMethods".into(), strings(&user.payment_methods)),
+        ("sequence".into(), n(user.sequence)),
+        ("resourceOwner".into(), s(&user.resource_owner)),
+    ]);
+    let optional_strings = [
+        ("passwordHash", &user.password_hash),
+        ("pinHmac", &user.pin_hmac),
+        ("setPasswordTokenHash", &user.set_password_token_hash),
+    ];
+    for (name, value) in optional_strings {
+        if let Some(value) = value {
+            item.insert(name.into(), s(value));
+        }
+    }
+    let optional_numbers = [
+        ("passwordChangedAt", user.password_changed_at),
+        ("sessionsNotBefore", user.sessions_not_before),
+        ("criticalDataDeletedAt", user.critical_data_deleted_at),
+    ];
+    for (name, value) in optional_numbers {
+        if let Some(value) = value {
+            item.insert(name.into(), n(value));
+        }
+    }
+    item
+}
+
+fn user_from_item(item: &Item) -> Result<User, StoreError> {
+    Ok(User {
+        id: parse_user_id(&get_s(item, "userId")?)?,
+        email: Email::parse(&get_s(item, "email")?)
+            .ok_or_else(|| StoreError("stored email is malformed".into()))?,
+        locale: opt_s(item, "locale")?
+            .and_then(|l| Locale::parse(&l))
+            .unwrap_or_default(),
+        password_hash: opt_s(item, "passwordHash")?,
+        change_required: matches!(item.get("changeRequired"), Some(AttributeValue::Bool(true))),
+        pin_hmac: opt_s(item, "pinHmac")?,
+        linked_identities: get_strings(item, "linkedIdentities")?,
+        payment_methods: get_strings(item, "paymentMethods")?,
+        sequence: get_n(item, "sequence")?,
+        resource_owner: opt_s(item, "resourceOwner")?.unwrap_or_default(),
+        password_changed_at: opt_n(item, "passwordChangedAt")?,
+        sessions_not_before: opt_n(item, "sessionsNotBefore")?,
+        critical_data_deleted_at: opt_n(item, "criticalDataDeletedAt")?,
+        set_password_token_hash: opt_s(item, "setPasswordTokenHash")?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_user_survives_the_round_trip_through_an_item() {
+        let mut user = User::new(
+            Email::parse("a.b@example.com").unwrap(),
+            Locale::De,
+            "org-1".into(),
+        );
+        user.password_hash = Some("$argon2id$v=19$...".into());
+        user.linked_identities = vec!["google".into()];
+        user.payment_methods = vec!["pm_1".into(), "pm_2".into()];
+        user.sequence = 7;
+        user.sessions_not_before = Some(1_700_000_000);
+        assert_eq!(user_from_item(&user_to_item(&user)).unwrap(), user);
+    }
+}

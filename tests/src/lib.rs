@@ -1,0 +1,308 @@
+//! The test harness: the real handlers, wired to the emulator, fed API Gateway
+//! events, with an injectable clock, a token minter and the captured mail.
+//!
+//! The emulator's address comes from the environment `make test` sets
+//! (`AWS_ENDPOINT_URL_DYNAMODB`); everything else from `local.env`.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use aws_sdk_dynamodb::config::{Credentials, Region};
+use base64::Engine;
+use lambda_http::{Body, Request, Response};
+use password_service::clock::{Clock, ManualClock};
+use password_service::config::Config;
+use password_service::domain::{Email, Locale, User};
+use password_service::mail::SesMailer;
+use password_service::service::Services;
+use password_service::store::DynamoStore;
+use serde_json::Value;
+
+pub mod keys;
+
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+/// `local.env`, overridden by the process environment for the keys it holds.
+pub fn local_settings() -> HashMap<String, String> {
+    let text = std::fs::read_to_string(repo_root().join("local.env")).expect("local.env");
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| {
+            let value = std::env::var(k.trim()).unwrap_or_else(|_| v.trim().to_string());
+            (k.trim().to_string(), value)
+        })
+        .collect()
+}
+
+pub struct TestApp {
+    pub services: Arc<Services>,
+    pub clock: ManualClock,
+    pub settings: HashMap<String, String>,
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// An app whose settings `adjust` may change first (e.g. a required linked identity).
+pub async fn spawn_app_with(adjust: impl FnOnce(&mut HashMap<String, String>)) -> TestApp {
+    let mut settings = local_settings();
+    adjust(&mut settings);
+    let config = Config::from_map(&settings).expect("test configuration");
+    let sdk = aws_config::SdkConfig::builder()
+        .region(Region::new(settings["AWS_REGION"].clone()))
+        .credentials_provider(aws_sdk_dynamodb::config::SharedCredentialsProvider::new(
+            Credentials::new("local", "local", None, None, "tests"),
+        ))
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .build();
+    let dynamodb = aws_sdk_dynamodb::Client::from_conf(
+        aws_sdk_dynamodb::config::Builder::from(&sdk)
+            .endpoint_url(&settings["AWS_ENDPOINT_URL_DYNAMODB"])
+            .build(),
+    );
+    let ses = aws_sdk_sesv2::Client::from_conf(
+        aws_sdk_sesv2::config::Builder::from(&sdk)
+            .endpoint_url(&settings["AWS_ENDPOINT_URL_SESV2"])
+            .build(),
+    );
+    let clock = ManualClock::starting_now();
+    let store = DynamoStore::new(dynamodb, config.tables.clone());
+    let mailer = SesMailer::new(ses, config.mail_from.clone());
+    let services = Services::new(
+        config,
+        Arc::new(store),
+        Arc::new(mailer),
+        Arc::new(clock.clone()),
+    )
+    .expect("services");
+    TestApp {
+        services: Arc::new(services),
+        clock,
+        settings,
+    }
+}
+
+/// A fresh address, so parallel tests never read each other's mail.
+pub fn unique_email(name: &str) -> String {
+    format!(
+        "{name}.{}@example.com",
+        password_service::secrets::random_hex(6)
+    )
+}
+
+impl TestApp {
+    pub fn emulator(&self) -> &str {
+        &self.settings["AWS_ENDPOINT_URL_DYNAMODB"]
+    }
+
+    /// A user without a password, stored through the store port.
+    pub async fn create_user(&self, email: &str) -> User {
+        self.create_user_with(email, |_| {}).await
+    }
+
+    pub async fn create_user_with(&self, email: &str, adjust: impl FnOnce(&mut User)) -> User {
+        let mut user = User::new(Email::parse(email).unwrap(), Locale::En, "org-test".into());
+        adjust(&mut user);
+        self.services
+            .store
+            .create_user(&user, "tests", self.clock.now_millis())
+            .await
+            .expect("create user");
+        self.services
+            .store
+            .get_user(&user.id)
+            .await
+            .unwrap()
+            .unwrap()
+    }
+
+    pub async fn stored_user(&self, user: &User) -> User {
+        self.services
+            .store
+            .get_user(&user.id)
+            .await
+            .unwrap()
+            .unwrap()
+    }
+
+    /// An HS256 token for `subject`, issued now by the app's clock.
+    pub fn token_for(&self, subject: &str) -> String {
+        self.token_with(subject, |_| {})
+    }
+
+    pub fn token_with(
+        &self,
+        subject: &str,
+        adjust: impl FnOnce(&mut serde_json::Map<String, Value>),
+    ) -> String {
+        let now = self.clock.now_seconds();
+        let mut claims = serde_json::json!({
+            "iss": self.settings["JWT_ISSUER"],
+            "aud": self.settings["JWT_AUDIENCE"],
+            "sub": subject,
+            "iat": now,
+            "exp": now + 3600,
+        });
+        adjust(claims.as_object_mut().unwrap());
+        jsonwebtoken::encode(
+            &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+            &claims,
+            &jsonwebtoken::EncodingKey::from_secret(self.settings["JWT_HS256_SECRET"].as_bytes()),
+        )
+        .unwrap()
+    }
+
+    /// The emails the emulator captured for `to`, oldest first.
+    pub fn mails_to(&self, to: &str) -> Vec<CapturedMail> {
+        captured_mail(self.emulator())
+            .into_iter()
+            .filter(|m| m.to.iter().any(|t| t == to))
+            .collect()
+    }
+
+    /// The token in the newest set-password link sent to `to`.
+    pub fn token_from_latest_link(&self, to: &str) -> String {
+        let mails = self.mails_to(to);
+        let mail = mails.last().expect("a set-password email");
+        link_token(&mail.body).expect("a link with a token")
+    }
+
+    pub async fn p1_request_link(&self, bearer: &str) -> Response<Body> {
+        let request = api_request(
+            "PUT",
+            "/user/password",
+            &[("authorization", &format!("Bearer {bearer}"))],
+            None,
+        );
+        set_password_request::handle(&self.services, request).await
+    }
+
+    pub async fn p2_confirm(&self, token: &str, password: &str) -> Response<Body> {
+        let body = serde_json::json!({ "token": token, "password": password }).to_string();
+        let request = api_request(
+            "POST",
+            "/user/password/confirm",
+            &[("content-type", "application/vnd.api+json")],
+            Some(&body),
+        );
+        set_password_confirm::handle(&self.services, request).await
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct CapturedMail {
+    pub to: Vec<String>,
+    pub subject: String,
+    pub body: String,
+    pub source: String,
+}
+
+/// Everything the emulator's SES has sent (`GET /moto-api/data.json`).
+pub fn captured_mail(emulator: &str) -> Vec<CapturedMail> {
+    let data: Value = ureq::get(&format!("{emulator}/moto-api/data.json"))
+        .call()
+        .expect("emulator data")
+        .body_mut()
+        .read_json()
+        .expect("emulator data is JSON");
+    data["ses"]["Message"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|m| CapturedMail {
+            to: m["destinations"]["ToAddresses"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|v| v.as_str().map(String::from))
+                        .collect()
+                })
+                .unwrap_or_default(),
+            subject: m["subject"].as_str().unwrap_or_default().to_string(),
+            body: m["body"].as_str().unwrap_or_default().to_string(),
+            source: m["source"].as_str().unwrap_or_default().to_string(),
+        })
+        .collect()
+}
+
+/// The `token` query parameter of the first link in a mail body.
+pub fn link_token(body: &str) -> Option<String> {
+    let start = body.find("token=")? + "token=".len();
+    Some(
+        body[start..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+            .collect(),
+    )
+}
+
+/// An API Gateway REST proxy event, built from the fixture a real gateway
+/// sends, and decoded the way the Lambda runtime decodes it.
+pub fn api_request(
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Option<&str>,
+) -> Request {
+    api_request_bytes(
+        method,
+        path,
+        headers,
+        body.map(|b| b.as_bytes().to_vec()),
+        false,
+    )
+}
+
+pub fn api_request_bytes(
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Option<Vec<u8>>,
+    base64_encoded: bool,
+) -> Request {
+    let mut event: Value =
+        serde_json::from_str(include_str!("../fixtures/apigw-rest-proxy-request.json")).unwrap();
+    event["httpMethod"] = method.into();
+    event["path"] = path.into();
+    event["resource"] = path.into();
+    event["requestContext"]["httpMethod"] = method.into();
+    event["requestContext"]["resourcePath"] = path.into();
+    event["requestContext"]["path"] = format!("/dev{path}").into();
+    for (name, value) in headers {
+        event["headers"][*name] = (*value).into();
+        event["multiValueHeaders"][*name] = serde_json::json!([value]);
+    }
+    if let Some(bytes) = body {
+        if base64_encoded {
+            event["body"] = base64::engine::general_purpose::STANDARD
+                .encode(bytes)
+                .into();
+            event["isBase64Encoded"] = true.into();
+        } else {
+            event["body"] = String::from_utf8(bytes).unwrap().into();
+        }
+    }
+    lambda_http::request::from_str(&event.to_string()).expect("a valid API Gateway event")
+}
+
+pub fn json_body(response: &Response<Body>) -> Value {
+    serde_json::from_slice(response.body().as_ref()).unwrap_or(Value::Null)
+}
+
+/// The first JSON:API error's `code`.
+pub fn error_code(response: &Response<Body>) -> String {
+    json_body(response)["errors"][0]["code"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}

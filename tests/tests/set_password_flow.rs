@@ -1,0 +1,424 @@
+//! P1 `PUT /user/password` and P2 `POST /user/password/confirm`, end to end
+//! against the emulator: statuses, bodies, what is stored, what is mailed.
+
+use integration_tests::{
+    api_request, api_request_bytes, error_code, json_body, spawn_app, spawn_app_with, unique_email,
+};
+use password_service::auth::mint_hs256;
+use password_service::domain::Secret;
+use password_service::hashing::Verification;
+
+const GOOD_PASSWORD: &str = "violet-kettle-sunrise-42";
+
+#[tokio::test]
+async fn the_emailed_link_sets_the_first_password() {
+    let app = spawn_app().await;
+    let email = unique_email("first");
+    let user = app.create_user(&email).await;
+
+    let response = app.p1_request_link(&app.token_for(user.id.as_str())).await;
+    assert_eq!(response.status(), 202);
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/vnd.api+json"
+    );
+    assert_eq!(
+        json_body(&response)["meta"]["status"],
+        "confirmation-pending"
+    );
+
+    let mails = app.mails_to(&email);
+    assert_eq!(mails.len(), 1);
+    assert_eq!(mails[0].subject, "Set your password");
+    assert!(mails[0]
+        .body
+        .contains(&format!("{}?token=", app.settings["SET_PASSWORD_URL"])));
+    let token = app.token_from_latest_link(&email);
+    assert_eq!(token.len(), 43, "256 bits in base64url");
+
+    let response = app.p2_confirm(&token, GOOD_PASSWORD).await;
+    assert_eq!(response.status(), 204);
+
+    let stored = app.stored_user(&user).await;
+    let hash = stored.password_hash.clone().expect("a password hash");
+    assert!(
+        hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+        "{hash}"
+    );
+    assert!(!hash.contains(GOOD_PASSWORD));
+    assert_eq!(
+        app.services
+            .hasher
+            .verify(Secret::new(GOOD_PASSWORD), Some(hash))
+            .await
+            .unwrap(),
+        Verification::Valid { rehash: None }
+    );
+    assert_eq!(stored.sequence, user.sequence + 1);
+    assert_eq!(stored.set_password_token_hash, None);
+    assert_eq!(
+        stored.sessions_not_before, None,
+        "the first password ends no session"
+    );
+
+    let events = app.services.store.audit_events(&user.id).await.unwrap();
+    let last = events.last().unwrap();
+    assert_eq!(
+        (last.sequence, last.event_type.as_str()),
+        (stored.sequence, "user.password.set")
+    );
+
+    let mails = app.mails_to(&email);
+    assert_eq!(mails.len(), 2, "the link, then the notice");
+    assert_eq!(mails[1].subject, "Your password was set");
+    assert!(!mails[1].body.contains(&token));
+}
+
+#[tokio::test]
+async fn german_users_get_the_link_in_german() {
+    let app = spawn_app().await;
+    let email = unique_email("deutsch");
+    let user = app
+        .create_user_with(&email, |u| u.locale = password_service::domain::Locale::De)
+        .await;
+    app.p1_request_link(&app.token_for(user.id.as_str())).await;
+    assert_eq!(app.mails_to(&email)[0].subject, "Passwort festlegen");
+}
+
+#[tokio::test]
+async fn a_used_link_is_gone() {
+    let app = spawn_app().await;
+    let email = unique_email("reuse");
+    let user = app.create_user(&email).await;
+    app.p1_request_link(&app.token_for(user.id.as_str())).await;
+    let token = app.token_from_latest_link(&email);
+    assert_eq!(app.p2_confirm(&token, GOOD_PASSWORD).await.status(), 204);
+
+    let again = app.p2_confirm(&token, "another-fine-password-7").await;
+    assert_eq!(again.status(), 410);
+    assert_eq!(error_code(&again), "token-invalid");
+}
+
+#[tokio::test]
+async fn a_second_request_kills_the_first_link() {
+    let app = spawn_app().await;
+    let email = unique_email("twice");
+    let user = app.create_user(&email).await;
+    let bearer = app.token_for(user.id.as_str());
+    assert_eq!(app.p1_request_link(&bearer).await.status(), 202);
+    let first = app.token_from_latest_link(&email);
+    assert_eq!(app.p1_request_link(&bearer).await.status(), 202);
+    let second = app.token_from_latest_link(&email);
+    assert_ne!(first, second);
+
+    let response = app.p2_confirm(&first, GOOD_PASSWORD).await;
+    assert_eq!(response.status(), 410);
+    assert_eq!(error_code(&response), "token-invalid");
+    assert!(app.stored_user(&user).await.password_hash.is_none());
+    assert_eq!(app.p2_confirm(&second, GOOD_PASSWORD).await.status(), 204);
+}
+
+#[tokio::test]
+async fn the_link_works_just_before_24_hours() {
+    let app = spawn_app().await;
+    let email = unique_email("before");
+    let user = app.create_user(&email).await;
+    app.p1_request_link(&app.token_for(user.id.as_str())).await;
+    let token = app.token_from_latest_link(&email);
+
+    app.clock.advance_seconds(24 * 3600 - 1);
+    assert_eq!(app.p2_confirm(&token, GOOD_PASSWORD).await.status(), 204);
+}
+
+#[tokio::test]
+async fn the_link_is_dead_at_24_hours() {
+    let app = spawn_app().await;
+    let email = unique_email("after");
+    let user = app.create_user(&email).await;
+    app.p1_request_link(&app.token_for(user.id.as_str())).await;
+    let token = app.token_from_latest_link(&email);
+
+    app.clock.advance_seconds(24 * 3600);
+    let response = app.p2_confirm(&token, GOOD_PASSWORD).await;
+    assert_eq!(response.status(), 410);
+    assert_eq!(error_code(&response), "token-invalid");
+    assert!(app.stored_user(&user).await.password_hash.is_none());
+}
+
+#[tokio::test]
+async fn an_unknown_token_is_410() {
+    let app = spawn_app().await;
+    let response = app
+        .p2_confirm(
+            "bm90LWEtcmVhbC10b2tlbi1hdC1hbGwtanVzdC1ieXRlcw",
+            GOOD_PASSWORD,
+        )
+        .await;
+    assert_eq!(response.status(), 410);
+    assert_eq!(error_code(&response), "token-invalid");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn twenty_concurrent_confirms_with_one_token_set_the_password_once() {
+    let app = spawn_app().await;
+    let email = unique_email("race");
+    let user = app.create_user(&email).await;
+    app.p1_request_link(&app.token_for(user.id.as_str())).await;
+    let token = app.token_from_latest_link(&email);
+
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..20 {
+        let services = app.services.clone();
+        let body =
+            serde_json::json!({ "token": token, "password": format!("{GOOD_PASSWORD}-{i}") })
+                .to_string();
+        tasks.spawn(async move {
+            let request = api_request("POST", "/user/password/confirm", &[], Some(&body));
+            set_password_confirm::handle(&services, request)
+                .await
+                .status()
+                .as_u16()
+        });
+    }
+    let statuses: Vec<u16> = tasks.join_all().await;
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 204).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.iter().all(|s| [204, 409, 410].contains(s)),
+        "{statuses:?}"
+    );
+
+    let events = app.services.store.audit_events(&user.id).await.unwrap();
+    let sets = events
+        .iter()
+        .filter(|e| e.event_type == "user.password.set")
+        .count();
+    assert_eq!(sets, 1);
+    assert_eq!(app.stored_user(&user).await.sequence, user.sequence + 1);
+}
+
+#[tokio::test]
+async fn p1_for_a_user_with_a_password_is_409() {
+    let app = spawn_app().await;
+    let user = app
+        .create_user_with(&unique_email("has"), |u| {
+            u.password_hash = Some("$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$aGFzaA".into())
+        })
+        .await;
+    let response = app.p1_request_link(&app.token_for(user.id.as_str())).await;
+    assert_eq!(response.status(), 409);
+    assert_eq!(error_code(&response), "password-already-set");
+}
+
+#[tokio::test]
+async fn p2_after_the_password_was_set_another_way_is_409() {
+    let app = spawn_app().await;
+    let email = unique_email("other-way");
+    let user = app.create_user(&email).await;
+    let bearer = app.token_for(user.id.as_str());
+    app.p1_request_link(&bearer).await;
+    let first = app.token_from_latest_link(&email);
+    app.p1_request_link(&bearer).await;
+    let second = app.token_from_latest_link(&email);
+    assert_eq!(app.p2_confirm(&second, GOOD_PASSWORD).await.status(), 204);
+
+    let response = app.p2_confirm(&first, GOOD_PASSWORD).await;
+    assert_eq!(
+        response.status(),
+        410,
+        "the replaced token is gone first of all"
+    );
+}
+
+#[tokio::test]
+async fn p1_for_an_unknown_user_is_404() {
+    let app = spawn_app().await;
+    let response = app
+        .p1_request_link(&app.token_for("0123456789abcdef01234567"))
+        .await;
+    assert_eq!(response.status(), 404);
+    assert_eq!(error_code(&response), "user-not-found");
+    let response = app.p1_request_link(&app.token_for("not-a-user-id")).await;
+    assert_eq!(response.status(), 404);
+}
+
+#[tokio::test]
+async fn p1_without_the_required_linked_identity_is_401() {
+    let app = spawn_app_with(|s| {
+        s.insert("REQUIRED_LINKED_IDENTITY".into(), "google".into());
+    })
+    .await;
+    let without = app.create_user(&unique_email("unlinked")).await;
+    let response = app
+        .p1_request_link(&app.token_for(without.id.as_str()))
+        .await;
+    assert_eq!(response.status(), 401);
+    assert_eq!(error_code(&response), "missing-linked-identity");
+
+    let with = app
+        .create_user_with(&unique_email("linked"), |u| {
+            u.linked_identities = vec!["google".into()]
+        })
+        .await;
+    assert_eq!(
+        app.p1_request_link(&app.token_for(with.id.as_str()))
+            .await
+            .status(),
+        202
+    );
+}
+
+#[tokio::test]
+async fn policy_violations_are_422_with_their_codes() {
+    let app = spawn_app().await;
+    let email = unique_email("maximilian");
+    let user = app.create_user(&email).await;
+    app.p1_request_link(&app.token_for(user.id.as_str())).await;
+    let token = app.token_from_latest_link(&email);
+
+    let long = "x".repeat(201);
+    let with_name = format!(
+        "{}-rocks-99",
+        email.split('@').next().unwrap().to_uppercase()
+    );
+    let cases = [
+        ("short7!", "password-too-short"),
+        (long.as_str(), "password-too-long"),
+        ("password123", "password-too-common"),
+        (with_name.as_str(), "password-contains-user-data"),
+    ];
+    for (password, code) in cases {
+        let response = app.p2_confirm(&token, password).await;
+        assert_eq!(response.status(), 422, "{code}");
+        let body = json_body(&response);
+        assert_eq!(body["errors"][0]["code"], code);
+        assert_eq!(body["errors"][0]["status"], "422");
+        assert_eq!(body["errors"][0]["source"]["pointer"], "/password");
+    }
+    // Rejections leave the token live.
+    assert_eq!(app.p2_confirm(&token, GOOD_PASSWORD).await.status(), 204);
+}
+
+#[tokio::test]
+async fn malformed_confirm_bodies_are_400_in_json_api_shape() {
+    let app = spawn_app().await;
+    let bodies = [
+        "{",
+        "[]",
+        "\"token\"",
+        r#"{"password": "x"}"#,
+        r#"{"token": null, "password": "x"}"#,
+        r#"{"token": 5, "password": "x"}"#,
+        r#"{"token": "abc", "password": ["x"]}"#,
+        r#"{"token": "", "password": "violet-kettle"}"#,
+    ];
+    for body in bodies {
+        let request = api_request(
+            "POST",
+            "/user/password/confirm",
+            &[("content-type", "application/json")],
+            Some(body),
+        );
+        let response = set_password_confirm::handle(&app.services, request).await;
+        assert_eq!(response.status(), 400, "{body}");
+        assert_eq!(
+            response.headers()["content-type"],
+            "application/vnd.api+json"
+        );
+        assert_eq!(json_body(&response)["errors"][0]["status"], "400", "{body}");
+    }
+}
+
+#[tokio::test]
+async fn invalid_utf8_oversized_and_wrong_media_types_are_rejected() {
+    let app = spawn_app().await;
+    let invalid_utf8 = api_request_bytes(
+        "POST",
+        "/user/password/confirm",
+        &[],
+        Some(vec![b'{', 0xC3, 0x28, b'}']),
+        true,
+    );
+    assert_eq!(
+        set_password_confirm::handle(&app.services, invalid_utf8)
+            .await
+            .status(),
+        400
+    );
+
+    let huge = format!(r#"{{"token":"{}","password":"x"}}"#, "a".repeat(17 * 1024));
+    let oversized = api_request("POST", "/user/password/confirm", &[], Some(&huge));
+    assert_eq!(
+        set_password_confirm::handle(&app.services, oversized)
+            .await
+            .status(),
+        413
+    );
+
+    let body = r#"{"token":"abc","password":"violet-kettle"}"#;
+    let with_charset = api_request(
+        "POST",
+        "/user/password/confirm",
+        &[("content-type", "application/vnd.api+json; charset=utf-8")],
+        Some(body),
+    );
+    assert_eq!(
+        set_password_confirm::handle(&app.services, with_charset)
+            .await
+            .status(),
+        415
+    );
+    let form = api_request(
+        "POST",
+        "/user/password/confirm",
+        &[("content-type", "application/x-www-form-urlencoded")],
+        Some(body),
+    );
+    assert_eq!(
+        set_password_confirm::handle(&app.services, form)
+            .await
+            .status(),
+        415
+    );
+}
+
+#[tokio::test]
+async fn a_p1_body_that_is_sent_must_be_sound() {
+    let app = spawn_app().await;
+    let user = app.create_user(&unique_email("p1body")).await;
+    let auth = format!("Bearer {}", app.token_for(user.id.as_str()));
+    let request = api_request(
+        "PUT",
+        "/user/password",
+        &[("authorization", &auth)],
+        Some("{not json"),
+    );
+    let response = set_password_request::handle(&app.services, request).await;
+    assert_eq!(response.status(), 400);
+    assert_eq!(error_code(&response), "malformed-request");
+}
+
+#[tokio::test]
+async fn the_operator_token_minter_makes_tokens_the_service_accepts() {
+    let app = spawn_app().await;
+    let user = app.create_user(&unique_email("minted")).await;
+    let token = mint_hs256(
+        app.settings["JWT_HS256_SECRET"].as_bytes(),
+        &app.settings["JWT_ISSUER"],
+        &app.settings["JWT_AUDIENCE"],
+        user.id.as_str(),
+        None,
+        chrono_now(&app),
+        600,
+    )
+    .unwrap();
+    assert_eq!(app.p1_request_link(&token).await.status(), 202);
+}
+
+fn chrono_now(app: &integration_tests::TestApp) -> i64 {
+    use password_service::clock::Clock;
+    app.clock.now_seconds()
+}
