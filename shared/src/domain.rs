@@ -21,7 +21,7 @@ impl UserId {
     pub fn generate() -> Self {
         let mut bytes = [0u8; Self::LENGTH / 2];
         crate::secrets::fill_random(&mut bytes);
-        Self(hex(&bytes))
+        Self(hex::encode(bytes))
     }
 
     pub fn as_str(&self) -> &str {
@@ -39,16 +39,6 @@ impl fmt::Debug for UserId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "UserId({})", self.0)
     }
-}
-
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    bytes
-        .iter()
-        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-            let _ = write!(s, "{b:02x}");
-            s
-        })
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -119,6 +109,20 @@ impl Secret {
 impl fmt::Debug for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("Secret([redacted])")
+    }
+}
+
+/// A PIN: exactly four ASCII digits (not other scripts' digits).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pin(Secret);
+
+impl Pin {
+    pub fn parse(raw: &str) -> Option<Self> {
+        (raw.len() == 4 && raw.bytes().all(|b| b.is_ascii_digit())).then(|| Self(Secret::new(raw)))
+    }
+
+    pub fn secret(&self) -> &Secret {
+        &self.0
     }
 }
 
@@ -237,6 +241,14 @@ mod tests {
         assert_eq!(email.local_part(), "first.last");
         assert!(Email::parse("no-at-sign").is_none());
         assert!(Email::parse("a@nodot").is_none());
+    }
+
+    #[test]
+    fn pins_are_exactly_four_ascii_digits() {
+        assert!(Pin::parse("0123").is_some());
+        for bad in ["123", "12345", "12a4", "١٢٣٤", " 123", ""] {
+            assert!(Pin::parse(bad).is_none(), "{bad}");
+        }
     }
 
     #[test]

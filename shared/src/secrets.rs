@@ -6,7 +6,7 @@ use base64::Engine;
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
-use crate::domain::{hex, Secret};
+use crate::domain::Secret;
 
 /// 256 random bits per set-password token.
 const TOKEN_BYTES: usize = 32;
@@ -26,15 +26,18 @@ pub fn new_token() -> Secret {
 /// What is stored for a token: its SHA-256, hex. A token has 256 bits of
 /// entropy, so an unsalted hash is enough to make a stolen table useless.
 pub fn token_digest(token: &Secret) -> String {
-    hex(&Sha256::digest(token.expose().as_bytes()))
+    hex::encode(Sha256::digest(token.expose().as_bytes()))
 }
 
 /// Random hex, for identifiers that must not be guessable (error ids).
 pub fn random_hex(bytes: usize) -> String {
     let mut buf = vec![0u8; bytes];
     fill_random(&mut buf);
-    hex(&buf)
+    hex::encode(buf)
 }
+
+/// HMAC purpose labels: a digest made for one use never verifies another.
+pub const PIN_PURPOSE: &str = "pin";
 
 /// HMAC-SHA256 over a user-bound short secret (a PIN or a reset code), so a
 /// leaked table does not give the 10,000 PINs away to an offline search.
@@ -57,31 +60,22 @@ impl Pepper {
     }
 
     pub fn digest(&self, purpose: &str, user_id: &str, secret: &Secret) -> String {
-        hex(&self
-            .mac(purpose, user_id, secret.expose())
-            .finalize()
-            .into_bytes())
+        hex::encode(
+            self.mac(purpose, user_id, secret.expose())
+                .finalize()
+                .into_bytes(),
+        )
     }
 
     /// Constant-time comparison against a stored hex digest.
     pub fn verify(&self, purpose: &str, user_id: &str, secret: &Secret, stored_hex: &str) -> bool {
-        let Some(stored) = decode_hex(stored_hex) else {
+        let Ok(stored) = hex::decode(stored_hex) else {
             return false;
         };
         self.mac(purpose, user_id, secret.expose())
             .verify_slice(&stored)
             .is_ok()
     }
-}
-
-fn decode_hex(raw: &str) -> Option<Vec<u8>> {
-    if raw.len() % 2 != 0 {
-        return None;
-    }
-    (0..raw.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(raw.get(i..i + 2)?, 16).ok())
-        .collect()
 }
 
 #[cfg(test)]

@@ -26,10 +26,24 @@ pub fn rsa_key(kid: &str) -> SigningKey {
     let e = URL_SAFE_NO_PAD.encode(public.exponent().big_endian_without_leading_zero());
     SigningKey {
         kid: kid.to_string(),
-        encoding: EncodingKey::from_rsa_der(private.as_ref()),
+        // The RSA signer wants PKCS#1; the PEM reader unwraps PKCS#8 to it.
+        encoding: EncodingKey::from_rsa_pem(pkcs8_pem(private.as_ref()).as_bytes()).unwrap(),
         jwk: json!({ "kty": "RSA", "kid": kid, "alg": "RS256", "use": "sig", "n": n, "e": e }),
         public_der: public.as_ref().to_vec(),
     }
+}
+
+fn pkcs8_pem(der: &[u8]) -> String {
+    let encoded = base64::engine::general_purpose::STANDARD.encode(der);
+    let lines: Vec<&str> = encoded
+        .as_bytes()
+        .chunks(64)
+        .map(|c| std::str::from_utf8(c).unwrap())
+        .collect();
+    format!(
+        "-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n",
+        lines.join("\n")
+    )
 }
 
 pub fn ec_key(kid: &str) -> SigningKey {

@@ -1,0 +1,10 @@
+# The two commands a newcomer needs (see README.md).
+.PHONY: dev test
+
+## Start the whole API locally on http://127.0.0.1:9000 (Ctrl-C stops it)
+dev:
+	scripts/dev.sh
+
+## Run every check and test; installs and starts what it needs
+test:
+	scripts/test.sh

@@ -1,0 +1,262 @@
+//! pwctl: the operator's command line over the service's own configuration.
+//!
+//! Settings come from the environment; where a variable is unset, from the
+//! repository's `local.env`, so against the local stack it needs no setup.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use password_service::auth::mint_hs256;
+use password_service::clock::rfc3339_millis;
+use password_service::domain::{Email, Locale, Pin, Secret, User, UserId};
+use password_service::secrets::PIN_PURPOSE;
+use password_service::service::Services;
+use serde_json::{json, Value};
+
+#[derive(Parser)]
+#[command(name = "pwctl", about = "Operate the password service")]
+struct Cli {
+    /// Settings file for variables the environment does not set.
+    #[arg(long, global = true, default_value_os_t = default_env_file())]
+    env_file: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Users
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Mint a bearer token for a user (only where an HS256 secret is configured)
+    Token {
+        user_id: String,
+        /// Space-separated scopes, e.g. "users:resetPassword"
+        #[arg(long)]
+        scope: Option<String>,
+        /// Lifetime in seconds
+        #[arg(long, default_value_t = 3600)]
+        ttl: i64,
+    },
+    /// Captured mail of the local emulator
+    #[command(subcommand)]
+    Mail(MailCommand),
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create a user; prints {"userId": …}
+    Create {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        password: Option<String>,
+        #[arg(long)]
+        pin: Option<String>,
+        /// A tokenized payment-method reference (repeatable)
+        #[arg(long = "payment-method")]
+        payment_methods: Vec<String>,
+        #[arg(long, default_value = "en")]
+        locale: String,
+        /// A linked identity such as a third-party login (repeatable)
+        #[arg(long = "linked-identity")]
+        linked_identities: Vec<String>,
+        /// The organisation the user belongs to
+        #[arg(long, default_value = "default-org")]
+        resource_owner: String,
+    },
+    /// Show a user's status, without secrets
+    Show { user_id: String },
+}
+
+#[derive(Subcommand)]
+enum MailCommand {
+    /// List captured emails as JSON
+    List {
+        #[arg(long)]
+        to: Option<String>,
+    },
+}
+
+fn default_env_file() -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../local.env"))
+}
+
+/// Sets each variable of `path` that the environment lacks. Runs before any
+/// thread starts, so changing the environment is sound.
+fn load_env_file(path: &PathBuf) -> Result<(), String> {
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return Ok(()); // No file: the environment alone decides.
+    };
+    for line in text.lines().map(str::trim) {
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let (key, value) = line
+            .split_once('=')
+            .ok_or_else(|| format!("{}: not KEY=VALUE: {line}", path.display()))?;
+        if std::env::var_os(key.trim()).is_none() {
+            std::env::set_var(key.trim(), value.trim());
+        }
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Err(error) = load_env_file(&cli.env_file) {
+        eprintln!("pwctl: {error}");
+        return ExitCode::from(2);
+    }
+    let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
+    match runtime.block_on(run(cli.command)) {
+        Ok(Value::String(raw)) => {
+            // A token prints bare, for `TOKEN=$(pwctl token …)`.
+            println!("{raw}");
+            ExitCode::SUCCESS
+        }
+        Ok(output) => {
+            println!("{}", serde_json::to_string_pretty(&output).expect("JSON"));
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("pwctl: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command) -> Result<Value, String> {
+    if let Command::Mail(MailCommand::List { to }) = command {
+        return list_mail(to.as_deref());
+    }
+    let services = Services::from_env().await.map_err(|e| e.to_string())?;
+    match command {
+        Command::User(UserCommand::Create {
+            email,
+            password,
+            pin,
+            payment_methods,
+            locale,
+            linked_identities,
+            resource_owner,
+        }) => {
+            let email = Email::parse(&email).ok_or("--email is not an email address")?;
+            let locale = Locale::parse(&locale).ok_or("--locale must be en or de")?;
+            let mut user = User::new(email, locale, resource_owner);
+            user.payment_methods = payment_methods;
+            user.linked_identities = linked_identities;
+            if let Some(pin) = pin {
+                let pin = Pin::parse(&pin).ok_or("--pin must be exactly four digits")?;
+                user.pin_hmac = Some(services.pepper.digest(
+                    PIN_PURPOSE,
+                    user.id.as_str(),
+                    pin.secret(),
+                ));
+            }
+            if let Some(password) = password {
+                let accepted = services
+                    .policy
+                    .check(&Secret::new(password), &user.email)
+                    .map_err(|v| format!("--password rejected ({}): {v}", v.code()))?;
+                user.password_hash = Some(
+                    services
+                        .hasher
+                        .hash(accepted)
+                        .await
+                        .map_err(|e| e.to_string())?,
+                );
+                user.password_changed_at = Some(services.clock.now_millis());
+            }
+            services
+                .store
+                .create_user(&user, "operator", services.clock.now_millis())
+                .await
+                .map_err(|e| e.to_string())?;
+            Ok(json!({ "userId": user.id.as_str() }))
+        }
+        Command::User(UserCommand::Show { user_id }) => {
+            let id = UserId::parse(&user_id).ok_or("a user id is 24 hex characters")?;
+            let user = services
+                .store
+                .get_user(&id)
+                .await
+                .map_err(|e| e.to_string())?
+                .ok_or("no such user")?;
+            Ok(json!({
+                "userId": user.id.as_str(),
+                "email": user.email.as_str(),
+                "locale": user.locale.as_str(),
+                "resourceOwner": user.resource_owner,
+                "hasPassword": user.has_password(),
+                "changeRequired": user.change_required,
+                "sequence": user.sequence,
+                "pinSet": user.pin_hmac.is_some(),
+                "paymentMethods": user.payment_methods.len(),
+                "linkedIdentities": user.linked_identities,
+                "passwordChangedAt": user.password_changed_at.map(rfc3339_millis),
+                "sessionsNotBefore": user.sessions_not_before.map(|s| rfc3339_millis(s * 1000)),
+                "criticalDataDeletedAt": user.critical_data_deleted_at.map(rfc3339_millis),
+            }))
+        }
+        Command::Token {
+            user_id,
+            scope,
+            ttl,
+        } => {
+            let secret = services
+                .config
+                .jwt
+                .hs256_secret
+                .as_deref()
+                .ok_or("tokens can be minted only where JWT_HS256_SECRET is configured")?;
+            let jwt = &services.config.jwt;
+            let token = mint_hs256(
+                secret,
+                &jwt.issuer,
+                &jwt.audience,
+                &user_id,
+                scope.as_deref(),
+                services.clock.now_seconds(),
+                ttl,
+            )
+            .map_err(|e| e.to_string())?;
+            Ok(Value::String(token))
+        }
+        Command::Mail(_) => unreachable!("handled above"),
+    }
+}
+
+fn list_mail(to: Option<&str>) -> Result<Value, String> {
+    let endpoint = std::env::var("AWS_ENDPOINT_URL_SESV2")
+        .map_err(|_| "mail list reads the local emulator: AWS_ENDPOINT_URL_SESV2 is not set")?;
+    let data: Value = ureq::get(&format!("{endpoint}/moto-api/data.json"))
+        .call()
+        .map_err(|e| format!("the emulator at {endpoint} did not answer: {e}"))?
+        .body_mut()
+        .read_json()
+        .map_err(|e| e.to_string())?;
+    let mails: Vec<Value> = data["ses"]["Message"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|m| {
+            to.is_none_or(|to| {
+                m["destinations"]["ToAddresses"]
+                    .as_array()
+                    .is_some_and(|a| a.iter().any(|t| t.as_str() == Some(to)))
+            })
+        })
+        .map(|m| {
+            json!({
+                "to": m["destinations"]["ToAddresses"],
+                "from": m["source"],
+                "subject": m["subject"],
+                "body": m["body"],
+            })
+        })
+        .collect();
+    Ok(Value::Array(mails))
+}

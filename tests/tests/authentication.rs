@@ -1,0 +1,405 @@
+//! Bearer-token verification (SPEC section 1): the verifier on its own, then
+//! the same negatives through a real endpoint (401 + `WWW-Authenticate`).
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use integration_tests::keys::{ec_key, jwks, rsa_key, SigningKey};
+use integration_tests::{error_code, spawn_app, unique_email};
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use lambda_http::http::{HeaderMap, HeaderValue};
+use password_service::auth::{AuthError, Authenticator};
+use password_service::config::JwtConfig;
+use serde_json::{json, Value};
+
+const ISSUER: &str = "https://issuer.example";
+const AUDIENCE: &str = "password-service";
+const HS_SECRET: &[u8] = b"an-hs256-secret-of-at-least-32-bytes!";
+const NOW: i64 = 1_800_000_000;
+
+fn claims() -> Value {
+    json!({ "iss": ISSUER, "aud": AUDIENCE, "sub": "0123456789abcdef01234567", "iat": NOW, "exp": NOW + 600 })
+}
+
+fn with(mut claims: Value, key: &str, value: Value) -> Value {
+    claims[key] = value;
+    claims
+}
+
+fn without(mut claims: Value, key: &str) -> Value {
+    claims.as_object_mut().unwrap().remove(key);
+    claims
+}
+
+fn hs256(claims: &Value) -> String {
+    jsonwebtoken::encode(
+        &Header::new(Algorithm::HS256),
+        claims,
+        &EncodingKey::from_secret(HS_SECRET),
+    )
+    .unwrap()
+}
+
+fn signed(key: &SigningKey, alg: Algorithm, claims: &Value) -> String {
+    let mut header = Header::new(alg);
+    header.kid = Some(key.kid.clone());
+    jsonwebtoken::encode(&header, claims, &key.encoding).unwrap()
+}
+
+/// A token assembled by hand, for headers no honest library writes.
+fn raw_token(header: &Value, claims: &Value, signature: &[u8]) -> String {
+    format!(
+        "{}.{}.{}",
+        URL_SAFE_NO_PAD.encode(header.to_string()),
+        URL_SAFE_NO_PAD.encode(claims.to_string()),
+        URL_SAFE_NO_PAD.encode(signature)
+    )
+}
+
+fn hmac_sha256(key: &[u8], message: &[u8]) -> Vec<u8> {
+    let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, key);
+    aws_lc_rs::hmac::sign(&key, message).as_ref().to_vec()
+}
+
+/// An HS256 token whose HMAC key is `key` and whose header is `header`.
+fn hs256_raw(header: &Value, claims: &Value, key: &[u8]) -> String {
+    let signing_input = format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(header.to_string()),
+        URL_SAFE_NO_PAD.encode(claims.to_string())
+    );
+    let signature = hmac_sha256(key, signing_input.as_bytes());
+    format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(signature))
+}
+
+struct Keys {
+    rsa: SigningKey,
+    ec: SigningKey,
+}
+
+fn keys() -> Keys {
+    Keys {
+        rsa: rsa_key("rsa-1"),
+        ec: ec_key("ec-1"),
+    }
+}
+
+fn authenticator(keys: &Keys, hs256: bool) -> Authenticator {
+    Authenticator::new(&JwtConfig {
+        issuer: ISSUER.into(),
+        audience: AUDIENCE.into(),
+        hs256_secret: hs256.then(|| HS_SECRET.to_vec()),
+        jwks_json: Some(jwks(&[&keys.rsa, &keys.ec])),
+        leeway_seconds: 30,
+    })
+    .unwrap()
+}
+
+fn bearer(token: &str) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        "authorization",
+        HeaderValue::from_str(&format!("Bearer {token}")).unwrap(),
+    );
+    headers
+}
+
+fn rejects(auth: &Authenticator, token: &str) -> bool {
+    matches!(
+        auth.authenticate(&bearer(token), NOW),
+        Err(AuthError::InvalidToken(_))
+    )
+}
+
+#[test]
+fn valid_tokens_of_each_configured_algorithm_are_accepted() {
+    let keys = keys();
+    let auth = authenticator(&keys, true);
+    for token in [
+        hs256(&claims()),
+        signed(&keys.rsa, Algorithm::RS256, &claims()),
+        signed(&keys.ec, Algorithm::ES256, &claims()),
+    ] {
+        let caller = auth.authenticate(&bearer(&token), NOW).unwrap();
+        assert_eq!(caller.subject, "0123456789abcdef01234567");
+        assert_eq!(caller.issued_at, Some(NOW));
+    }
+}
+
+#[test]
+fn scopes_come_from_scope_or_scp() {
+    let keys = keys();
+    let auth = authenticator(&keys, true);
+    let spaced = hs256(&with(
+        claims(),
+        "scope",
+        json!("openid users:resetPassword"),
+    ));
+    assert!(auth
+        .authenticate(&bearer(&spaced), NOW)
+        .unwrap()
+        .has_scope("users:resetPassword"));
+    let listed = hs256(&with(claims(), "scp", json!(["users:resetPassword"])));
+    assert!(auth
+        .authenticate(&bearer(&listed), NOW)
+        .unwrap()
+        .has_scope("users:resetPassword"));
+    assert!(!auth
+        .authenticate(&bearer(&hs256(&claims())), NOW)
+        .unwrap()
+        .has_scope("users:resetPassword"));
+}
+
+#[test]
+fn alg_none_is_rejected() {
+    let auth = authenticator(&keys(), true);
+    let token = raw_token(&json!({"alg": "none", "typ": "JWT"}), &claims(), b"");
+    assert!(rejects(&auth, &token));
+    let token = raw_token(&json!({"alg": "None"}), &claims(), b"");
+    assert!(rejects(&auth, &token));
+}
+
+#[test]
+fn a_tampered_payload_is_rejected() {
+    let auth = authenticator(&keys(), true);
+    let token = hs256(&claims());
+    let parts: Vec<&str> = token.split('.').collect();
+    let forged = URL_SAFE_NO_PAD
+        .encode(with(claims(), "sub", json!("ffffffffffffffffffffffff")).to_string());
+    assert!(rejects(
+        &auth,
+        &format!("{}.{}.{}", parts[0], forged, parts[2])
+    ));
+}
+
+#[test]
+fn wrong_issuer_or_audience_is_rejected() {
+    let auth = authenticator(&keys(), true);
+    assert!(rejects(
+        &auth,
+        &hs256(&with(claims(), "iss", json!("https://evil.example")))
+    ));
+    assert!(rejects(
+        &auth,
+        &hs256(&with(claims(), "aud", json!("another-service")))
+    ));
+}
+
+#[test]
+fn exp_iss_aud_are_required() {
+    let auth = authenticator(&keys(), true);
+    for claim in ["exp", "iss", "aud", "sub"] {
+        assert!(rejects(&auth, &hs256(&without(claims(), claim))), "{claim}");
+    }
+}
+
+#[test]
+fn expiry_allows_the_leeway_and_no_more() {
+    let auth = authenticator(&keys(), true);
+    let within = hs256(&with(claims(), "exp", json!(NOW - 29)));
+    assert!(auth.authenticate(&bearer(&within), NOW).is_ok());
+    let expired = hs256(&with(claims(), "exp", json!(NOW - 30)));
+    assert!(rejects(&auth, &expired));
+}
+
+#[test]
+fn nbf_is_honoured() {
+    let auth = authenticator(&keys(), true);
+    assert!(rejects(
+        &auth,
+        &hs256(&with(claims(), "nbf", json!(NOW + 31)))
+    ));
+    assert!(auth
+        .authenticate(
+            &bearer(&hs256(&with(claims(), "nbf", json!(NOW + 29)))),
+            NOW
+        )
+        .is_ok());
+}
+
+#[test]
+fn hs256_signed_with_the_rsa_public_key_is_rejected() {
+    let keys = keys();
+    let header = json!({"alg": "HS256", "typ": "JWT", "kid": "rsa-1"});
+    let confused = hs256_raw(&header, &claims(), &keys.rsa.public_der);
+    // With an HS256 secret configured, the signature does not match it …
+    assert!(rejects(&authenticator(&keys, true), &confused));
+    // … and without one, HS256 is not an accepted algorithm at all.
+    assert!(rejects(&authenticator(&keys, false), &confused));
+}
+
+#[test]
+fn hs256_is_refused_when_not_configured() {
+    let auth = authenticator(&keys(), false);
+    assert!(rejects(&auth, &hs256(&claims())));
+}
+
+#[test]
+fn keys_named_in_the_token_are_never_used() {
+    let keys = keys();
+    let auth = authenticator(&keys, true);
+    for extra in [
+        json!({"jku": "https://evil.example/jwks.json"}),
+        json!({"x5u": "https://evil.example/cert.pem"}),
+        json!({"jwk": keys.rsa.jwk}),
+    ] {
+        let mut header = json!({"alg": "HS256", "typ": "JWT"});
+        header
+            .as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        assert!(
+            rejects(&auth, &hs256_raw(&header, &claims(), HS_SECRET)),
+            "{header}"
+        );
+    }
+}
+
+#[test]
+fn an_unknown_key_id_is_rejected() {
+    let keys = keys();
+    let auth = authenticator(&keys, true);
+    let stranger = rsa_key("rsa-unknown");
+    assert!(rejects(
+        &auth,
+        &signed(&stranger, Algorithm::RS256, &claims())
+    ));
+}
+
+#[test]
+fn a_token_signed_by_another_key_with_a_known_kid_is_rejected() {
+    let keys = keys();
+    let auth = authenticator(&keys, true);
+    let impostor = rsa_key("rsa-1");
+    assert!(rejects(
+        &auth,
+        &signed(&impostor, Algorithm::RS256, &claims())
+    ));
+}
+
+#[test]
+fn the_scheme_name_is_case_insensitive() {
+    let auth = authenticator(&keys(), true);
+    let mut headers = HeaderMap::new();
+    let value = format!("bEaReR {}", hs256(&claims()));
+    headers.insert("authorization", HeaderValue::from_str(&value).unwrap());
+    assert!(auth.authenticate(&headers, NOW).is_ok());
+}
+
+#[test]
+fn no_token_or_another_scheme_is_missing_authentication() {
+    let auth = authenticator(&keys(), true);
+    assert_eq!(
+        auth.authenticate(&HeaderMap::new(), NOW).unwrap_err(),
+        AuthError::Missing
+    );
+    let mut basic = HeaderMap::new();
+    basic.insert(
+        "authorization",
+        HeaderValue::from_static("Basic dXNlcjpwYXNz"),
+    );
+    assert_eq!(
+        auth.authenticate(&basic, NOW).unwrap_err(),
+        AuthError::Missing
+    );
+}
+
+// Through a real endpoint.
+
+async fn assert_invalid_token_at_p1(app: &integration_tests::TestApp, token: &str) {
+    let response = app.p1_request_link(token).await;
+    assert_eq!(response.status(), 401, "{token}");
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/vnd.api+json"
+    );
+    let challenge = response.headers()["www-authenticate"].to_str().unwrap();
+    assert!(challenge.starts_with("Bearer "), "{challenge}");
+    assert!(
+        challenge.contains(r#"error="invalid_token""#),
+        "{challenge}"
+    );
+    assert_eq!(error_code(&response), "invalid-token");
+}
+
+#[tokio::test]
+async fn p1_answers_401_with_a_challenge_for_every_bad_token() {
+    let app = spawn_app().await;
+    let user = app.create_user(&unique_email("jwt")).await;
+    let good = app.token_for(user.id.as_str());
+    let claims: Value = {
+        let payload = good.split('.').nth(1).unwrap();
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
+    };
+    let secret = app.settings["JWT_HS256_SECRET"].as_bytes().to_vec();
+    let hs = |claims: &Value| hs256_raw(&json!({"alg": "HS256", "typ": "JWT"}), claims, &secret);
+
+    let none = raw_token(&json!({"alg": "none"}), &claims, b"");
+    let tampered = {
+        let parts: Vec<&str> = good.split('.').collect();
+        let forged = with(claims.clone(), "sub", json!("ffffffffffffffffffffffff"));
+        format!(
+            "{}.{}.{}",
+            parts[0],
+            URL_SAFE_NO_PAD.encode(forged.to_string()),
+            parts[2]
+        )
+    };
+    let wrong_iss = hs(&with(claims.clone(), "iss", json!("https://evil.example")));
+    let wrong_aud = hs(&with(claims.clone(), "aud", json!("someone-else")));
+    let expired = hs(&with(
+        claims.clone(),
+        "exp",
+        json!(claims["iat"].as_i64().unwrap() - 3600),
+    ));
+    let rsa = rsa_key("any");
+    let key_confusion = hs256_raw(&json!({"alg": "HS256"}), &claims, &rsa.public_der);
+
+    for token in [none, tampered, wrong_iss, wrong_aud, expired, key_confusion] {
+        assert_invalid_token_at_p1(&app, &token).await;
+    }
+    assert_eq!(
+        app.p1_request_link(&good).await.status(),
+        202,
+        "the good token still works"
+    );
+}
+
+#[tokio::test]
+async fn a_token_issued_before_the_users_sessions_not_before_is_401() {
+    let app = spawn_app().await;
+    let now = {
+        use password_service::clock::Clock;
+        app.clock.now_seconds()
+    };
+    let user = app
+        .create_user_with(&unique_email("cutoff"), |u| {
+            u.sessions_not_before = Some(now)
+        })
+        .await;
+    let older = app.token_with(user.id.as_str(), |c| {
+        c.insert("iat".into(), json!(now - 1));
+    });
+    assert_invalid_token_at_p1(&app, &older).await;
+    let no_iat = app.token_with(user.id.as_str(), |c| {
+        c.remove("iat");
+    });
+    assert_invalid_token_at_p1(&app, &no_iat).await;
+    assert_eq!(
+        app.p1_request_link(&app.token_for(user.id.as_str()))
+            .await
+            .status(),
+        202
+    );
+}
+
+#[tokio::test]
+async fn no_token_is_401_with_a_plain_challenge() {
+    let app = spawn_app().await;
+    let request = integration_tests::api_request("PUT", "/user/password", &[], None);
+    let response = set_password_request::handle(&app.services, request).await;
+    assert_eq!(response.status(), 401);
+    let challenge = response.headers()["www-authenticate"].to_str().unwrap();
+    assert!(challenge.starts_with("Bearer"));
+    assert!(!challenge.contains("error="));
+    assert_eq!(error_code(&response), "authentication-required");
+}

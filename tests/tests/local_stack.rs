@@ -1,0 +1,214 @@
+//! The local stack matches the deployed one: the emulator holds exactly the
+//! tables template.yaml defines (keys, TTL), and every function of the
+//! template is a binary of the workspace and a route of `cargo lambda watch`.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use integration_tests::{local_settings, repo_root};
+use serde_yaml::Value;
+
+fn template() -> Value {
+    let text = std::fs::read_to_string(repo_root().join("template.yaml")).unwrap();
+    serde_yaml::from_str(&text).unwrap()
+}
+
+/// `!Ref X` parses as a tagged value; its target's name.
+fn ref_target(value: &Value) -> Option<String> {
+    match value {
+        Value::Tagged(tagged) if tagged.tag == "!Ref" => tagged.value.as_str().map(String::from),
+        _ => None,
+    }
+}
+
+/// (attribute, key type, attribute type) for each key of a table.
+type KeySchema = Vec<(String, String, String)>;
+
+/// table environment variable → (key schema, TTL attribute) per the template.
+fn template_tables() -> BTreeMap<String, (KeySchema, Option<String>)> {
+    let template = template();
+    let resources = &template["Resources"];
+    let variables = template["Globals"]["Function"]["Environment"]["Variables"]
+        .as_mapping()
+        .unwrap();
+    let mut tables = BTreeMap::new();
+    for (name, value) in variables {
+        let Some(target) = ref_target(value) else {
+            continue;
+        };
+        let resource = &resources[target.as_str()];
+        if resource["Type"] != "AWS::DynamoDB::Table" {
+            continue;
+        }
+        let props = &resource["Properties"];
+        let types: BTreeMap<String, String> = props["AttributeDefinitions"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .map(|d| {
+                (
+                    d["AttributeName"].as_str().unwrap().into(),
+                    d["AttributeType"].as_str().unwrap().into(),
+                )
+            })
+            .collect();
+        let keys = props["KeySchema"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .map(|k| {
+                let attribute = k["AttributeName"].as_str().unwrap().to_string();
+                (
+                    attribute.clone(),
+                    k["KeyType"].as_str().unwrap().to_string(),
+                    types[&attribute].clone(),
+                )
+            })
+            .collect();
+        let ttl = props["TimeToLiveSpecification"]["AttributeName"]
+            .as_str()
+            .map(String::from);
+        tables.insert(name.as_str().unwrap().to_string(), (keys, ttl));
+    }
+    tables
+}
+
+#[tokio::test]
+async fn the_emulator_holds_exactly_the_tables_of_the_template() {
+    let settings = local_settings();
+    let sdk = aws_config::SdkConfig::builder()
+        .region(aws_sdk_dynamodb::config::Region::new(
+            settings["AWS_REGION"].clone(),
+        ))
+        .credentials_provider(aws_sdk_dynamodb::config::SharedCredentialsProvider::new(
+            aws_sdk_dynamodb::config::Credentials::new("local", "local", None, None, "tests"),
+        ))
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .build();
+    let client = aws_sdk_dynamodb::Client::from_conf(
+        aws_sdk_dynamodb::config::Builder::from(&sdk)
+            .endpoint_url(&settings["AWS_ENDPOINT_URL_DYNAMODB"])
+            .build(),
+    );
+
+    let expected = template_tables();
+    assert_eq!(expected.len(), 4, "users, tokens, counters, audit");
+    let listed: BTreeSet<String> = client
+        .list_tables()
+        .send()
+        .await
+        .unwrap()
+        .table_names()
+        .iter()
+        .cloned()
+        .collect();
+    let local_names: BTreeSet<String> = expected
+        .keys()
+        .map(|variable| settings[variable].clone())
+        .collect();
+    assert_eq!(listed, local_names);
+
+    for (variable, (keys, ttl)) in expected {
+        let name = &settings[&variable];
+        let table = client
+            .describe_table()
+            .table_name(name)
+            .send()
+            .await
+            .unwrap();
+        let table = table.table().unwrap();
+        let types: BTreeMap<&str, &str> = table
+            .attribute_definitions()
+            .iter()
+            .map(|d| (d.attribute_name(), d.attribute_type().as_str()))
+            .collect();
+        let actual: KeySchema = table
+            .key_schema()
+            .iter()
+            .map(|k| {
+                (
+                    k.attribute_name().to_string(),
+                    k.key_type().as_str().to_string(),
+                    types[k.attribute_name()].to_string(),
+                )
+            })
+            .collect();
+        assert_eq!(actual, keys, "{name}");
+        let described = client
+            .describe_time_to_live()
+            .table_name(name)
+            .send()
+            .await
+            .unwrap();
+        let actual_ttl = described
+            .time_to_live_description()
+            .filter(|d| d.time_to_live_status().map(|s| s.as_str()) == Some("ENABLED"))
+            .and_then(|d| d.attribute_name().map(String::from));
+        assert_eq!(actual_ttl, ttl, "{name}");
+    }
+}
+
+/// (method, path) → function, from the template's API events.
+fn template_routes() -> BTreeMap<(String, String), String> {
+    let template = template();
+    let mut routes = BTreeMap::new();
+    for (_, resource) in template["Resources"].as_mapping().unwrap() {
+        if resource["Type"] != "AWS::Serverless::Function" {
+            continue;
+        }
+        let binary = resource["Metadata"]["BuildProperties"]["Binary"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        for (_, event) in resource["Properties"]["Events"]
+            .as_mapping()
+            .into_iter()
+            .flatten()
+        {
+            if event["Type"] == "Api" {
+                let props = &event["Properties"];
+                routes.insert(
+                    (
+                        props["Method"].as_str().unwrap().to_uppercase(),
+                        props["Path"].as_str().unwrap().to_string(),
+                    ),
+                    binary.clone(),
+                );
+            }
+        }
+    }
+    routes
+}
+
+/// (method, path) → function, from the `cargo lambda watch` router.
+fn watch_routes() -> BTreeMap<(String, String), String> {
+    let text = std::fs::read_to_string(repo_root().join("Cargo.toml")).unwrap();
+    let manifest: toml::Value = toml::from_str(&text).unwrap();
+    let router = manifest["workspace"]["metadata"]["lambda"]["watch"]["router"]
+        .as_table()
+        .unwrap();
+    let mut routes = BTreeMap::new();
+    for (path, targets) in router {
+        for target in targets.as_array().unwrap() {
+            routes.insert(
+                (target["method"].as_str().unwrap().to_string(), path.clone()),
+                target["function"].as_str().unwrap().to_string(),
+            );
+        }
+    }
+    routes
+}
+
+#[test]
+fn every_template_route_is_served_locally_and_the_reverse() {
+    assert_eq!(template_routes(), watch_routes());
+}
+
+#[test]
+fn every_template_function_has_a_binary_and_every_binary_a_function() {
+    let in_template: BTreeSet<String> = template_routes().into_values().collect();
+    let crates: BTreeSet<String> = std::fs::read_dir(repo_root().join("functions"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert_eq!(in_template, crates);
+}

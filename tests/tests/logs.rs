@@ -1,0 +1,92 @@
+//! The logs of whole flows, successes and failures, hold none of the secrets
+//! used in them (SPEC section 3). Its own test binary: it installs the global
+//! log subscriber.
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use integration_tests::{api_request, spawn_app, unique_email};
+use tracing_subscriber::fmt::MakeWriter;
+
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> MakeWriter<'a> for Captured {
+    type Writer = Captured;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
+#[tokio::test]
+async fn the_logs_of_a_whole_flow_contain_no_secret() {
+    let captured = Captured::default();
+    password_service::telemetry::init_with_writer(captured.clone());
+    let app = spawn_app().await;
+    let email = unique_email("logs");
+    let user = app.create_user(&email).await;
+    let jwt = app.token_for(user.id.as_str());
+    let rejected_password = "password123";
+    let good_password = "quiet-lantern-orbit-913";
+
+    assert_eq!(app.p1_request_link(&jwt).await.status(), 202);
+    let token = app.token_from_latest_link(&email);
+    assert_eq!(
+        app.p2_confirm(&token, rejected_password).await.status(),
+        422
+    );
+    assert_eq!(app.p2_confirm(&token, good_password).await.status(), 204);
+    assert_eq!(app.p2_confirm(&token, good_password).await.status(), 410);
+    let tampered = format!("{jwt}x");
+    assert_eq!(app.p1_request_link(&tampered).await.status(), 401);
+    let request = api_request(
+        "POST",
+        "/user/password/confirm",
+        &[],
+        Some(&format!("{{\"token\": \"{token}\"")),
+    );
+    assert_eq!(
+        set_password_confirm::handle(&app.services, request)
+            .await
+            .status(),
+        400
+    );
+
+    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        logs.contains("set-password link sent"),
+        "the capture works: {logs}"
+    );
+    assert!(logs.contains("password set"), "{logs}");
+    assert!(
+        logs.contains(user.id.as_str()),
+        "lines name the user: {logs}"
+    );
+    for line in logs.lines() {
+        serde_json::from_str::<serde_json::Value>(line).expect("every line is JSON");
+    }
+    let secrets = [
+        ("link token", token.as_str()),
+        ("good password", good_password),
+        ("rejected password", rejected_password),
+        ("JWT", jwt.as_str()),
+        ("JWT signature", jwt.rsplit('.').next().unwrap()),
+        ("HS256 secret", app.settings["JWT_HS256_SECRET"].as_str()),
+        ("pepper", app.settings["PEPPER"].as_str()),
+    ];
+    for (what, secret) in secrets {
+        assert!(!logs.contains(secret), "the logs contain the {what}");
+    }
+}
