@@ -14,6 +14,11 @@ echo "API on http://127.0.0.1:9000 (each function builds on its first request)"
 export PATH="$PWD/.local/venv/bin:$PATH"
 cargo lambda watch --invoke-address 127.0.0.1 --invoke-port 9000 --env-file local.env &
 WATCH_PID=$!
-trap 'kill $WATCH_PID 2>/dev/null; wait $WATCH_PID 2>/dev/null; stop_emulator' EXIT
+stop_all() {
+  kill "$WATCH_PID" 2>/dev/null || true
+  wait "$WATCH_PID" 2>/dev/null || true
+  stop_emulator
+}
+trap stop_all EXIT
 trap 'exit 0' INT TERM
 wait "$WATCH_PID"
