@@ -1,5 +1,5 @@
 # The two commands a newcomer needs (see README.md).
-.PHONY: dev test
+.PHONY: dev test bench
 
 ## Start the whole API locally on http://127.0.0.1:9000 (Ctrl-C stops it)
 dev:
@@ -8,3 +8,8 @@ dev:
 ## Run every check and test; installs and starts what it needs
 test:
 	scripts/test.sh
+
+## Print the benchmarks' figures: cold start against a hello-world function, hashing memory
+bench:
+	python3 scripts/cold_start.py
+	cargo bench -p password-service --bench hash_memory

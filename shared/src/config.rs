@@ -42,6 +42,28 @@ impl std::fmt::Debug for JwtConfig {
     }
 }
 
+/// Which certificate authorities the AWS SDK's HTTPS client trusts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TlsTrust {
+    /// Only the roots AWS documents for its endpoints: fast to load at cold
+    /// start (5 certificates, not the system's ~140) and narrower trust.
+    AwsRoots,
+    /// The operating system's certificate store.
+    System,
+}
+
+impl std::str::FromStr for TlsTrust {
+    type Err = String;
+
+    fn from_str(raw: &str) -> Result<Self, String> {
+        match raw {
+            "aws" => Ok(TlsTrust::AwsRoots),
+            "system" => Ok(TlsTrust::System),
+            _ => Err("must be aws or system".into()),
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Tables {
     pub users: String,
@@ -64,6 +86,7 @@ pub struct Config {
     pub required_linked_identity: Option<String>,
     /// A password change or reset ends sessions whose token predates it.
     pub revoke_sessions_on_password_change: bool,
+    pub tls_trust: TlsTrust,
 }
 
 impl std::fmt::Debug for Config {
@@ -82,6 +105,7 @@ impl std::fmt::Debug for Config {
                 "revoke_sessions_on_password_change",
                 &self.revoke_sessions_on_password_change,
             )
+            .field("tls_trust", &self.tls_trust)
             .finish()
     }
 }
@@ -183,6 +207,7 @@ impl Config {
             required_linked_identity: vars.optional("REQUIRED_LINKED_IDENTITY"),
             revoke_sessions_on_password_change: vars
                 .parsed("REVOKE_SESSIONS_ON_PASSWORD_CHANGE", true)?,
+            tls_trust: vars.parsed("TLS_TRUST", TlsTrust::AwsRoots)?,
         })
     }
 }

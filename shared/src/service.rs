@@ -4,10 +4,13 @@
 use std::sync::Arc;
 
 use aws_config::BehaviorVersion;
+use aws_sdk_dynamodb::config::SharedHttpClient;
+use aws_smithy_http_client::tls::rustls_provider::CryptoMode;
+use aws_smithy_http_client::tls::{Provider, TlsContext, TrustStore};
 
 use crate::auth::{AuthError, Authenticator, Caller};
 use crate::clock::{Clock, SystemClock};
-use crate::config::{Config, ConfigError};
+use crate::config::{Config, ConfigError, TlsTrust};
 use crate::domain::User;
 use crate::hashing::{HashError, PasswordHasher};
 use crate::mail::{MailError, Mailer, SesMailer};
@@ -33,7 +36,11 @@ impl Services {
     /// and `AWS_ENDPOINT_URL_SESV2`, how the local stack points at the emulator).
     pub async fn from_env() -> Result<Arc<Self>, ConfigError> {
         let config = Config::from_env()?;
-        let aws = aws_config::defaults(BehaviorVersion::latest()).load().await;
+        let mut loader = aws_config::defaults(BehaviorVersion::latest());
+        if config.tls_trust == TlsTrust::AwsRoots {
+            loader = loader.http_client(aws_roots_https_client());
+        }
+        let aws = loader.load().await;
         let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), config.tables.clone());
         let mailer = SesMailer::new(aws_sdk_sesv2::Client::new(&aws), config.mail_from.clone());
         Self::new(
@@ -88,6 +95,24 @@ impl Services {
     }
 }
 
+/// The roots AWS documents for its service endpoints (DynamoDB and SES
+/// included): Amazon Root CA 1–4 and Starfield Services Root G2.
+const AWS_TRUST_ANCHORS: &[u8] = include_bytes!("../data/aws-trust-anchors.crt");
+
+/// The SDK's own HTTPS client (rustls on aws-lc), trusting only those roots.
+/// Parsing the system store's ~140 certificates was most of a cold start.
+pub fn aws_roots_https_client() -> SharedHttpClient {
+    let trust = TrustStore::empty().with_pem_certificate(AWS_TRUST_ANCHORS);
+    let context = TlsContext::builder()
+        .with_trust_store(trust)
+        .build()
+        .expect("a TLS context from a trust store");
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(Provider::Rustls(CryptoMode::AwsLc))
+        .tls_context(context)
+        .build_https()
+}
+
 /// Outcomes the flows share; each family renders them in its own shape.
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
@@ -122,5 +147,37 @@ impl From<HashError> for ServiceError {
 impl From<MailError> for ServiceError {
     fn from(e: MailError) -> Self {
         ServiceError::Internal(e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_aws_trust_anchors_are_the_five_documented_roots() {
+        let text = std::str::from_utf8(AWS_TRUST_ANCHORS).unwrap();
+        assert_eq!(text.matches("BEGIN CERTIFICATE").count(), 5);
+        for name in [
+            "Amazon_Root_CA_1",
+            "Amazon_Root_CA_2",
+            "Amazon_Root_CA_3",
+            "Amazon_Root_CA_4",
+            "Starfield_Services_Root_Certificate_Authority_-_G2",
+        ] {
+            assert!(text.contains(name), "{name}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_client_builds_on_the_aws_roots() {
+        // The certificates are parsed when the client's connector is built;
+        // an unparsable bundle would panic here rather than on a first call.
+        let sdk = aws_config::SdkConfig::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(aws_config::Region::new("eu-central-1"))
+            .http_client(aws_roots_https_client())
+            .build();
+        let _client = aws_sdk_dynamodb::Client::new(&sdk);
     }
 }
