@@ -41,13 +41,16 @@ fn run_child(path: &str) {
                 .unwrap();
         }
         _ => runtime
-            .block_on(tokio::task::spawn_blocking(move || {
-                let salt = SaltString::from_b64("c2FsdHNhbHRzYWx0c2FsdA").unwrap();
-                Argon2::default()
-                    .hash_password(format!("benchmark-password-{i}").as_bytes(), &salt)
-                    .map(|h| h.to_string())
-                    .unwrap();
-            }))
+            .block_on(async move {
+                tokio::task::spawn_blocking(move || {
+                    let salt = SaltString::from_b64("c2FsdHNhbHRzYWx0c2FsdA").unwrap();
+                    Argon2::default()
+                        .hash_password(format!("benchmark-password-{i}").as_bytes(), &salt)
+                        .map(|h| h.to_string())
+                        .unwrap();
+                })
+                .await
+            })
             .unwrap(),
     };
     let started = std::time::Instant::now();

@@ -64,6 +64,16 @@ impl std::str::FromStr for TlsTrust {
     }
 }
 
+/// SPEC section 3's limits, all configurable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RateLimits {
+    pub emails_per_hour: u32,
+    pub wrong_secrets_per_hour: u32,
+    pub admin_resets_per_minute: u32,
+    /// Not in the SPEC: invalid set-password links per client address.
+    pub invalid_links_per_hour: u32,
+}
+
 #[derive(Debug, Clone)]
 pub struct Tables {
     pub users: String,
@@ -87,6 +97,7 @@ pub struct Config {
     /// A password change or reset ends sessions whose token predates it.
     pub revoke_sessions_on_password_change: bool,
     pub tls_trust: TlsTrust,
+    pub rate_limits: RateLimits,
 }
 
 impl std::fmt::Debug for Config {
@@ -106,6 +117,7 @@ impl std::fmt::Debug for Config {
                 &self.revoke_sessions_on_password_change,
             )
             .field("tls_trust", &self.tls_trust)
+            .field("rate_limits", &self.rate_limits)
             .finish()
     }
 }
@@ -208,6 +220,12 @@ impl Config {
             revoke_sessions_on_password_change: vars
                 .parsed("REVOKE_SESSIONS_ON_PASSWORD_CHANGE", true)?,
             tls_trust: vars.parsed("TLS_TRUST", TlsTrust::AwsRoots)?,
+            rate_limits: RateLimits {
+                emails_per_hour: vars.parsed("RATE_LIMIT_EMAILS_PER_HOUR", 5)?,
+                wrong_secrets_per_hour: vars.parsed("RATE_LIMIT_WRONG_SECRETS_PER_HOUR", 10)?,
+                admin_resets_per_minute: vars.parsed("RATE_LIMIT_ADMIN_RESETS_PER_MINUTE", 30)?,
+                invalid_links_per_hour: vars.parsed("RATE_LIMIT_INVALID_LINKS_PER_HOUR", 20)?,
+            },
         })
     }
 }
@@ -273,6 +291,9 @@ mod tests {
         assert_eq!(config.argon2.t_cost(), 2);
         assert_eq!(config.argon2.p_cost(), 1);
         assert!(config.revoke_sessions_on_password_change);
+        assert_eq!(config.rate_limits.emails_per_hour, 5);
+        assert_eq!(config.rate_limits.wrong_secrets_per_hour, 10);
+        assert_eq!(config.rate_limits.admin_resets_per_minute, 30);
     }
 
     #[test]

@@ -7,6 +7,7 @@ pub mod http;
 pub mod lambda;
 pub mod mail;
 pub mod policy;
+pub mod rate_limit;
 pub mod secrets;
 pub mod service;
 pub mod set_password;

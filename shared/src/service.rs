@@ -128,6 +128,8 @@ pub enum ServiceError {
     TokenInvalid,
     #[error(transparent)]
     Policy(#[from] PolicyViolation),
+    #[error("too many requests; retry after {retry_after_seconds} s")]
+    RateLimited { retry_after_seconds: u64 },
     #[error("internal error: {0}")]
     Internal(String),
 }

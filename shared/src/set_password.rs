@@ -4,9 +4,14 @@ use std::time::Duration;
 
 use crate::domain::{AuditEventType, Secret, User};
 use crate::mail::{render, Notice};
+use crate::rate_limit::Limit;
 use crate::secrets::{new_token, token_digest};
 use crate::service::{ServiceError, Services};
 use crate::store::{IssueTokenError, PasswordWrite, SetPasswordWithTokenError};
+
+const SET_PASSWORD_EMAILS: Limit = Limit::Emails {
+    kind: "set-password",
+};
 
 /// How often a confirmation re-reads and retries when the user changed
 /// between its read and its write; more is contention, not progress.
@@ -18,6 +23,18 @@ pub async fn request_link(services: &Services, user: &User) -> Result<i64, Servi
     if user.has_password() {
         return Err(ServiceError::PasswordAlreadySet);
     }
+    let taken = services.take(SET_PASSWORD_EMAILS, user.id.as_str()).await?;
+    match issue_and_mail(services, user).await {
+        Ok(expires_at) => Ok(expires_at),
+        Err(error) => {
+            // No email went out: the attempt does not count.
+            services.give_back(taken).await;
+            Err(error)
+        }
+    }
+}
+
+async fn issue_and_mail(services: &Services, user: &User) -> Result<i64, ServiceError> {
     let token = new_token();
     let ttl = services.config.set_password_ttl;
     let expires_at = services.clock.now_seconds() + ttl.as_secs() as i64;
@@ -44,8 +61,25 @@ pub async fn request_link(services: &Services, user: &User) -> Result<i64, Servi
 }
 
 /// P2: sets the first password if the token is live, consuming it in the
-/// same transaction.
+/// same transaction. Invalid links count against the client's address.
 pub async fn confirm(
+    services: &Services,
+    client: Option<&str>,
+    token: &Secret,
+    password: &Secret,
+) -> Result<(), ServiceError> {
+    let taken = match client {
+        Some(address) => Some(services.take(Limit::InvalidLinks, address).await?),
+        None => None,
+    };
+    let outcome = confirm_with_token(services, token, password).await;
+    if let (Some(taken), false) = (taken, matches!(outcome, Err(ServiceError::TokenInvalid))) {
+        services.give_back(taken).await;
+    }
+    outcome
+}
+
+async fn confirm_with_token(
     services: &Services,
     token: &Secret,
     password: &Secret,

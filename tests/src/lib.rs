@@ -263,6 +263,25 @@ pub fn api_request(
     )
 }
 
+/// As [`api_request`], from a given client address. Otherwise every request
+/// comes from a random one, so tests never share a per-address limit.
+pub fn api_request_from(
+    address: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Option<&str>,
+) -> Request {
+    let body = body.map(|b| b.as_bytes().to_vec());
+    event_request(event(method, path, headers, body, false, address))
+}
+
+fn random_address() -> String {
+    let mut octets = [0u8; 3];
+    password_service::secrets::fill_random(&mut octets);
+    format!("10.{}.{}.{}", octets[0], octets[1], octets[2])
+}
+
 pub fn api_request_bytes(
     method: &str,
     path: &str,
@@ -270,6 +289,28 @@ pub fn api_request_bytes(
     body: Option<Vec<u8>>,
     base64_encoded: bool,
 ) -> Request {
+    event_request(event(
+        method,
+        path,
+        headers,
+        body,
+        base64_encoded,
+        &random_address(),
+    ))
+}
+
+fn event_request(event: Value) -> Request {
+    lambda_http::request::from_str(&event.to_string()).expect("a valid API Gateway event")
+}
+
+fn event(
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Option<Vec<u8>>,
+    base64_encoded: bool,
+    address: &str,
+) -> Value {
     let mut event: Value =
         serde_json::from_str(include_str!("../fixtures/apigw-rest-proxy-request.json")).unwrap();
     event["httpMethod"] = method.into();
@@ -278,6 +319,7 @@ pub fn api_request_bytes(
     event["requestContext"]["httpMethod"] = method.into();
     event["requestContext"]["resourcePath"] = path.into();
     event["requestContext"]["path"] = format!("/dev{path}").into();
+    event["requestContext"]["identity"]["sourceIp"] = address.into();
     for (name, value) in headers {
         event["headers"][*name] = (*value).into();
         event["multiValueHeaders"][*name] = serde_json::json!([value]);
@@ -292,7 +334,7 @@ pub fn api_request_bytes(
             event["body"] = String::from_utf8(bytes).unwrap().into();
         }
     }
-    lambda_http::request::from_str(&event.to_string()).expect("a valid API Gateway event")
+    event
 }
 
 pub fn json_body(response: &Response<Body>) -> Value {

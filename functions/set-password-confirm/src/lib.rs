@@ -5,7 +5,9 @@ use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use password_service::domain::Secret;
 use password_service::http::jsonapi::ApiError;
-use password_service::http::{empty_response, json_object, string_field, MediaTypes};
+use password_service::http::{
+    client_address, empty_response, json_object, string_field, MediaTypes,
+};
 use password_service::service::Services;
 use password_service::set_password;
 
@@ -28,6 +30,13 @@ async fn respond(services: &Services, request: &Request) -> Result<Response<Body
                 .pointer("/token"),
         );
     }
-    set_password::confirm(services, &Secret::new(token), &Secret::new(password)).await?;
+    let client = client_address(request);
+    set_password::confirm(
+        services,
+        client.as_deref(),
+        &Secret::new(token),
+        &Secret::new(password),
+    )
+    .await?;
     Ok(empty_response(StatusCode::NO_CONTENT))
 }

@@ -215,6 +215,18 @@ impl From<ServiceError> for ApiError {
                 violation.to_string(),
             )
             .pointer("/password"),
+            ServiceError::RateLimited {
+                retry_after_seconds,
+            } => ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too-many-requests",
+                "Too many requests",
+                format!("Too many requests. Try again in {retry_after_seconds} seconds."),
+            )
+            .headers(ErrorHeaders {
+                retry_after_seconds: Some(retry_after_seconds),
+                ..Default::default()
+            }),
             ServiceError::Internal(cause) => {
                 tracing::error!(error = %cause, "internal error");
                 ApiError::internal()

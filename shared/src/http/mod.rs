@@ -87,6 +87,17 @@ fn check_media_type(headers: &HeaderMap, media: MediaTypes) -> Result<(), BodyEr
         .ok_or(BodyError::UnsupportedMediaType)
 }
 
+/// The caller's address as API Gateway saw it (REST or HTTP API events).
+pub fn client_address(req: &Request) -> Option<String> {
+    use lambda_http::request::RequestContext;
+    use lambda_http::RequestExt;
+    match req.request_context_ref()? {
+        RequestContext::ApiGatewayV1(ctx) => ctx.identity.source_ip.clone(),
+        RequestContext::ApiGatewayV2(ctx) => ctx.http.source_ip.clone(),
+        _ => None,
+    }
+}
+
 /// What a field of a request body held, when it was not what was asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FieldProblem {

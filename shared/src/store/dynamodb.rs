@@ -219,6 +219,57 @@ impl Store for DynamoStore {
         }
     }
 
+    async fn take_from_counter(
+        &self,
+        counter: &str,
+        limit: u32,
+        expires_at: i64,
+    ) -> Result<bool, StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.tables.counters)
+            .key("counterId", s(counter))
+            .update_expression("ADD #count :one SET expiresAt = if_not_exists(expiresAt, :expires)")
+            .condition_expression("attribute_not_exists(counterId) OR #count < :limit")
+            .expression_attribute_names("#count", "count")
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":limit", n(limit))
+            .expression_attribute_values(":expires", n(expires_at))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
+                Ok(false)
+            }
+            Err(e) => Err(backend(e)),
+        }
+    }
+
+    async fn give_back_to_counter(&self, counter: &str) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.tables.counters)
+            .key("counterId", s(counter))
+            .update_expression("ADD #count :minus_one")
+            .condition_expression("#count > :zero")
+            .expression_attribute_names("#count", "count")
+            .expression_attribute_values(":minus_one", n(-1))
+            .expression_attribute_values(":zero", n(0))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            // Nothing to give back: the window ended and the item expired.
+            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
+                Ok(())
+            }
+            Err(e) => Err(backend(e)),
+        }
+    }
+
     async fn find_set_password_token(
         &self,
         digest: &str,

@@ -89,6 +89,19 @@ pub trait Store: Send + Sync {
         digest: &str,
     ) -> Result<Option<TokenRecord>, StoreError>;
 
+    /// Adds one to a fixed-window counter unless it already holds `limit`, in
+    /// one conditional update. Returns whether the unit was taken. The item
+    /// expires (TTL) at `expires_at`, the end of its window.
+    async fn take_from_counter(
+        &self,
+        counter: &str,
+        limit: u32,
+        expires_at: i64,
+    ) -> Result<bool, StoreError>;
+
+    /// Gives back one unit taken with `take_from_counter` (never below zero).
+    async fn give_back_to_counter(&self, counter: &str) -> Result<(), StoreError>;
+
     /// Consumes the token and sets the first password, with the sequence bump
     /// and audit event, in one transaction. Fails without writing anything if
     /// the token is not live at `now` (Unix seconds), the user's live token is

@@ -1,0 +1,83 @@
+//! Rate limits (SPEC section 3): fixed windows counted in DynamoDB, one
+//! conditional update per step, so N concurrent requests against a limit of L
+//! get exactly L through.
+//!
+//! A request *takes* a unit before it acts. Where only failures should count
+//! (a wrong secret, an invalid link) it *gives it back* when the outcome was
+//! not one, so a secret is never checked more often than the limit allows,
+//! even under concurrency.
+
+use std::time::Duration;
+
+use crate::config::RateLimits;
+use crate::service::{ServiceError, Services};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Limit {
+    /// Emails of one kind to one user per hour (`kind` names the email).
+    Emails { kind: &'static str },
+    /// Wrong current passwords or reset codes per user per hour.
+    WrongSecrets,
+    /// Admin resets per calling admin per minute.
+    AdminResets,
+    /// Unknown, used or expired set-password links per client address per hour.
+    InvalidLinks,
+}
+
+impl Limit {
+    fn name(self) -> String {
+        match self {
+            Limit::Emails { kind } => format!("emails:{kind}"),
+            Limit::WrongSecrets => "wrong-secrets".into(),
+            Limit::AdminResets => "admin-resets".into(),
+            Limit::InvalidLinks => "invalid-links".into(),
+        }
+    }
+
+    fn quota(self, limits: &RateLimits) -> (u32, Duration) {
+        match self {
+            Limit::Emails { .. } => (limits.emails_per_hour, Duration::from_secs(3600)),
+            Limit::WrongSecrets => (limits.wrong_secrets_per_hour, Duration::from_secs(3600)),
+            Limit::AdminResets => (limits.admin_resets_per_minute, Duration::from_secs(60)),
+            Limit::InvalidLinks => (limits.invalid_links_per_hour, Duration::from_secs(3600)),
+        }
+    }
+}
+
+/// A unit taken from a window, to give back if the request did not count.
+#[derive(Debug)]
+pub struct Taken {
+    counter: String,
+}
+
+impl Services {
+    /// Takes one unit of `limit` for `subject` in the current window, or
+    /// answers `RateLimited` with the seconds until the window ends.
+    pub async fn take(&self, limit: Limit, subject: &str) -> Result<Taken, ServiceError> {
+        let (quota, window) = limit.quota(&self.config.rate_limits);
+        let window = window.as_secs() as i64;
+        let now = self.clock.now_seconds();
+        let window_start = now - now.rem_euclid(window);
+        let window_end = window_start + window;
+        let counter = format!("{}#{subject}#{window_start}", limit.name());
+        if self
+            .store
+            .take_from_counter(&counter, quota, window_end)
+            .await?
+        {
+            Ok(Taken { counter })
+        } else {
+            Err(ServiceError::RateLimited {
+                retry_after_seconds: (window_end - now).max(1) as u64,
+            })
+        }
+    }
+
+    /// Gives a unit back: the request turned out not to count. A failure here
+    /// only makes the limit stricter, so it is logged, not returned.
+    pub async fn give_back(&self, taken: Taken) {
+        if let Err(error) = self.store.give_back_to_counter(&taken.counter).await {
+            tracing::warn!(%error, "rate-limit unit not given back");
+        }
+    }
+}

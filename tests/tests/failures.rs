@@ -1,0 +1,113 @@
+//! When DynamoDB or SES fail, family P answers 501 (as the original documents
+//! it) and nothing is half-written. The failures are real: the clients point
+//! at a closed port.
+
+use integration_tests::{error_code, spawn_app, spawn_app_with, unique_email};
+
+const CLOSED_PORT: &str = "http://127.0.0.1:9";
+
+#[tokio::test]
+async fn p1_answers_501_when_the_database_is_unreachable() {
+    let healthy = spawn_app().await;
+    let user = healthy.create_user(&unique_email("nodb")).await;
+    let broken = spawn_app_with(|s| {
+        s.insert("AWS_ENDPOINT_URL_DYNAMODB".into(), CLOSED_PORT.into());
+    })
+    .await;
+    let response = broken
+        .p1_request_link(&broken.token_for(user.id.as_str()))
+        .await;
+    assert_eq!(response.status(), 501);
+    assert_eq!(error_code(&response), "internal-error");
+    let detail = integration_tests::json_body(&response)["errors"][0]["detail"].to_string();
+    assert!(
+        !detail.contains("127.0.0.1"),
+        "no internals shown: {detail}"
+    );
+}
+
+#[tokio::test]
+async fn p1_answers_501_when_mail_cannot_be_sent_and_the_attempt_does_not_count() {
+    let healthy = spawn_app().await;
+    let email = unique_email("nomail");
+    let user = healthy.create_user(&email).await;
+    let broken = spawn_app_with(|s| {
+        s.insert("AWS_ENDPOINT_URL_SESV2".into(), CLOSED_PORT.into());
+        s.insert("RATE_LIMIT_EMAILS_PER_HOUR".into(), "1".into());
+    })
+    .await;
+    let response = broken
+        .p1_request_link(&broken.token_for(user.id.as_str()))
+        .await;
+    assert_eq!(response.status(), 501);
+    assert!(healthy.mails_to(&email).is_empty());
+
+    // The failed attempt gave its unit back: with a limit of 1 the next one passes.
+    let healthy_limited = spawn_app_with(|s| {
+        s.insert("RATE_LIMIT_EMAILS_PER_HOUR".into(), "1".into());
+    })
+    .await;
+    assert_eq!(
+        healthy_limited
+            .p1_request_link(&healthy_limited.token_for(user.id.as_str()))
+            .await
+            .status(),
+        202
+    );
+    assert_eq!(healthy.mails_to(&email).len(), 1);
+}
+
+#[tokio::test]
+async fn p2_answers_501_when_the_database_is_unreachable_and_the_link_survives() {
+    let healthy = spawn_app().await;
+    let email = unique_email("p2nodb");
+    let user = healthy.create_user(&email).await;
+    healthy
+        .p1_request_link(&healthy.token_for(user.id.as_str()))
+        .await;
+    let token = healthy.token_from_latest_link(&email);
+
+    let broken = spawn_app_with(|s| {
+        s.insert("AWS_ENDPOINT_URL_DYNAMODB".into(), CLOSED_PORT.into());
+    })
+    .await;
+    assert_eq!(
+        broken
+            .p2_confirm(&token, "violet-kettle-sunrise-42")
+            .await
+            .status(),
+        501
+    );
+    assert!(healthy.stored_user(&user).await.password_hash.is_none());
+    assert_eq!(
+        healthy
+            .p2_confirm(&token, "violet-kettle-sunrise-42")
+            .await
+            .status(),
+        204
+    );
+}
+
+#[tokio::test]
+async fn p2_still_sets_the_password_when_the_notice_cannot_be_sent() {
+    let healthy = spawn_app().await;
+    let email = unique_email("nonotice");
+    let user = healthy.create_user(&email).await;
+    healthy
+        .p1_request_link(&healthy.token_for(user.id.as_str()))
+        .await;
+    let token = healthy.token_from_latest_link(&email);
+
+    let no_mail = spawn_app_with(|s| {
+        s.insert("AWS_ENDPOINT_URL_SESV2".into(), CLOSED_PORT.into());
+    })
+    .await;
+    assert_eq!(
+        no_mail
+            .p2_confirm(&token, "violet-kettle-sunrise-42")
+            .await
+            .status(),
+        204
+    );
+    assert!(healthy.stored_user(&user).await.password_hash.is_some());
+}

@@ -1,0 +1,140 @@
+//! SPEC section 3's limits as P1 and P2 meet them: 429 with a `Retry-After`
+//! that counts down to the end of a fixed window, exact under concurrency.
+
+use integration_tests::{api_request_from, error_code, spawn_app, unique_email, TestApp};
+
+fn retry_after(response: &lambda_http::Response<lambda_http::Body>) -> i64 {
+    response.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_sixth_link_email_in_an_hour_is_429_until_the_window_ends() {
+    let app = spawn_app().await;
+    let email = unique_email("limited");
+    let user = app.create_user(&email).await;
+    for _ in 0..5 {
+        assert_eq!(
+            app.p1_request_link(&app.token_for(user.id.as_str()))
+                .await
+                .status(),
+            202
+        );
+    }
+    let limited = app.p1_request_link(&app.token_for(user.id.as_str())).await;
+    assert_eq!(limited.status(), 429);
+    assert_eq!(error_code(&limited), "too-many-requests");
+    let wait = retry_after(&limited);
+    assert!((1..=3600).contains(&wait), "{wait}");
+    assert_eq!(app.mails_to(&email).len(), 5);
+
+    app.clock.advance_seconds(wait - 1);
+    let still = app.p1_request_link(&app.token_for(user.id.as_str())).await;
+    assert_eq!(still.status(), 429);
+    assert_eq!(retry_after(&still), 1, "it counts down");
+
+    app.clock.advance_seconds(1);
+    assert_eq!(
+        app.p1_request_link(&app.token_for(user.id.as_str()))
+            .await
+            .status(),
+        202
+    );
+    assert_eq!(app.mails_to(&email).len(), 6);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn forty_concurrent_link_requests_send_exactly_five_emails() {
+    let app = spawn_app().await;
+    let email = unique_email("hammer");
+    let user = app.create_user(&email).await;
+    let bearer = app.token_for(user.id.as_str());
+
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..40 {
+        let services = app.services.clone();
+        let auth = format!("Bearer {bearer}");
+        tasks.spawn(async move {
+            let request = integration_tests::api_request(
+                "PUT",
+                "/user/password",
+                &[("authorization", &auth)],
+                None,
+            );
+            set_password_request::handle(&services, request)
+                .await
+                .status()
+                .as_u16()
+        });
+    }
+    let statuses = tasks.join_all().await;
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 202).count(),
+        5,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 429).count(),
+        35,
+        "{statuses:?}"
+    );
+    assert_eq!(app.mails_to(&email).len(), 5);
+}
+
+async fn confirm_from(
+    app: &TestApp,
+    address: &str,
+    token: &str,
+) -> lambda_http::Response<lambda_http::Body> {
+    let body =
+        serde_json::json!({ "token": token, "password": "violet-kettle-sunrise-42" }).to_string();
+    let request = api_request_from(address, "POST", "/user/password/confirm", &[], Some(&body));
+    set_password_confirm::handle(&app.services, request).await
+}
+
+#[tokio::test]
+async fn invalid_links_from_one_address_are_limited_and_others_are_not() {
+    let app = spawn_app().await;
+    let address = "198.51.100.77";
+    for i in 0..20 {
+        let response = confirm_from(&app, address, &format!("not-a-live-token-{i}")).await;
+        assert_eq!(response.status(), 410, "attempt {i}");
+    }
+    let limited = confirm_from(&app, address, "not-a-live-token-21").await;
+    assert_eq!(limited.status(), 429);
+    assert!(retry_after(&limited) >= 1);
+
+    let email = unique_email("elsewhere");
+    let user = app.create_user(&email).await;
+    app.p1_request_link(&app.token_for(user.id.as_str())).await;
+    let token = app.token_from_latest_link(&email);
+    assert_eq!(
+        confirm_from(&app, address, &token).await.status(),
+        429,
+        "the address is limited"
+    );
+    assert_eq!(
+        confirm_from(&app, "198.51.100.78", &token).await.status(),
+        204
+    );
+}
+
+#[tokio::test]
+async fn valid_links_do_not_count_against_the_address() {
+    let app = spawn_app().await;
+    let address = "198.51.100.90";
+    for i in 0..25 {
+        let email = unique_email(&format!("valid{i}"));
+        let user = app.create_user(&email).await;
+        app.p1_request_link(&app.token_for(user.id.as_str())).await;
+        let token = app.token_from_latest_link(&email);
+        assert_eq!(
+            confirm_from(&app, address, &token).await.status(),
+            204,
+            "user {i}"
+        );
+    }
+}
