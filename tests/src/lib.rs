@@ -176,6 +176,19 @@ impl TestApp {
         link_token(&mail.body).expect("a link with a token")
     }
 
+    /// A new user (address from `name`) who has asked for a set-password
+    /// link: the user, their address, and the token from the emailed link.
+    pub async fn user_with_link(&self, name: &str) -> (User, String, String) {
+        let email = unique_email(name);
+        let user = self.create_user(&email).await;
+        let response = self
+            .p1_request_link(&self.token_for(user.id.as_str()))
+            .await;
+        assert_eq!(response.status(), 202, "the link request");
+        let token = self.token_from_latest_link(&email);
+        (user, email, token)
+    }
+
     pub async fn p1_request_link(&self, bearer: &str) -> Response<Body> {
         let request = api_request(
             "PUT",

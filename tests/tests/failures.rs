@@ -60,12 +60,7 @@ async fn p1_answers_501_when_mail_cannot_be_sent_and_the_attempt_does_not_count(
 #[tokio::test]
 async fn p2_answers_501_when_the_database_is_unreachable_and_the_link_survives() {
     let healthy = spawn_app().await;
-    let email = unique_email("p2nodb");
-    let user = healthy.create_user(&email).await;
-    healthy
-        .p1_request_link(&healthy.token_for(user.id.as_str()))
-        .await;
-    let token = healthy.token_from_latest_link(&email);
+    let (user, _, token) = healthy.user_with_link("p2nodb").await;
 
     let broken = spawn_app_with(|s| {
         s.insert("AWS_ENDPOINT_URL_DYNAMODB".into(), CLOSED_PORT.into());
@@ -91,12 +86,7 @@ async fn p2_answers_501_when_the_database_is_unreachable_and_the_link_survives()
 #[tokio::test]
 async fn p2_still_sets_the_password_when_the_notice_cannot_be_sent() {
     let healthy = spawn_app().await;
-    let email = unique_email("nonotice");
-    let user = healthy.create_user(&email).await;
-    healthy
-        .p1_request_link(&healthy.token_for(user.id.as_str()))
-        .await;
-    let token = healthy.token_from_latest_link(&email);
+    let (user, _, token) = healthy.user_with_link("nonotice").await;
 
     let no_mail = spawn_app_with(|s| {
         s.insert("AWS_ENDPOINT_URL_SESV2".into(), CLOSED_PORT.into());

@@ -107,10 +107,7 @@ async fn invalid_links_from_one_address_are_limited_and_others_are_not() {
     assert_eq!(limited.status(), 429);
     assert!(retry_after(&limited) >= 1);
 
-    let email = unique_email("elsewhere");
-    let user = app.create_user(&email).await;
-    app.p1_request_link(&app.token_for(user.id.as_str())).await;
-    let token = app.token_from_latest_link(&email);
+    let (_, _, token) = app.user_with_link("elsewhere").await;
     assert_eq!(
         confirm_from(&app, address, &token).await.status(),
         429,

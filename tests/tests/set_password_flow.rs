@@ -88,10 +88,7 @@ async fn german_users_get_the_link_in_german() {
 #[tokio::test]
 async fn a_used_link_is_gone() {
     let app = spawn_app().await;
-    let email = unique_email("reuse");
-    let user = app.create_user(&email).await;
-    app.p1_request_link(&app.token_for(user.id.as_str())).await;
-    let token = app.token_from_latest_link(&email);
+    let (_, _, token) = app.user_with_link("reuse").await;
     assert_eq!(app.p2_confirm(&token, GOOD_PASSWORD).await.status(), 204);
 
     let again = app.p2_confirm(&token, "another-fine-password-7").await;
@@ -121,10 +118,7 @@ async fn a_second_request_kills_the_first_link() {
 #[tokio::test]
 async fn the_link_works_just_before_24_hours() {
     let app = spawn_app().await;
-    let email = unique_email("before");
-    let user = app.create_user(&email).await;
-    app.p1_request_link(&app.token_for(user.id.as_str())).await;
-    let token = app.token_from_latest_link(&email);
+    let (_, _, token) = app.user_with_link("before").await;
 
     app.clock.advance_seconds(24 * 3600 - 1);
     assert_eq!(app.p2_confirm(&token, GOOD_PASSWORD).await.status(), 204);
@@ -133,10 +127,7 @@ async fn the_link_works_just_before_24_hours() {
 #[tokio::test]
 async fn the_link_is_dead_at_24_hours() {
     let app = spawn_app().await;
-    let email = unique_email("after");
-    let user = app.create_user(&email).await;
-    app.p1_request_link(&app.token_for(user.id.as_str())).await;
-    let token = app.token_from_latest_link(&email);
+    let (user, _, token) = app.user_with_link("after").await;
 
     app.clock.advance_seconds(24 * 3600);
     let response = app.p2_confirm(&token, GOOD_PASSWORD).await;
@@ -161,10 +152,7 @@ async fn an_unknown_token_is_410() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn twenty_concurrent_confirms_with_one_token_set_the_password_once() {
     let app = spawn_app().await;
-    let email = unique_email("race");
-    let user = app.create_user(&email).await;
-    app.p1_request_link(&app.token_for(user.id.as_str())).await;
-    let token = app.token_from_latest_link(&email);
+    let (user, _, token) = app.user_with_link("race").await;
 
     let mut tasks = tokio::task::JoinSet::new();
     for i in 0..20 {
@@ -274,10 +262,7 @@ async fn p1_without_the_required_linked_identity_is_401() {
 #[tokio::test]
 async fn policy_violations_are_422_with_their_codes() {
     let app = spawn_app().await;
-    let email = unique_email("maximilian");
-    let user = app.create_user(&email).await;
-    app.p1_request_link(&app.token_for(user.id.as_str())).await;
-    let token = app.token_from_latest_link(&email);
+    let (_, email, token) = app.user_with_link("maximilian").await;
 
     let long = "x".repeat(201);
     let with_name = format!(
