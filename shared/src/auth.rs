@@ -41,6 +41,11 @@ impl AuthError {
     }
 }
 
+/// The challenge for a valid token that lacks a scope (RFC 6750, section 3.1).
+pub fn insufficient_scope_challenge(scope: &str) -> String {
+    format!(r#"Bearer realm="password-service", error="insufficient_scope", scope="{scope}""#)
+}
+
 /// Who is calling, from a verified token.
 #[derive(Debug, Clone)]
 pub struct Caller {

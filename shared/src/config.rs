@@ -98,6 +98,8 @@ pub struct Config {
     pub revoke_sessions_on_password_change: bool,
     pub tls_trust: TlsTrust,
     pub rate_limits: RateLimits,
+    /// An admin reset (O1) makes the user choose a new password at next sign-in.
+    pub admin_reset_sets_change_required: bool,
 }
 
 impl std::fmt::Debug for Config {
@@ -118,6 +120,10 @@ impl std::fmt::Debug for Config {
             )
             .field("tls_trust", &self.tls_trust)
             .field("rate_limits", &self.rate_limits)
+            .field(
+                "admin_reset_sets_change_required",
+                &self.admin_reset_sets_change_required,
+            )
             .finish()
     }
 }
@@ -226,6 +232,8 @@ impl Config {
                 admin_resets_per_minute: vars.parsed("RATE_LIMIT_ADMIN_RESETS_PER_MINUTE", 30)?,
                 invalid_links_per_hour: vars.parsed("RATE_LIMIT_INVALID_LINKS_PER_HOUR", 20)?,
             },
+            admin_reset_sets_change_required: vars
+                .parsed("ADMIN_RESET_SETS_CHANGE_REQUIRED", true)?,
         })
     }
 }

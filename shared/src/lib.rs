@@ -1,3 +1,4 @@
+pub mod admin_reset;
 pub mod auth;
 pub mod clock;
 pub mod config;
@@ -6,6 +7,7 @@ pub mod hashing;
 pub mod http;
 pub mod lambda;
 pub mod mail;
+pub mod password_change;
 pub mod policy;
 pub mod rate_limit;
 pub mod secrets;

@@ -72,6 +72,8 @@ impl Mailer for SesMailer {
 pub enum Notice<'a> {
     SetPasswordLink { link: &'a str, valid_hours: u64 },
     PasswordSet,
+    PasswordChanged,
+    PasswordReset,
 }
 
 pub fn render(notice: Notice<'_>, to: &Email, locale: Locale) -> OutgoingMail {
@@ -103,6 +105,33 @@ pub fn render(notice: Notice<'_>, to: &Email, locale: Locale) -> OutgoingMail {
             "Ihr Passwort wurde festgelegt".to_string(),
             "Hallo,\n\nfür Ihr Konto wurde soeben ein Passwort festgelegt. Falls Sie das nicht \
              waren, wenden Sie sich bitte sofort an den Support.\n"
+                .to_string(),
+        ),
+        (Notice::PasswordChanged, Locale::En) => (
+            "Your password was changed".to_string(),
+            "Hello,\n\nthe password of your account has just been changed, and other \
+             sessions were signed out. If this was not you, reset your password and contact \
+             support right away.\n"
+                .to_string(),
+        ),
+        (Notice::PasswordChanged, Locale::De) => (
+            "Ihr Passwort wurde geändert".to_string(),
+            "Hallo,\n\ndas Passwort Ihres Kontos wurde soeben geändert, andere Sitzungen \
+             wurden abgemeldet. Falls Sie das nicht waren, setzen Sie Ihr Passwort zurück und \
+             wenden Sie sich bitte sofort an den Support.\n"
+                .to_string(),
+        ),
+        (Notice::PasswordReset, Locale::En) => (
+            "Your password was reset".to_string(),
+            "Hello,\n\nthe password of your account has just been reset, and other sessions \
+             were signed out. If you did not expect this, contact support right away.\n"
+                .to_string(),
+        ),
+        (Notice::PasswordReset, Locale::De) => (
+            "Ihr Passwort wurde zurückgesetzt".to_string(),
+            "Hallo,\n\ndas Passwort Ihres Kontos wurde soeben zurückgesetzt, andere Sitzungen \
+             wurden abgemeldet. Falls Sie das nicht erwartet haben, wenden Sie sich bitte sofort \
+             an den Support.\n"
                 .to_string(),
         ),
     };

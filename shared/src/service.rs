@@ -70,6 +70,20 @@ impl Services {
         })
     }
 
+    /// Any caller with a valid token. Where the caller is also a user of this
+    /// service, a password change since the token was issued ends it too.
+    pub async fn authenticate_caller(&self, headers: &HeaderMap) -> Result<Caller, ServiceError> {
+        let caller = self
+            .authenticator
+            .authenticate(headers, self.clock.now_seconds())?;
+        if let Some(id) = caller.user_id() {
+            if let Some(user) = self.store.get_user(&id).await? {
+                caller.check_session(&user, self.config.revoke_sessions_on_password_change)?;
+            }
+        }
+        Ok(caller)
+    }
+
     /// The caller of a user endpoint (caller = `sub`), with their record:
     /// token verified, user known, session not ended by a password change,
     /// and the required linked identity present where one is configured.
@@ -120,6 +134,8 @@ pub enum ServiceError {
     Unauthenticated(#[from] AuthError),
     #[error("the user lacks the required linked identity")]
     MissingLinkedIdentity,
+    #[error("the caller lacks scope {0}")]
+    Forbidden(&'static str),
     #[error("no such user")]
     UserNotFound,
     #[error("the user already has a password")]

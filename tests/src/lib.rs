@@ -125,6 +125,31 @@ impl TestApp {
             .unwrap()
     }
 
+    /// A user whose password is `password` (hashed as the service does).
+    pub async fn create_user_with_password(&self, email: &str, password: &str) -> User {
+        let hash = self
+            .services
+            .hasher
+            .hash(password_service::domain::Secret::new(password))
+            .await
+            .unwrap();
+        self.create_user_with(email, |u| u.password_hash = Some(hash))
+            .await
+    }
+
+    /// Whether `password` is the user's stored password.
+    pub async fn password_is(&self, user: &User, password: &str) -> bool {
+        let stored = self.stored_user(user).await.password_hash;
+        matches!(
+            self.services
+                .hasher
+                .verify(password_service::domain::Secret::new(password), stored)
+                .await
+                .unwrap(),
+            password_service::hashing::Verification::Valid { .. }
+        )
+    }
+
     pub async fn stored_user(&self, user: &User) -> User {
         self.services
             .store

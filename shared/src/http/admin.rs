@@ -6,6 +6,7 @@ use lambda_http::{Body, Response};
 use serde_json::json;
 
 use super::{json_response, BodyError, ErrorHeaders};
+use crate::service::ServiceError;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AdminError {
@@ -85,6 +86,70 @@ impl From<BodyError> for AdminError {
         }
     }
 }
+
+/// Family O's rendering of the outcomes the flows share.
+impl From<ServiceError> for AdminError {
+    fn from(error: ServiceError) -> Self {
+        let headers = ErrorHeaders::of(&error);
+        let rendered = match error {
+            ServiceError::Unauthenticated(auth) => AdminError::new(
+                StatusCode::UNAUTHORIZED,
+                "Unauthorized",
+                format!("A valid bearer token is required: {auth}."),
+            ),
+            ServiceError::Forbidden(scope) => AdminError::new(
+                StatusCode::FORBIDDEN,
+                "Forbidden",
+                format!("Insufficient scope: {scope} is required."),
+            ),
+            ServiceError::MissingLinkedIdentity => AdminError::new(
+                StatusCode::UNAUTHORIZED,
+                "Unauthorized",
+                "The account lacks the linked identity this service requires.",
+            ),
+            ServiceError::UserNotFound => AdminError::new(
+                StatusCode::NOT_FOUND,
+                "Not Found",
+                "The user does not exist.",
+            ),
+            ServiceError::PasswordAlreadySet => AdminError::new(
+                StatusCode::CONFLICT,
+                "Conflict",
+                "The user already has a password.",
+            ),
+            ServiceError::TokenInvalid => AdminError::new(
+                StatusCode::GONE,
+                "Gone",
+                "The link is unknown, already used or expired.",
+            ),
+            ServiceError::Policy(violation) => AdminError::new(
+                StatusCode::BAD_REQUEST,
+                INVALID_FIELDS,
+                format!(
+                    "new_password is not acceptable ({}): {violation}",
+                    violation.code()
+                ),
+            ),
+            ServiceError::RateLimited {
+                retry_after_seconds,
+            } => AdminError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "Too Many Requests",
+                format!("Too many requests. Try again in {retry_after_seconds} seconds."),
+            ),
+            ServiceError::Internal(cause) => {
+                tracing::error!(error = %cause, "internal error");
+                AdminError::internal()
+            }
+        };
+        rendered.headers(headers)
+    }
+}
+
+/// The admin API's message for a field that is present but not acceptable.
+pub const INVALID_FIELDS: &str = "One or more request fields are invalid...";
+/// The admin API's message for a required field that is absent.
+pub const MISSING_FIELDS: &str = "Required fields were not provided...";
 
 #[cfg(test)]
 mod tests {

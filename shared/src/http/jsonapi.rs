@@ -169,7 +169,8 @@ pub fn meta_document(status: StatusCode, meta: Value) -> Response<Body> {
 /// Family P's rendering of the outcomes the flows share.
 impl From<ServiceError> for ApiError {
     fn from(error: ServiceError) -> Self {
-        match error {
+        let headers = ErrorHeaders::of(&error);
+        let rendered = match error {
             ServiceError::Unauthenticated(auth) => ApiError::new(
                 StatusCode::UNAUTHORIZED,
                 match auth {
@@ -178,16 +179,18 @@ impl From<ServiceError> for ApiError {
                 },
                 "Unauthorized",
                 auth.to_string(),
-            )
-            .headers(ErrorHeaders {
-                www_authenticate: Some(auth.challenge()),
-                ..Default::default()
-            }),
+            ),
             ServiceError::MissingLinkedIdentity => ApiError::new(
                 StatusCode::UNAUTHORIZED,
                 "missing-linked-identity",
                 "Unauthorized",
                 "The account lacks the linked identity this service requires.",
+            ),
+            ServiceError::Forbidden(scope) => ApiError::new(
+                StatusCode::FORBIDDEN,
+                "insufficient-scope",
+                "Forbidden",
+                format!("The token lacks the scope {scope}."),
             ),
             ServiceError::UserNotFound => ApiError::new(
                 StatusCode::NOT_FOUND,
@@ -222,16 +225,13 @@ impl From<ServiceError> for ApiError {
                 "too-many-requests",
                 "Too many requests",
                 format!("Too many requests. Try again in {retry_after_seconds} seconds."),
-            )
-            .headers(ErrorHeaders {
-                retry_after_seconds: Some(retry_after_seconds),
-                ..Default::default()
-            }),
+            ),
             ServiceError::Internal(cause) => {
                 tracing::error!(error = %cause, "internal error");
                 ApiError::internal()
             }
-        }
+        };
+        rendered.headers(headers)
     }
 }
 

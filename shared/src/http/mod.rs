@@ -10,6 +10,9 @@ use lambda_http::http::{HeaderMap, HeaderValue, StatusCode};
 use lambda_http::{Body, Request, Response};
 use serde_json::Value;
 
+use crate::auth::insufficient_scope_challenge;
+use crate::service::ServiceError;
+
 /// SPEC section 2: bodies over 16 KiB answer 413.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
 
@@ -138,6 +141,28 @@ pub struct ErrorHeaders {
 }
 
 impl ErrorHeaders {
+    /// The headers an outcome carries in every family: the Bearer challenge
+    /// of an authentication or scope failure, `Retry-After` of a rate limit.
+    pub fn of(error: &ServiceError) -> Self {
+        match error {
+            ServiceError::Unauthenticated(auth) => Self {
+                www_authenticate: Some(auth.challenge()),
+                ..Self::default()
+            },
+            ServiceError::Forbidden(scope) => Self {
+                www_authenticate: Some(insufficient_scope_challenge(scope)),
+                ..Self::default()
+            },
+            ServiceError::RateLimited {
+                retry_after_seconds,
+            } => Self {
+                retry_after_seconds: Some(*retry_after_seconds),
+                ..Self::default()
+            },
+            _ => Self::default(),
+        }
+    }
+
     pub(crate) fn apply(&self, response: &mut Response<Body>) {
         let headers = response.headers_mut();
         if let Some(challenge) = self

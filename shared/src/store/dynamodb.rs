@@ -9,7 +9,8 @@ use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Up
 use aws_sdk_dynamodb::Client;
 
 use super::{
-    IssueTokenError, PasswordWrite, SetPasswordWithTokenError, Store, StoreError, TokenRecord,
+    ChangePasswordError, IssueTokenError, PasswordWrite, SetPasswordWithTokenError, Store,
+    StoreError, TokenRecord,
 };
 use crate::clock::Millis;
 use crate::config::Tables;
@@ -52,6 +53,45 @@ impl DynamoStore {
             .build()
             .map_err(backend)?;
         Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    /// The user update of every password write: the new hash and what goes
+    /// with it, the sequence bump, on condition that the sequence is the one
+    /// the decision was made on (and `condition`, where given).
+    fn password_update(
+        &self,
+        write: &PasswordWrite,
+        condition: &str,
+        value: Option<(&str, AttributeValue)>,
+        suffix: &str,
+    ) -> Result<Update, StoreError> {
+        let mut set = vec![
+            "passwordHash = :h",
+            "changeRequired = :cr",
+            "passwordChangedAt = :at",
+            "#seq = :next",
+        ];
+        let mut update = Update::builder()
+            .table_name(&self.tables.users)
+            .key("userId", s(write.user_id.as_str()))
+            .expression_attribute_names("#seq", "sequence")
+            .expression_attribute_values(":h", s(&write.password_hash))
+            .expression_attribute_values(":cr", AttributeValue::Bool(write.change_required))
+            .expression_attribute_values(":at", n(write.at))
+            .expression_attribute_values(":expected", n(write.expected_sequence))
+            .expression_attribute_values(":next", n(write.expected_sequence + 1));
+        if let Some((name, value)) = value {
+            update = update.expression_attribute_values(name, value);
+        }
+        if let Some(not_before) = write.sessions_not_before {
+            set.push("sessionsNotBefore = :snb");
+            update = update.expression_attribute_values(":snb", n(not_before));
+        }
+        update
+            .condition_expression(format!("{condition} AND #seq = :expected"))
+            .update_expression(format!("SET {} {suffix}", set.join(", ")))
+            .build()
+            .map_err(backend)
     }
 
     async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<(), Transaction> {
@@ -295,6 +335,20 @@ impl Store for DynamoStore {
         }))
     }
 
+    async fn change_password(&self, write: &PasswordWrite) -> Result<u64, ChangePasswordError> {
+        let update = self.password_update(write, "attribute_exists(userId)", None, "")?;
+        let next = write.expected_sequence + 1;
+        let items = vec![
+            TransactWriteItem::builder().update(update).build(),
+            self.audit_put(&write.user_id, next, write.event, &write.actor, write.at)?,
+        ];
+        match self.transact(items).await {
+            Ok(()) => Ok(next),
+            Err(t) if t.condition_failed(0) => Err(ChangePasswordError::UserChanged),
+            Err(t) => Err(t.into_store_error().into()),
+        }
+    }
+
     async fn set_password_with_token(
         &self,
         digest: &str,
@@ -310,36 +364,12 @@ impl Store for DynamoStore {
             .build()
             .map_err(backend)?;
         let next = write.expected_sequence + 1;
-        let mut set = vec![
-            "passwordHash = :h",
-            "changeRequired = :cr",
-            "passwordChangedAt = :at",
-            "#seq = :next",
-        ];
-        let mut update = Update::builder()
-            .table_name(&self.tables.users)
-            .key("userId", s(write.user_id.as_str()))
-            .condition_expression(
-                "setPasswordTokenHash = :d AND attribute_not_exists(passwordHash) AND #seq = :expected",
-            )
-            .expression_attribute_names("#seq", "sequence")
-            .expression_attribute_values(":d", s(digest))
-            .expression_attribute_values(":h", s(&write.password_hash))
-            .expression_attribute_values(":cr", AttributeValue::Bool(write.change_required))
-            .expression_attribute_values(":at", n(write.at))
-            .expression_attribute_values(":expected", n(write.expected_sequence))
-            .expression_attribute_values(":next", n(next));
-        if let Some(not_before) = write.sessions_not_before {
-            set.push("sessionsNotBefore = :snb");
-            update = update.expression_attribute_values(":snb", n(not_before));
-        }
-        let update = update
-            .update_expression(format!(
-                "SET {} REMOVE setPasswordTokenHash",
-                set.join(", ")
-            ))
-            .build()
-            .map_err(backend)?;
+        let update = self.password_update(
+            write,
+            "setPasswordTokenHash = :d AND attribute_not_exists(passwordHash)",
+            Some((":d", s(digest))),
+            "REMOVE setPasswordTokenHash",
+        )?;
         let items = vec![
             TransactWriteItem::builder().delete(consume).build(),
             TransactWriteItem::builder().update(update).build(),

@@ -55,6 +55,15 @@ pub enum SetPasswordWithTokenError {
 }
 
 #[derive(Debug, thiserror::Error)]
+pub enum ChangePasswordError {
+    /// The user changed since it was read, or is gone: read again, decide again.
+    #[error("the user changed concurrently")]
+    UserChanged,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+#[derive(Debug, thiserror::Error)]
 pub enum IssueTokenError {
     /// The user has a password by now, or no longer exists.
     #[error("the user no longer accepts a set-password token")]
@@ -101,6 +110,11 @@ pub trait Store: Send + Sync {
 
     /// Gives back one unit taken with `take_from_counter` (never below zero).
     async fn give_back_to_counter(&self, counter: &str) -> Result<(), StoreError>;
+
+    /// Replaces the password of an existing user (change or reset), with the
+    /// sequence bump and audit event, in one transaction; fails without
+    /// writing if the sequence moved. Returns the new sequence.
+    async fn change_password(&self, write: &PasswordWrite) -> Result<u64, ChangePasswordError>;
 
     /// Consumes the token and sets the first password, with the sequence bump
     /// and audit event, in one transaction. Fails without writing anything if

@@ -1,0 +1,30 @@
+//! O1: an admin (scope `users:resetPassword`) resets a user's password.
+
+use crate::auth::Caller;
+use crate::domain::{AuditEventType, Secret, User, UserId};
+use crate::password_change::{accept_new_password, replace_password, Replacement};
+use crate::rate_limit::Limit;
+use crate::service::{ServiceError, Services};
+
+/// Resets `user_id`'s password to `new_password` on behalf of `admin`, who
+/// has been authorised. Counts toward the admin's resets per minute.
+pub async fn reset_password(
+    services: &Services,
+    admin: &Caller,
+    user_id: &UserId,
+    new_password: &Secret,
+) -> Result<User, ServiceError> {
+    services.take(Limit::AdminResets, &admin.subject).await?;
+    let user = services
+        .store
+        .get_user(user_id)
+        .await?
+        .ok_or(ServiceError::UserNotFound)?;
+    let password_hash = accept_new_password(services, &user, new_password).await?;
+    let replacement = Replacement {
+        change_required: services.config.admin_reset_sets_change_required,
+        event: AuditEventType::PasswordReset,
+        actor: admin.subject.clone(),
+    };
+    replace_password(services, user, password_hash, &replacement).await
+}

@@ -1,0 +1,102 @@
+//! Replacing an existing user's password (resets and changes): the policy
+//! including "must differ from the current one", the write with its sequence
+//! bump and audit event, session cut-off, and the notice.
+
+use crate::domain::{AuditEventType, Secret, User};
+use crate::hashing::Verification;
+use crate::mail::{render, Notice};
+use crate::service::{ServiceError, Services};
+use crate::store::{ChangePasswordError, PasswordWrite};
+
+/// Re-reads after a concurrent change; more is contention, not progress.
+const MAX_WRITE_ATTEMPTS: usize = 3;
+
+/// Applies the whole policy to `candidate` for `user` and returns its hash.
+pub async fn accept_new_password(
+    services: &Services,
+    user: &User,
+    candidate: &Secret,
+) -> Result<String, ServiceError> {
+    let accepted = services.policy.check(candidate, &user.email)?;
+    if user.has_password() {
+        let current = services
+            .hasher
+            .verify(accepted.clone(), user.password_hash.clone())
+            .await?;
+        if matches!(current, Verification::Valid { .. }) {
+            return Err(crate::policy::PolicyViolation::Unchanged.into());
+        }
+    }
+    Ok(services.hasher.hash(accepted).await?)
+}
+
+/// What a replacement records beside the hash.
+#[derive(Debug, Clone)]
+pub struct Replacement {
+    pub change_required: bool,
+    pub event: AuditEventType,
+    /// Who made the change: the user themself, or an admin's subject.
+    pub actor: String,
+}
+
+/// Writes `password_hash` as `user`'s password. If the user changed since it
+/// was read, reads again and retries; a user gone by then is `UserNotFound`.
+/// Returns the user as written (new sequence, change time).
+pub async fn replace_password(
+    services: &Services,
+    mut user: User,
+    password_hash: String,
+    replacement: &Replacement,
+) -> Result<User, ServiceError> {
+    for _ in 0..MAX_WRITE_ATTEMPTS {
+        let now = services.clock.now_millis();
+        let write = PasswordWrite {
+            user_id: user.id.clone(),
+            expected_sequence: user.sequence,
+            password_hash: password_hash.clone(),
+            change_required: replacement.change_required,
+            sessions_not_before: services
+                .config
+                .revoke_sessions_on_password_change
+                .then(|| now.div_euclid(1000)),
+            event: replacement.event,
+            actor: replacement.actor.clone(),
+            at: now,
+        };
+        match services.store.change_password(&write).await {
+            Ok(sequence) => {
+                tracing::info!(user_id = %user.id, event = replacement.event.as_str(), "password replaced");
+                user.sequence = sequence;
+                user.password_hash = Some(password_hash);
+                user.change_required = replacement.change_required;
+                user.password_changed_at = Some(now);
+                user.sessions_not_before = write.sessions_not_before.or(user.sessions_not_before);
+                notify(services, &user, replacement.event).await;
+                return Ok(user);
+            }
+            Err(ChangePasswordError::UserChanged) => {
+                user = services
+                    .store
+                    .get_user(&user.id)
+                    .await?
+                    .ok_or(ServiceError::UserNotFound)?;
+            }
+            Err(ChangePasswordError::Store(e)) => return Err(e.into()),
+        }
+    }
+    Err(ServiceError::Internal(
+        "the user kept changing during the password write".into(),
+    ))
+}
+
+/// The password is replaced whether or not the notice goes out.
+async fn notify(services: &Services, user: &User, event: AuditEventType) {
+    let notice = match event {
+        AuditEventType::PasswordReset => Notice::PasswordReset,
+        _ => Notice::PasswordChanged,
+    };
+    let mail = render(notice, &user.email, user.locale);
+    if let Err(error) = services.mailer.send(&mail).await {
+        tracing::error!(user_id = %user.id, %error, "password notice not sent");
+    }
+}
