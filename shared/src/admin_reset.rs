@@ -25,6 +25,7 @@ pub async fn reset_password(
         change_required: services.config.admin_reset_sets_change_required,
         event: AuditEventType::PasswordReset,
         actor: admin.subject.clone(),
+        delete_critical_data: false,
     };
     replace_password(services, user, password_hash, &replacement).await
 }

@@ -100,6 +100,12 @@ pub struct Config {
     pub rate_limits: RateLimits,
     /// An admin reset (O1) makes the user choose a new password at next sign-in.
     pub admin_reset_sets_change_required: bool,
+    /// A scope the password-reset callback (P5) requires, where configured.
+    pub callback_required_scope: Option<String>,
+    /// When the PIN-gated reset (P4) was deprecated and when it goes away
+    /// (Unix seconds), for its `Deprecation` and `Sunset` headers.
+    pub p4_deprecated_at: i64,
+    pub p4_sunset_at: i64,
 }
 
 impl std::fmt::Debug for Config {
@@ -124,6 +130,9 @@ impl std::fmt::Debug for Config {
                 "admin_reset_sets_change_required",
                 &self.admin_reset_sets_change_required,
             )
+            .field("callback_required_scope", &self.callback_required_scope)
+            .field("p4_deprecated_at", &self.p4_deprecated_at)
+            .field("p4_sunset_at", &self.p4_sunset_at)
             .finish()
     }
 }
@@ -234,6 +243,10 @@ impl Config {
             },
             admin_reset_sets_change_required: vars
                 .parsed("ADMIN_RESET_SETS_CHANGE_REQUIRED", true)?,
+            callback_required_scope: vars.optional("CALLBACK_REQUIRED_SCOPE"),
+            // 2025-01-01 and 2027-07-01, 00:00 UTC.
+            p4_deprecated_at: vars.parsed("P4_DEPRECATED_AT", 1_735_689_600)?,
+            p4_sunset_at: vars.parsed("P4_SUNSET_AT", 1_814_400_000)?,
         })
     }
 }

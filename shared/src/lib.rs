@@ -8,6 +8,7 @@ pub mod http;
 pub mod lambda;
 pub mod mail;
 pub mod password_change;
+pub mod pin;
 pub mod policy;
 pub mod rate_limit;
 pub mod secrets;

@@ -74,6 +74,7 @@ pub enum Notice<'a> {
     PasswordSet,
     PasswordChanged,
     PasswordReset,
+    CriticalDataDeleted,
 }
 
 pub fn render(notice: Notice<'_>, to: &Email, locale: Locale) -> OutgoingMail {
@@ -132,6 +133,21 @@ pub fn render(notice: Notice<'_>, to: &Email, locale: Locale) -> OutgoingMail {
             "Hallo,\n\ndas Passwort Ihres Kontos wurde soeben zurückgesetzt, andere Sitzungen \
              wurden abgemeldet. Falls Sie das nicht erwartet haben, wenden Sie sich bitte sofort \
              an den Support.\n"
+                .to_string(),
+        ),
+        (Notice::CriticalDataDeleted, Locale::En) => (
+            "Your saved payment methods were removed".to_string(),
+            "Hello,\n\nduring a password reset the second factor was not proven, so the \
+             payment methods saved in your account have been removed to protect them. You can \
+             add them again after signing in. If this was not you, contact support right away.\n"
+                .to_string(),
+        ),
+        (Notice::CriticalDataDeleted, Locale::De) => (
+            "Ihre gespeicherten Zahlungsmittel wurden entfernt".to_string(),
+            "Hallo,\n\nbei einer Passwort-Zurücksetzung wurde der zweite Faktor nicht \
+             nachgewiesen. Zum Schutz wurden die in Ihrem Konto gespeicherten Zahlungsmittel \
+             entfernt; Sie können sie nach der Anmeldung erneut hinzufügen. Falls Sie das nicht \
+             waren, wenden Sie sich bitte sofort an den Support.\n"
                 .to_string(),
         ),
     };

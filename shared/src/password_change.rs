@@ -37,6 +37,8 @@ pub struct Replacement {
     pub event: AuditEventType,
     /// Who made the change: the user themself, or an admin's subject.
     pub actor: String,
+    /// Also delete the payment methods, in the same transaction.
+    pub delete_critical_data: bool,
 }
 
 /// Writes `password_hash` as `user`'s password. If the user changed since it
@@ -62,6 +64,7 @@ pub async fn replace_password(
             event: replacement.event,
             actor: replacement.actor.clone(),
             at: now,
+            delete_critical_data: replacement.delete_critical_data,
         };
         match services.store.change_password(&write).await {
             Ok(sequence) => {
@@ -71,6 +74,10 @@ pub async fn replace_password(
                 user.change_required = replacement.change_required;
                 user.password_changed_at = Some(now);
                 user.sessions_not_before = write.sessions_not_before.or(user.sessions_not_before);
+                if replacement.delete_critical_data {
+                    user.payment_methods.clear();
+                    user.critical_data_deleted_at = Some(now);
+                }
                 notify(services, &user, replacement.event).await;
                 return Ok(user);
             }

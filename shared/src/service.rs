@@ -16,7 +16,7 @@ use crate::hashing::{HashError, PasswordHasher};
 use crate::mail::{MailError, Mailer, SesMailer};
 use crate::policy::{PasswordPolicy, PolicyViolation};
 use crate::secrets::Pepper;
-use crate::store::{DynamoStore, Store, StoreError};
+use crate::store::{DynamoStore, PinFailures, Store, StoreError};
 use lambda_http::http::HeaderMap;
 
 pub struct Services {
@@ -97,15 +97,38 @@ impl Services {
         let user = match caller.user_id() {
             Some(id) => self.store.get_user(&id).await?,
             None => None,
-        }
-        .ok_or(ServiceError::UserNotFound)?;
+        };
+        let user = self.admit(&caller, user)?;
+        Ok((caller, user))
+    }
+
+    /// As [`Services::authenticate_user`], reading the user's PIN failure
+    /// counter in the same round trip, for the endpoints under the PIN rule.
+    pub async fn authenticate_user_with_pin_failures(
+        &self,
+        headers: &HeaderMap,
+    ) -> Result<(Caller, User, PinFailures), ServiceError> {
+        let now = self.clock.now_seconds();
+        let caller = self.authenticator.authenticate(headers, now)?;
+        let found = match caller.user_id() {
+            Some(id) => self.store.user_with_pin_failures(&id, now).await?,
+            None => None,
+        };
+        let (user, failures) = found.map_or((None, PinFailures::default()), |(u, f)| (Some(u), f));
+        let user = self.admit(&caller, user)?;
+        Ok((caller, user, failures))
+    }
+
+    /// The checks on a user caller once their record is read.
+    fn admit(&self, caller: &Caller, user: Option<User>) -> Result<User, ServiceError> {
+        let user = user.ok_or(ServiceError::UserNotFound)?;
         caller.check_session(&user, self.config.revoke_sessions_on_password_change)?;
         if let Some(required) = &self.config.required_linked_identity {
             if !user.linked_identities.iter().any(|i| i == required) {
                 return Err(ServiceError::MissingLinkedIdentity);
             }
         }
-        Ok((caller, user))
+        Ok(user)
     }
 }
 
@@ -135,7 +158,7 @@ pub enum ServiceError {
     #[error("the user lacks the required linked identity")]
     MissingLinkedIdentity,
     #[error("the caller lacks scope {0}")]
-    Forbidden(&'static str),
+    Forbidden(String),
     #[error("no such user")]
     UserNotFound,
     #[error("the user already has a password")]
@@ -144,6 +167,16 @@ pub enum ServiceError {
     TokenInvalid,
     #[error(transparent)]
     Policy(#[from] PolicyViolation),
+    #[error("wrong PIN")]
+    PinInvalid { remaining_attempts: u32 },
+    #[error("the user has no PIN")]
+    NoProofDefined,
+    #[error("too many wrong PINs: the critical data was deleted")]
+    CriticalDataDeleted { retry_after_seconds: u64 },
+    #[error("the current password is required")]
+    PasswordRequired,
+    #[error("wrong current password")]
+    WrongPassword,
     #[error("too many requests; retry after {retry_after_seconds} s")]
     RateLimited { retry_after_seconds: u64 },
     #[error("internal error: {0}")]

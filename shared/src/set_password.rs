@@ -129,6 +129,7 @@ async fn confirm_with_token(
             event: AuditEventType::PasswordSet,
             actor: user.id.to_string(),
             at: now,
+            delete_critical_data: false,
         };
         match services
             .store

@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use aws_sdk_dynamodb::config::{Credentials, Region};
 use base64::Engine;
+use instrumented_store::InstrumentedStore;
 use lambda_http::{Body, Request, Response};
 use password_service::clock::{Clock, ManualClock};
 use password_service::config::Config;
@@ -19,6 +20,7 @@ use password_service::service::Services;
 use password_service::store::DynamoStore;
 use serde_json::Value;
 
+pub mod instrumented_store;
 pub mod keys;
 
 pub fn repo_root() -> PathBuf {
@@ -100,6 +102,31 @@ pub fn unique_email(name: &str) -> String {
 }
 
 impl TestApp {
+    /// The same app, its store instrumented: calls counted, and the named
+    /// methods failing (see [`instrumented_store`]).
+    pub fn instrumented(&self, failing: &[&'static str]) -> (TestApp, Arc<InstrumentedStore>) {
+        let store = Arc::new(InstrumentedStore::new(self.services.store.clone(), failing));
+        let config = Config::from_map(&self.settings).expect("test configuration");
+        let services = Services::new(
+            config,
+            store.clone(),
+            self.services.mailer.clone(),
+            Arc::new(self.clock.clone()),
+        )
+        .expect("services");
+        let app = TestApp {
+            services: Arc::new(services),
+            clock: self.clock.clone(),
+            settings: self.settings.clone(),
+        };
+        (app, store)
+    }
+
+    /// The same app, but the named store methods fail.
+    pub fn with_failing(&self, methods: &[&'static str]) -> TestApp {
+        self.instrumented(methods).0
+    }
+
     pub fn emulator(&self) -> &str {
         &self.settings["AWS_ENDPOINT_URL_DYNAMODB"]
     }

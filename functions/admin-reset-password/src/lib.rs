@@ -21,7 +21,7 @@ pub async fn handle(services: &Services, request: Request) -> Response<Body> {
 async fn respond(services: &Services, request: &Request) -> Result<Response<Body>, AdminError> {
     let admin = services.authenticate_caller(request.headers()).await?;
     if !admin.has_scope(SCOPE_RESET_PASSWORD) {
-        return Err(ServiceError::Forbidden(SCOPE_RESET_PASSWORD).into());
+        return Err(ServiceError::Forbidden(SCOPE_RESET_PASSWORD.into()).into());
     }
     let user_id = request
         .path_parameters_ref()

@@ -178,9 +178,9 @@ async fn run(command: Command) -> Result<Value, String> {
         }
         Command::User(UserCommand::Show { user_id }) => {
             let id = UserId::parse(&user_id).ok_or("a user id is 24 hex characters")?;
-            let user = services
+            let (user, pin_failures) = services
                 .store
-                .get_user(&id)
+                .user_with_pin_failures(&id, services.clock.now_seconds())
                 .await
                 .map_err(|e| e.to_string())?
                 .ok_or("no such user")?;
@@ -193,6 +193,7 @@ async fn run(command: Command) -> Result<Value, String> {
                 "changeRequired": user.change_required,
                 "sequence": user.sequence,
                 "pinSet": user.pin_hmac.is_some(),
+                "pinFailures": pin_failures.count,
                 "paymentMethods": user.payment_methods.len(),
                 "linkedIdentities": user.linked_identities,
                 "passwordChangedAt": user.password_changed_at.map(rfc3339_millis),

@@ -137,6 +137,24 @@ impl From<ServiceError> for AdminError {
                 "Too Many Requests",
                 format!("Too many requests. Try again in {retry_after_seconds} seconds."),
             ),
+            // The PIN and current-password outcomes belong to other families'
+            // endpoints; rendered here only so that every outcome has a shape.
+            ServiceError::PinInvalid { .. } | ServiceError::WrongPassword => AdminError::new(
+                StatusCode::FORBIDDEN,
+                "Forbidden",
+                "The secret given is not correct.",
+            ),
+            ServiceError::NoProofDefined => {
+                AdminError::new(StatusCode::NOT_FOUND, "Not Found", "The user has no PIN.")
+            }
+            ServiceError::CriticalDataDeleted { .. } => {
+                AdminError::new(StatusCode::GONE, "Gone", "Too many wrong PINs.")
+            }
+            ServiceError::PasswordRequired => AdminError::new(
+                StatusCode::BAD_REQUEST,
+                MISSING_FIELDS,
+                "password is required!",
+            ),
             ServiceError::Internal(cause) => {
                 tracing::error!(error = %cause, "internal error");
                 AdminError::internal()

@@ -24,9 +24,10 @@ pub struct ApiError {
     pub code: &'static str,
     pub title: &'static str,
     pub detail: String,
-    pub source: Option<Source>,
+    // Boxed: most errors have neither, and errors travel in `Result`s.
+    pub source: Option<Box<Source>>,
     pub meta: Option<Map<String, Value>>,
-    pub headers: ErrorHeaders,
+    pub headers: Box<ErrorHeaders>,
 }
 
 impl ApiError {
@@ -43,17 +44,22 @@ impl ApiError {
             detail: detail.into(),
             source: None,
             meta: None,
-            headers: ErrorHeaders::default(),
+            headers: Box::default(),
         }
     }
 
     pub fn pointer(mut self, pointer: &str) -> Self {
-        self.source = Some(Source::Pointer(pointer.to_string()));
+        self.source = Some(Box::new(Source::Pointer(pointer.to_string())));
         self
     }
 
     pub fn parameter(mut self, name: &str) -> Self {
-        self.source = Some(Source::Parameter(name.to_string()));
+        self.source = Some(Box::new(Source::Parameter(name.to_string())));
+        self
+    }
+
+    pub fn with_detail(mut self, detail: impl Into<String>) -> Self {
+        self.detail = detail.into();
         self
     }
 
@@ -65,7 +71,7 @@ impl ApiError {
     }
 
     pub fn headers(mut self, headers: ErrorHeaders) -> Self {
-        self.headers = headers;
+        self.headers = Box::new(headers);
         self
     }
 
@@ -118,7 +124,7 @@ impl ApiError {
             "title": self.title,
             "detail": self.detail,
         });
-        match self.source {
+        match self.source.map(|s| *s) {
             Some(Source::Pointer(p)) => error["source"] = json!({ "pointer": p }),
             Some(Source::Parameter(p)) => error["source"] = json!({ "parameter": p }),
             None => {}
@@ -226,6 +232,35 @@ impl From<ServiceError> for ApiError {
                 "Too many requests",
                 format!("Too many requests. Try again in {retry_after_seconds} seconds."),
             ),
+            ServiceError::PinInvalid { remaining_attempts } => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "pin-invalid",
+                "Wrong PIN",
+                "The PIN is not correct.",
+            )
+            .pointer("/pin")
+            .meta("remainingAttempts", remaining_attempts),
+            ServiceError::NoProofDefined => ApiError::new(
+                StatusCode::NOT_FOUND,
+                "no-proof-defined",
+                "No PIN defined",
+                "The user has no PIN to prove.",
+            ),
+            ServiceError::CriticalDataDeleted { retry_after_seconds } => ApiError::new(
+                StatusCode::GONE,
+                "critical-data-deleted",
+                "Too many wrong PINs",
+                "Too many wrong PINs: the payment methods were deleted, and PIN attempts are refused until the window ends.",
+            )
+            .meta("windowEndsInSeconds", retry_after_seconds),
+            ServiceError::PasswordRequired => ApiError::field(FieldProblem::Missing, "/password"),
+            ServiceError::WrongPassword => ApiError::new(
+                StatusCode::FORBIDDEN,
+                "password-invalid",
+                "Wrong password",
+                "The current password is not correct.",
+            )
+            .pointer("/password"),
             ServiceError::Internal(cause) => {
                 tracing::error!(error = %cause, "internal error");
                 ApiError::internal()

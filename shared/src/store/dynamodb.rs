@@ -5,12 +5,14 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, Delete, KeysAndAttributes, Put, TransactWriteItem, Update,
+};
 use aws_sdk_dynamodb::Client;
 
 use super::{
-    ChangePasswordError, IssueTokenError, PasswordWrite, SetPasswordWithTokenError, Store,
-    StoreError, TokenRecord,
+    ChangePasswordError, IssueTokenError, PasswordWrite, PinFailures, SetPasswordWithTokenError,
+    Store, StoreError, TokenRecord, WriteError,
 };
 use crate::clock::Millis;
 use crate::config::Tables;
@@ -79,7 +81,12 @@ impl DynamoStore {
             .expression_attribute_values(":cr", AttributeValue::Bool(write.change_required))
             .expression_attribute_values(":at", n(write.at))
             .expression_attribute_values(":expected", n(write.expected_sequence))
-            .expression_attribute_values(":next", n(write.expected_sequence + 1));
+            .expression_attribute_values(":next", n(write.expected_sequence + events_of(write)));
+        if write.delete_critical_data {
+            set.push("paymentMethods = :none");
+            set.push("criticalDataDeletedAt = :at");
+            update = update.expression_attribute_values(":none", AttributeValue::L(Vec::new()));
+        }
         if let Some((name, value)) = value {
             update = update.expression_attribute_values(name, value);
         }
@@ -337,15 +344,242 @@ impl Store for DynamoStore {
 
     async fn change_password(&self, write: &PasswordWrite) -> Result<u64, ChangePasswordError> {
         let update = self.password_update(write, "attribute_exists(userId)", None, "")?;
-        let next = write.expected_sequence + 1;
-        let items = vec![
+        let next = write.expected_sequence + events_of(write);
+        let mut items = vec![
             TransactWriteItem::builder().update(update).build(),
-            self.audit_put(&write.user_id, next, write.event, &write.actor, write.at)?,
+            self.audit_put(
+                &write.user_id,
+                write.expected_sequence + 1,
+                write.event,
+                &write.actor,
+                write.at,
+            )?,
         ];
+        if write.delete_critical_data {
+            items.push(self.audit_put(
+                &write.user_id,
+                next,
+                AuditEventType::CriticalDataDeleted,
+                &write.actor,
+                write.at,
+            )?);
+        }
         match self.transact(items).await {
             Ok(()) => Ok(next),
             Err(t) if t.condition_failed(0) => Err(ChangePasswordError::UserChanged),
             Err(t) => Err(t.into_store_error().into()),
+        }
+    }
+
+    async fn user_with_pin_failures(
+        &self,
+        id: &UserId,
+        now: i64,
+    ) -> Result<Option<(User, PinFailures)>, StoreError> {
+        let user_key = HashMap::from([("userId".to_string(), s(id.as_str()))]);
+        let counter_key = HashMap::from([("counterId".to_string(), s(&pin_counter_id(id)))]);
+        let keys = |key: Item| {
+            KeysAndAttributes::builder()
+                .keys(key)
+                .consistent_read(true)
+                .build()
+                .map_err(backend)
+        };
+        let output = self
+            .client
+            .batch_get_item()
+            .request_items(&self.tables.users, keys(user_key)?)
+            .request_items(&self.tables.counters, keys(counter_key)?)
+            .send()
+            .await
+            .map_err(backend)?;
+        if output.unprocessed_keys().is_some_and(|k| !k.is_empty()) {
+            return Err(StoreError(
+                "DynamoDB left keys unprocessed; try again".into(),
+            ));
+        }
+        let responses = output.responses();
+        let Some(user_item) = responses
+            .and_then(|r| r.get(&self.tables.users))
+            .and_then(|items| items.first())
+        else {
+            return Ok(None);
+        };
+        let counter = responses
+            .and_then(|r| r.get(&self.tables.counters))
+            .and_then(|items| items.first());
+        let failures = match counter {
+            Some(item) => {
+                let window_ends_at: i64 = get_n(item, "expiresAt")?;
+                if window_ends_at > now {
+                    PinFailures {
+                        count: get_n(item, "count")?,
+                        window_ends_at: Some(window_ends_at),
+                    }
+                } else {
+                    PinFailures::default()
+                }
+            }
+            None => PinFailures::default(),
+        };
+        Ok(Some((user_from_item(user_item)?, failures)))
+    }
+
+    async fn record_pin_failure(
+        &self,
+        user: &User,
+        seen: PinFailures,
+        max_failures: u32,
+        now: i64,
+        window_ends_at: i64,
+        at: Millis,
+    ) -> Result<(), WriteError> {
+        let counter = pin_counter_id(&user.id);
+        let count = Update::builder()
+            .table_name(&self.tables.counters)
+            .key("counterId", s(&counter))
+            .expression_attribute_names("#count", "count")
+            .expression_attribute_values(":next", n(seen.count + 1))
+            .expression_attribute_values(":now", n(now));
+        let count = if seen.count == 0 {
+            // A first failure (re)opens the window, replacing an expired one.
+            count
+                .update_expression("SET #count = :next, expiresAt = :ends")
+                .condition_expression("attribute_not_exists(counterId) OR expiresAt <= :now")
+                .expression_attribute_values(":ends", n(window_ends_at))
+        } else {
+            count
+                .update_expression("SET #count = :next")
+                .condition_expression("#count = :seen AND expiresAt > :now")
+                .expression_attribute_values(":seen", n(seen.count))
+        }
+        .build()
+        .map_err(backend)?;
+
+        let mut items = vec![TransactWriteItem::builder().update(count).build()];
+        if seen.count + 1 > max_failures {
+            let next = user.sequence + 1;
+            let delete = Update::builder()
+                .table_name(&self.tables.users)
+                .key("userId", s(user.id.as_str()))
+                .update_expression(
+                    "SET paymentMethods = :none, criticalDataDeletedAt = :at, #seq = :next",
+                )
+                .condition_expression("#seq = :expected")
+                .expression_attribute_names("#seq", "sequence")
+                .expression_attribute_values(":none", AttributeValue::L(Vec::new()))
+                .expression_attribute_values(":at", n(at))
+                .expression_attribute_values(":next", n(next))
+                .expression_attribute_values(":expected", n(user.sequence))
+                .build()
+                .map_err(backend)?;
+            items.push(TransactWriteItem::builder().update(delete).build());
+            items.push(self.audit_put(
+                &user.id,
+                next,
+                AuditEventType::CriticalDataDeleted,
+                user.id.as_str(),
+                at,
+            )?);
+        }
+        match self.transact(items).await {
+            Ok(()) => Ok(()),
+            Err(Transaction::ConditionsFailed(_)) => Err(WriteError::Conflict),
+            Err(Transaction::Failed(e)) => Err(e.into()),
+        }
+    }
+
+    async fn clear_pin_failures(
+        &self,
+        id: &UserId,
+        seen: PinFailures,
+        now: i64,
+    ) -> Result<(), WriteError> {
+        let result = self
+            .client
+            .delete_item()
+            .table_name(&self.tables.counters)
+            .key("counterId", s(&pin_counter_id(id)))
+            .condition_expression("#count = :seen AND expiresAt > :now")
+            .expression_attribute_names("#count", "count")
+            .expression_attribute_values(":seen", n(seen.count))
+            .expression_attribute_values(":now", n(now))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
+                Err(WriteError::Conflict)
+            }
+            Err(e) => Err(backend(e).into()),
+        }
+    }
+
+    async fn delete_critical_data(
+        &self,
+        user: &User,
+        actor: &str,
+        at: Millis,
+    ) -> Result<u64, WriteError> {
+        let next = user.sequence + 1;
+        let delete = Update::builder()
+            .table_name(&self.tables.users)
+            .key("userId", s(user.id.as_str()))
+            .update_expression(
+                "SET paymentMethods = :none, criticalDataDeletedAt = :at, #seq = :next",
+            )
+            .condition_expression("#seq = :expected")
+            .expression_attribute_names("#seq", "sequence")
+            .expression_attribute_values(":none", AttributeValue::L(Vec::new()))
+            .expression_attribute_values(":at", n(at))
+            .expression_attribute_values(":next", n(next))
+            .expression_attribute_values(":expected", n(user.sequence))
+            .build()
+            .map_err(backend)?;
+        let items = vec![
+            TransactWriteItem::builder().update(delete).build(),
+            self.audit_put(
+                &user.id,
+                next,
+                AuditEventType::CriticalDataDeleted,
+                actor,
+                at,
+            )?,
+        ];
+        match self.transact(items).await {
+            Ok(()) => Ok(next),
+            Err(Transaction::ConditionsFailed(_)) => Err(WriteError::Conflict),
+            Err(Transaction::Failed(e)) => Err(e.into()),
+        }
+    }
+
+    async fn set_pin(
+        &self,
+        user: &User,
+        pin_digest: &str,
+        actor: &str,
+        at: Millis,
+    ) -> Result<u64, WriteError> {
+        let next = user.sequence + 1;
+        let update = Update::builder()
+            .table_name(&self.tables.users)
+            .key("userId", s(user.id.as_str()))
+            .update_expression("SET pinHmac = :pin, #seq = :next")
+            .condition_expression("#seq = :expected")
+            .expression_attribute_names("#seq", "sequence")
+            .expression_attribute_values(":pin", s(pin_digest))
+            .expression_attribute_values(":next", n(next))
+            .expression_attribute_values(":expected", n(user.sequence))
+            .build()
+            .map_err(backend)?;
+        let items = vec![
+            TransactWriteItem::builder().update(update).build(),
+            self.audit_put(&user.id, next, AuditEventType::PinSet, actor, at)?,
+        ];
+        match self.transact(items).await {
+            Ok(()) => Ok(next),
+            Err(Transaction::ConditionsFailed(_)) => Err(WriteError::Conflict),
+            Err(Transaction::Failed(e)) => Err(e.into()),
         }
     }
 
@@ -382,6 +616,16 @@ impl Store for DynamoStore {
             Err(t) => Err(t.into_store_error().into()),
         }
     }
+}
+
+/// Audit events a password write appends: the change, and the deletion of
+/// critical data where it goes with it.
+fn events_of(write: &PasswordWrite) -> u64 {
+    1 + u64::from(write.delete_critical_data)
+}
+
+fn pin_counter_id(user_id: &UserId) -> String {
+    format!("pin-failures#{user_id}")
 }
 
 fn backend(error: impl std::error::Error) -> StoreError {

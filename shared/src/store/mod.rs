@@ -39,6 +39,26 @@ pub struct PasswordWrite {
     pub event: AuditEventType,
     pub actor: String,
     pub at: Millis,
+    /// Also delete the payment methods (and record it), as P4 without a PIN.
+    pub delete_critical_data: bool,
+}
+
+/// The PIN rule's failure counter as read: failures in the live window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PinFailures {
+    pub count: u32,
+    /// Unix seconds; `None` when no window is live (count 0).
+    pub window_ends_at: Option<i64>,
+}
+
+/// A conditional write found the state it was decided on changed: read
+/// again and decide again.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    #[error("changed concurrently")]
+    Conflict,
+    #[error(transparent)]
+    Store(#[from] StoreError),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -115,6 +135,57 @@ pub trait Store: Send + Sync {
     /// sequence bump and audit event, in one transaction; fails without
     /// writing if the sequence moved. Returns the new sequence.
     async fn change_password(&self, write: &PasswordWrite) -> Result<u64, ChangePasswordError>;
+
+    /// The user and their PIN failure counter, in one round trip; a counter
+    /// whose window ended at `now` (Unix seconds) reads as zero.
+    async fn user_with_pin_failures(
+        &self,
+        id: &UserId,
+        now: i64,
+    ) -> Result<Option<(User, PinFailures)>, StoreError>;
+
+    /// Counts one more wrong PIN, on condition that the counter still holds
+    /// `seen` (its window live at `now`); a first failure opens a window that
+    /// ends at `window_ends_at`. The failure that makes `seen + 1` exceed
+    /// `max_failures` also deletes the user's payment methods, marks
+    /// `criticalDataDeletedAt` and appends the audit event, in the same
+    /// transaction (on condition that the user's sequence is still `user.sequence`).
+    async fn record_pin_failure(
+        &self,
+        user: &User,
+        seen: PinFailures,
+        max_failures: u32,
+        now: i64,
+        window_ends_at: i64,
+        at: Millis,
+    ) -> Result<(), WriteError>;
+
+    /// Clears the counter after a correct PIN, on condition that it still holds `seen`.
+    async fn clear_pin_failures(
+        &self,
+        id: &UserId,
+        seen: PinFailures,
+        now: i64,
+    ) -> Result<(), WriteError>;
+
+    /// Deletes the payment methods (the user chose to skip the proof), with
+    /// sequence bump and audit event, on condition that the sequence is unchanged.
+    async fn delete_critical_data(
+        &self,
+        user: &User,
+        actor: &str,
+        at: Millis,
+    ) -> Result<u64, WriteError>;
+
+    /// Sets the PIN digest, with sequence bump and audit event, on condition
+    /// that the sequence is unchanged.
+    async fn set_pin(
+        &self,
+        user: &User,
+        pin_digest: &str,
+        actor: &str,
+        at: Millis,
+    ) -> Result<u64, WriteError>;
 
     /// Consumes the token and sets the first password, with the sequence bump
     /// and audit event, in one transaction. Fails without writing anything if

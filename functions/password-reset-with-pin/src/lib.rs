@@ -1,0 +1,101 @@
+//! P4 `PUT /user/password/reset?pin=NNNN` (deprecated): resets the caller's
+//! password. With a PIN (query or body), under the PIN rule, keeping the
+//! payment methods; without one, deleting them. Every response says it is
+//! deprecated and names its successor, P5.
+
+use lambda_http::http::{HeaderValue, StatusCode};
+use lambda_http::{Body, Request, RequestExt, Response};
+use password_service::domain::{Pin, Secret};
+use password_service::http::jsonapi::ApiError;
+use password_service::http::{empty_response, json_object, string_field, MediaTypes};
+use password_service::pin;
+use password_service::service::{ServiceError, Services};
+use serde_json::Value;
+
+/// The successor, relative to this path (`…/user/password/reset`), so that it
+/// resolves under any stage prefix.
+const SUCCESSOR: &str = r#"<../../callbacks/password-reset>; rel="successor-version""#;
+
+pub async fn handle(services: &Services, request: Request) -> Response<Body> {
+    let mut response = respond(services, &request)
+        .await
+        .unwrap_or_else(ApiError::into_response);
+    let headers = response.headers_mut();
+    let config = &services.config;
+    // RFC 9745: `@` and Unix seconds; RFC 8594: an HTTP-date.
+    let deprecation = format!("@{}", config.p4_deprecated_at);
+    let sunset = chrono::DateTime::from_timestamp(config.p4_sunset_at, 0)
+        .unwrap_or_default()
+        .format("%a, %d %b %Y %H:%M:%S GMT")
+        .to_string();
+    for (name, value) in [
+        ("deprecation", deprecation),
+        ("sunset", sunset),
+        ("link", SUCCESSOR.to_string()),
+    ] {
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            headers.insert(name, value);
+        }
+    }
+    response
+}
+
+async fn respond(services: &Services, request: &Request) -> Result<Response<Body>, ApiError> {
+    let (_caller, user, failures) = services
+        .authenticate_user_with_pin_failures(request.headers())
+        .await?;
+    let body = json_object(request, MediaTypes::JsonApi)?;
+    let password = string_field(&body, "password").map_err(|p| ApiError::field(p, "/password"))?;
+    let pin = requested_pin(request, &body)?;
+    match pin::reset_password(
+        services,
+        user,
+        failures,
+        &Secret::new(password),
+        pin.as_ref(),
+    )
+    .await
+    {
+        Ok(()) => Ok(empty_response(StatusCode::NO_CONTENT)),
+        // The original answers a wrong PIN here with 403.
+        Err(error @ ServiceError::PinInvalid { .. }) => {
+            let mut error = ApiError::from(error);
+            error.status = StatusCode::FORBIDDEN;
+            Err(error)
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// The PIN from the query (as documented) or the body (as the original also
+/// reads it); both at once must agree.
+fn requested_pin(
+    request: &Request,
+    body: &serde_json::Map<String, Value>,
+) -> Result<Option<Pin>, ApiError> {
+    let from_query = request
+        .query_string_parameters_ref()
+        .and_then(|q| q.first("pin"))
+        .map(str::to_string);
+    let from_body = match body.get("pin") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(raw)) => Some(raw.clone()),
+        Some(_) => return Err(malformed_pin().pointer("/pin")),
+    };
+    let raw = match (from_query, from_body) {
+        (Some(q), Some(b)) if q != b => {
+            return Err(
+                ApiError::malformed("The PIN in the query and in the body differ.")
+                    .parameter("pin"),
+            )
+        }
+        (Some(q), _) => Some(q),
+        (None, b) => b,
+    };
+    raw.map(|raw| Pin::parse(&raw).ok_or_else(|| malformed_pin().parameter("pin")))
+        .transpose()
+}
+
+fn malformed_pin() -> ApiError {
+    ApiError::malformed("The PIN must be exactly four digits 0-9.")
+}

@@ -1,0 +1,170 @@
+//! The real DynamoDB adapter behind a probe: it counts the calls (each one
+//! DynamoDB round trip) and fails the chosen ones, so a test can see a call
+//! fail in the middle of a flow, after its reads succeeded.
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use password_service::clock::Millis;
+use password_service::domain::{AuditEvent, User, UserId};
+use password_service::store::{
+    ChangePasswordError, IssueTokenError, PasswordWrite, PinFailures, SetPasswordWithTokenError,
+    Store, StoreError, TokenRecord, WriteError,
+};
+
+pub struct InstrumentedStore {
+    pub inner: Arc<dyn Store>,
+    /// Names of the methods that fail, e.g. "record_pin_failure".
+    pub failing: HashSet<&'static str>,
+    calls: AtomicUsize,
+}
+
+impl InstrumentedStore {
+    pub fn new(inner: Arc<dyn Store>, failing: &[&'static str]) -> Self {
+        Self {
+            inner,
+            failing: failing.iter().copied().collect(),
+            calls: AtomicUsize::new(0),
+        }
+    }
+
+    /// Calls so far, audit reads excepted (they serve the tests only).
+    pub fn calls(&self) -> usize {
+        self.calls.load(Ordering::SeqCst)
+    }
+
+    fn fails(&self, method: &str) -> Result<(), StoreError> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        if self.failing.contains(method) {
+            Err(StoreError(format!("injected failure in {method}")))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+#[async_trait]
+impl Store for InstrumentedStore {
+    async fn create_user(&self, user: &User, actor: &str, at: Millis) -> Result<(), StoreError> {
+        self.fails("create_user")?;
+        self.inner.create_user(user, actor, at).await
+    }
+
+    async fn get_user(&self, id: &UserId) -> Result<Option<User>, StoreError> {
+        self.fails("get_user")?;
+        self.inner.get_user(id).await
+    }
+
+    async fn audit_events(&self, id: &UserId) -> Result<Vec<AuditEvent>, StoreError> {
+        self.inner.audit_events(id).await
+    }
+
+    async fn issue_set_password_token(
+        &self,
+        user: &User,
+        digest: &str,
+        expires_at: i64,
+    ) -> Result<(), IssueTokenError> {
+        self.fails("issue_set_password_token")?;
+        self.inner
+            .issue_set_password_token(user, digest, expires_at)
+            .await
+    }
+
+    async fn find_set_password_token(
+        &self,
+        digest: &str,
+    ) -> Result<Option<TokenRecord>, StoreError> {
+        self.fails("find_set_password_token")?;
+        self.inner.find_set_password_token(digest).await
+    }
+
+    async fn take_from_counter(
+        &self,
+        counter: &str,
+        limit: u32,
+        expires_at: i64,
+    ) -> Result<bool, StoreError> {
+        self.fails("take_from_counter")?;
+        self.inner
+            .take_from_counter(counter, limit, expires_at)
+            .await
+    }
+
+    async fn give_back_to_counter(&self, counter: &str) -> Result<(), StoreError> {
+        self.fails("give_back_to_counter")?;
+        self.inner.give_back_to_counter(counter).await
+    }
+
+    async fn change_password(&self, write: &PasswordWrite) -> Result<u64, ChangePasswordError> {
+        self.fails("change_password")?;
+        self.inner.change_password(write).await
+    }
+
+    async fn user_with_pin_failures(
+        &self,
+        id: &UserId,
+        now: i64,
+    ) -> Result<Option<(User, PinFailures)>, StoreError> {
+        self.fails("user_with_pin_failures")?;
+        self.inner.user_with_pin_failures(id, now).await
+    }
+
+    async fn record_pin_failure(
+        &self,
+        user: &User,
+        seen: PinFailures,
+        max_failures: u32,
+        now: i64,
+        window_ends_at: i64,
+        at: Millis,
+    ) -> Result<(), WriteError> {
+        self.fails("record_pin_failure")?;
+        self.inner
+            .record_pin_failure(user, seen, max_failures, now, window_ends_at, at)
+            .await
+    }
+
+    async fn clear_pin_failures(
+        &self,
+        id: &UserId,
+        seen: PinFailures,
+        now: i64,
+    ) -> Result<(), WriteError> {
+        self.fails("clear_pin_failures")?;
+        self.inner.clear_pin_failures(id, seen, now).await
+    }
+
+    async fn delete_critical_data(
+        &self,
+        user: &User,
+        actor: &str,
+        at: Millis,
+    ) -> Result<u64, WriteError> {
+        self.fails("delete_critical_data")?;
+        self.inner.delete_critical_data(user, actor, at).await
+    }
+
+    async fn set_pin(
+        &self,
+        user: &User,
+        pin_digest: &str,
+        actor: &str,
+        at: Millis,
+    ) -> Result<u64, WriteError> {
+        self.fails("set_pin")?;
+        self.inner.set_pin(user, pin_digest, actor, at).await
+    }
+
+    async fn set_password_with_token(
+        &self,
+        digest: &str,
+        now: i64,
+        write: &PasswordWrite,
+    ) -> Result<u64, SetPasswordWithTokenError> {
+        self.fails("set_password_with_token")?;
+        self.inner.set_password_with_token(digest, now, write).await
+    }
+}
