@@ -106,6 +106,10 @@ pub struct Config {
     /// (Unix seconds), for its `Deprecation` and `Sunset` headers.
     pub p4_deprecated_at: i64,
     pub p4_sunset_at: i64,
+    /// Characters in a Z1 reset code (1 to 20).
+    pub reset_code_length: usize,
+    /// The link a Z1 email carries when the request names no `urlTemplate`.
+    pub reset_code_url_template: Option<String>,
 }
 
 impl std::fmt::Debug for Config {
@@ -133,6 +137,8 @@ impl std::fmt::Debug for Config {
             .field("callback_required_scope", &self.callback_required_scope)
             .field("p4_deprecated_at", &self.p4_deprecated_at)
             .field("p4_sunset_at", &self.p4_sunset_at)
+            .field("reset_code_length", &self.reset_code_length)
+            .field("reset_code_url_template", &self.reset_code_url_template)
             .finish()
     }
 }
@@ -179,6 +185,14 @@ impl Config {
             return Err(ConfigError::Invalid {
                 name: "PASSWORD_MIN_LENGTH",
                 reason: format!("must be between 1 and {PASSWORD_MAX_LENGTH}"),
+            });
+        }
+
+        let reset_code_length: usize = vars.parsed("RESET_CODE_LENGTH", 6)?;
+        if !(1..=20).contains(&reset_code_length) {
+            return Err(ConfigError::Invalid {
+                name: "RESET_CODE_LENGTH",
+                reason: "must be between 1 and 20".into(),
             });
         }
 
@@ -247,6 +261,8 @@ impl Config {
             // 2025-01-01 and 2027-07-01, 00:00 UTC.
             p4_deprecated_at: vars.parsed("P4_DEPRECATED_AT", 1_735_689_600)?,
             p4_sunset_at: vars.parsed("P4_SUNSET_AT", 1_814_400_000)?,
+            reset_code_length,
+            reset_code_url_template: vars.optional("RESET_CODE_URL_TEMPLATE"),
         })
     }
 }

@@ -184,6 +184,7 @@ pub enum AuditEventType {
     PasswordReset,
     PinSet,
     CriticalDataDeleted,
+    ResetCodeIssued,
 }
 
 impl AuditEventType {
@@ -195,6 +196,7 @@ impl AuditEventType {
             AuditEventType::PasswordReset => "user.password.reset",
             AuditEventType::PinSet => "user.pin.set",
             AuditEventType::CriticalDataDeleted => "user.critical_data.deleted",
+            AuditEventType::ResetCodeIssued => "user.password.code.issued",
         }
     }
 }

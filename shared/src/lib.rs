@@ -11,6 +11,7 @@ pub mod password_change;
 pub mod pin;
 pub mod policy;
 pub mod rate_limit;
+pub mod reset_code;
 pub mod secrets;
 pub mod service;
 pub mod set_password;

@@ -70,7 +70,16 @@ impl Mailer for SesMailer {
 /// set-password link, whose whole purpose is to carry one to its owner.
 #[derive(Debug, Clone, Copy)]
 pub enum Notice<'a> {
-    SetPasswordLink { link: &'a str, valid_hours: u64 },
+    SetPasswordLink {
+        link: &'a str,
+        valid_hours: u64,
+    },
+    /// Z1: the code, and a link carrying it where a template was given.
+    ResetCode {
+        code: &'a str,
+        link: Option<&'a str>,
+        valid_minutes: u64,
+    },
     PasswordSet,
     PasswordChanged,
     PasswordReset,
@@ -94,6 +103,23 @@ pub fn render(notice: Notice<'_>, to: &Email, locale: Locale) -> OutgoingMail {
                  Öffnen Sie diesen Link, um eines zu wählen:\n\n{link}\n\nDer Link gilt einmal, \
                  {valid_hours} Stunden lang. Falls Sie das nicht angefordert haben, ignorieren Sie \
                  diese E-Mail: Es ändert sich nichts.\n"
+            ),
+        ),
+        (Notice::ResetCode { code, link, valid_minutes }, Locale::En) => (
+            "Your password reset code".to_string(),
+            format!(
+                "Hello,\n\nyour code to reset your password is:\n\n    {code}\n\n{}It works once, for \
+                 {valid_minutes} minutes. If you did not ask for it, ignore this email: nothing changes.\n",
+                link.map(|l| format!("Or open this link:\n\n{l}\n\n")).unwrap_or_default()
+            ),
+        ),
+        (Notice::ResetCode { code, link, valid_minutes }, Locale::De) => (
+            "Ihr Code zum Zurücksetzen des Passworts".to_string(),
+            format!(
+                "Hallo,\n\nIhr Code zum Zurücksetzen Ihres Passworts lautet:\n\n    {code}\n\n{}Er gilt \
+                 einmal, {valid_minutes} Minuten lang. Falls Sie ihn nicht angefordert haben, ignorieren \
+                 Sie diese E-Mail: Es ändert sich nichts.\n",
+                link.map(|l| format!("Oder öffnen Sie diesen Link:\n\n{l}\n\n")).unwrap_or_default()
             ),
         ),
         (Notice::PasswordSet, Locale::En) => (

@@ -44,6 +44,26 @@ impl Limit {
     }
 }
 
+/// The current fixed window of a limit for a subject, for code that folds
+/// the limit into a transaction of its own.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Window {
+    /// The counter item's key: limit, subject and window start.
+    pub counter: String,
+    pub quota: u32,
+    /// Unix seconds; the counter item expires (TTL) then.
+    pub ends_at: i64,
+    pub now: i64,
+}
+
+impl Window {
+    pub fn limited(&self) -> ServiceError {
+        ServiceError::RateLimited {
+            retry_after_seconds: (self.ends_at - self.now).max(1) as u64,
+        }
+    }
+}
+
 /// A unit taken from a window, to give back if the request did not count.
 #[derive(Debug)]
 pub struct Taken {
@@ -54,22 +74,31 @@ impl Services {
     /// Takes one unit of `limit` for `subject` in the current window, or
     /// answers `RateLimited` with the seconds until the window ends.
     pub async fn take(&self, limit: Limit, subject: &str) -> Result<Taken, ServiceError> {
-        let (quota, window) = limit.quota(&self.config.rate_limits);
-        let window = window.as_secs() as i64;
-        let now = self.clock.now_seconds();
-        let window_start = now - now.rem_euclid(window);
-        let window_end = window_start + window;
-        let counter = format!("{}#{subject}#{window_start}", limit.name());
+        let window = self.window(limit, subject);
         if self
             .store
-            .take_from_counter(&counter, quota, window_end)
+            .take_from_counter(&window.counter, window.quota, window.ends_at)
             .await?
         {
-            Ok(Taken { counter })
-        } else {
-            Err(ServiceError::RateLimited {
-                retry_after_seconds: (window_end - now).max(1) as u64,
+            Ok(Taken {
+                counter: window.counter,
             })
+        } else {
+            Err(window.limited())
+        }
+    }
+
+    /// The window `limit` counts in now, for `subject`.
+    pub fn window(&self, limit: Limit, subject: &str) -> Window {
+        let (quota, length) = limit.quota(&self.config.rate_limits);
+        let length = length.as_secs() as i64;
+        let now = self.clock.now_seconds();
+        let start = now - now.rem_euclid(length);
+        Window {
+            counter: format!("{}#{subject}#{start}", limit.name()),
+            quota,
+            ends_at: start + length,
+            now,
         }
     }
 

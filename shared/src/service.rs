@@ -70,6 +70,14 @@ impl Services {
         })
     }
 
+    /// The caller of a valid token, without reading anything: for endpoints
+    /// that decide access from the token alone before any lookup.
+    pub fn authenticate_token(&self, headers: &HeaderMap) -> Result<Caller, ServiceError> {
+        Ok(self
+            .authenticator
+            .authenticate(headers, self.clock.now_seconds())?)
+    }
+
     /// Any caller with a valid token. Where the caller is also a user of this
     /// service, a password change since the token was issued ends it too.
     pub async fn authenticate_caller(&self, headers: &HeaderMap) -> Result<Caller, ServiceError> {
@@ -177,6 +185,8 @@ pub enum ServiceError {
     PasswordRequired,
     #[error("wrong current password")]
     WrongPassword,
+    #[error("the verification code is wrong, used, replaced or expired")]
+    InvalidVerificationCode,
     #[error("too many requests; retry after {retry_after_seconds} s")]
     RateLimited { retry_after_seconds: u64 },
     #[error("internal error: {0}")]

@@ -9,9 +9,10 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use password_service::clock::Millis;
 use password_service::domain::{AuditEvent, User, UserId};
+use password_service::rate_limit::Window;
 use password_service::store::{
-    ChangePasswordError, IssueTokenError, PasswordWrite, PinFailures, SetPasswordWithTokenError,
-    Store, StoreError, TokenRecord, WriteError,
+    ChangePasswordError, IssueTokenError, PasswordWrite, PinFailures, Proof, ProofWriteError,
+    ResetState, SetPasswordWithTokenError, Store, StoreError, TokenRecord, WriteError,
 };
 
 pub struct InstrumentedStore {
@@ -156,6 +157,53 @@ impl Store for InstrumentedStore {
     ) -> Result<u64, WriteError> {
         self.fails("set_pin")?;
         self.inner.set_pin(user, pin_digest, actor, at).await
+    }
+
+    async fn issue_reset_code(
+        &self,
+        user: &User,
+        digest: &str,
+        expires_at: i64,
+        actor: &str,
+        at: Millis,
+    ) -> Result<u64, WriteError> {
+        self.fails("issue_reset_code")?;
+        self.inner
+            .issue_reset_code(user, digest, expires_at, actor, at)
+            .await
+    }
+
+    async fn reset_state(
+        &self,
+        id: &UserId,
+        wrong_secrets_counter: &str,
+    ) -> Result<Option<ResetState>, StoreError> {
+        self.fails("reset_state")?;
+        self.inner.reset_state(id, wrong_secrets_counter).await
+    }
+
+    async fn change_password_with_proof(
+        &self,
+        write: &PasswordWrite,
+        proof: Proof<'_>,
+        window: &Window,
+    ) -> Result<u64, ProofWriteError> {
+        self.fails("change_password_with_proof")?;
+        self.inner
+            .change_password_with_proof(write, proof, window)
+            .await
+    }
+
+    async fn record_wrong_secret(
+        &self,
+        window: &Window,
+        code_of: Option<&UserId>,
+        max_wrong_tries: u32,
+    ) -> Result<(), ProofWriteError> {
+        self.fails("record_wrong_secret")?;
+        self.inner
+            .record_wrong_secret(window, code_of, max_wrong_tries)
+            .await
     }
 
     async fn set_password_with_token(

@@ -3,12 +3,12 @@
 //! `{"code", "message", "description"}` errors with its exact wording.
 
 use lambda_http::http::StatusCode;
-use lambda_http::{Body, Request, RequestExt, Response};
+use lambda_http::{Body, Request, Response};
 use password_service::admin_reset;
 use password_service::auth::SCOPE_RESET_PASSWORD;
 use password_service::domain::{Secret, UserId};
 use password_service::http::admin::{AdminError, INVALID_FIELDS, MISSING_FIELDS};
-use password_service::http::{empty_response, json_object, MediaTypes};
+use password_service::http::{empty_response, json_object, path_parameter, MediaTypes};
 use password_service::service::{ServiceError, Services};
 use serde_json::Value;
 
@@ -23,17 +23,13 @@ async fn respond(services: &Services, request: &Request) -> Result<Response<Body
     if !admin.has_scope(SCOPE_RESET_PASSWORD) {
         return Err(ServiceError::Forbidden(SCOPE_RESET_PASSWORD.into()).into());
     }
-    let user_id = request
-        .path_parameters_ref()
-        .and_then(|p| p.first("user_id"))
-        .and_then(UserId::parse)
-        .ok_or_else(|| {
-            AdminError::new(
-                StatusCode::BAD_REQUEST,
-                "Invalid user ID...",
-                "user_id must be 24 hexadecimal characters (^[0-9a-fA-F]{24}$).",
-            )
-        })?;
+    let user_id = UserId::parse(&path_parameter(request, "user_id")).ok_or_else(|| {
+        AdminError::new(
+            StatusCode::BAD_REQUEST,
+            "Invalid user ID...",
+            "user_id must be 24 hexadecimal characters (^[0-9a-fA-F]{24}$).",
+        )
+    })?;
     let body = json_object(request, MediaTypes::Json)?;
     let new_password = match body.get("new_password") {
         None => Err(AdminError::new(

@@ -139,7 +139,9 @@ impl From<ServiceError> for AdminError {
             ),
             // The PIN and current-password outcomes belong to other families'
             // endpoints; rendered here only so that every outcome has a shape.
-            ServiceError::PinInvalid { .. } | ServiceError::WrongPassword => AdminError::new(
+            ServiceError::PinInvalid { .. }
+            | ServiceError::WrongPassword
+            | ServiceError::InvalidVerificationCode => AdminError::new(
                 StatusCode::FORBIDDEN,
                 "Forbidden",
                 "The secret given is not correct.",

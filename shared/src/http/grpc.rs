@@ -6,6 +6,9 @@ use lambda_http::{Body, Response};
 use serde_json::{json, Value};
 
 use super::{json_response, BodyError, ErrorHeaders};
+use crate::clock::rfc3339_millis;
+use crate::reset_code::Details;
+use crate::service::ServiceError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Code {
@@ -134,6 +137,84 @@ impl From<BodyError> for Status {
             }
         }
     }
+}
+
+/// Family Z's rendering of the outcomes the flows share.
+impl From<ServiceError> for Status {
+    fn from(error: ServiceError) -> Self {
+        let headers = ErrorHeaders::of(&error);
+        let rendered = match error {
+            ServiceError::Unauthenticated(auth) => {
+                Status::new(Code::Unauthenticated, auth.to_string())
+            }
+            ServiceError::Forbidden(scope) => Status::new(
+                Code::PermissionDenied,
+                format!("permission denied: only the user or a caller with {scope} may do this"),
+            ),
+            ServiceError::MissingLinkedIdentity => Status::new(
+                Code::Unauthenticated,
+                "the account lacks the required linked identity",
+            ),
+            ServiceError::UserNotFound => Status::new(Code::NotFound, "user not found"),
+            ServiceError::PasswordAlreadySet => {
+                Status::new(Code::FailedPrecondition, "the user already has a password")
+            }
+            ServiceError::TokenInvalid => {
+                Status::new(Code::FailedPrecondition, "the link is no longer valid")
+            }
+            ServiceError::Policy(violation) => {
+                Status::new(Code::InvalidArgument, "the new password is not acceptable").violation(
+                    "newPassword.password",
+                    format!("{}: {violation}", violation.code()),
+                )
+            }
+            ServiceError::WrongPassword => {
+                Status::new(Code::InvalidArgument, "invalid current password")
+                    .violation("currentPassword", "the current password is not correct")
+            }
+            ServiceError::InvalidVerificationCode => {
+                Status::new(Code::InvalidArgument, "invalid verification code").violation(
+                    "verificationCode",
+                    "the code is wrong, used, replaced or expired",
+                )
+            }
+            ServiceError::PasswordRequired => {
+                Status::new(Code::InvalidArgument, "the current password is required")
+                    .violation("currentPassword", "required")
+            }
+            ServiceError::PinInvalid { .. } => Status::new(Code::InvalidArgument, "wrong PIN"),
+            ServiceError::NoProofDefined => Status::new(Code::NotFound, "the user has no PIN"),
+            ServiceError::CriticalDataDeleted { .. } => {
+                Status::new(Code::FailedPrecondition, "too many wrong PINs")
+            }
+            ServiceError::RateLimited {
+                retry_after_seconds,
+            } => Status::new(
+                Code::ResourceExhausted,
+                format!("too many attempts; retry in {retry_after_seconds} s"),
+            ),
+            ServiceError::Internal(cause) => {
+                tracing::error!(error = %cause, "internal error");
+                Status::internal()
+            }
+        };
+        rendered.headers(headers)
+    }
+}
+
+/// Family Z's `details` of a change: `sequence` as a decimal string,
+/// `changeDate` RFC 3339 UTC with milliseconds.
+pub fn details_json(details: &Details) -> Value {
+    json!({
+        "sequence": details.sequence.to_string(),
+        "changeDate": rfc3339_millis(details.change_date),
+        "resourceOwner": details.resource_owner,
+    })
+}
+
+/// A 200 answer of family Z.
+pub fn ok(body: &Value) -> Response<Body> {
+    json_response(StatusCode::OK, "application/json", body)
 }
 
 #[cfg(test)]

@@ -261,6 +261,12 @@ impl From<ServiceError> for ApiError {
                 "The current password is not correct.",
             )
             .pointer("/password"),
+            ServiceError::InvalidVerificationCode => ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "code-invalid",
+                "Invalid code",
+                "The code is wrong, used, replaced or expired.",
+            ),
             ServiceError::Internal(cause) => {
                 tracing::error!(error = %cause, "internal error");
                 ApiError::internal()

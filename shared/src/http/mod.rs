@@ -90,6 +90,16 @@ fn check_media_type(headers: &HeaderMap, media: MediaTypes) -> Result<(), BodyEr
         .ok_or(BodyError::UnsupportedMediaType)
 }
 
+/// A path parameter of the route (e.g. `userId` of `/v2/users/{userId}/…`);
+/// empty when absent.
+pub fn path_parameter(req: &Request, name: &str) -> String {
+    use lambda_http::RequestExt;
+    req.path_parameters_ref()
+        .and_then(|p| p.first(name))
+        .unwrap_or_default()
+        .to_string()
+}
+
 /// The caller's address as API Gateway saw it (REST or HTTP API events).
 pub fn client_address(req: &Request) -> Option<String> {
     use lambda_http::request::RequestContext;

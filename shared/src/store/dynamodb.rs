@@ -5,18 +5,20 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::builders::UpdateBuilder;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, Delete, KeysAndAttributes, Put, TransactWriteItem, Update,
+    AttributeValue, ConditionCheck, Delete, KeysAndAttributes, Put, TransactWriteItem, Update,
 };
 use aws_sdk_dynamodb::Client;
 
 use super::{
-    ChangePasswordError, IssueTokenError, PasswordWrite, PinFailures, SetPasswordWithTokenError,
-    Store, StoreError, TokenRecord, WriteError,
+    ChangePasswordError, IssueTokenError, PasswordWrite, PinFailures, Proof, ProofWriteError,
+    ResetCode, ResetState, SetPasswordWithTokenError, Store, StoreError, TokenRecord, WriteError,
 };
 use crate::clock::Millis;
 use crate::config::Tables;
 use crate::domain::{AuditEvent, AuditEventType, Email, Locale, User, UserId};
+use crate::rate_limit::Window;
 
 type Item = HashMap<String, AttributeValue>;
 
@@ -101,6 +103,50 @@ impl DynamoStore {
             .map_err(backend)
     }
 
+    /// A change to the user, on condition that their sequence is still the one
+    /// read, bumping it, with its audit event: `update` adds the change's own
+    /// `SET` (which must include `#seq = :next`) and values.
+    fn user_change(
+        &self,
+        user: &User,
+        event: AuditEventType,
+        actor: &str,
+        at: Millis,
+        update: impl FnOnce(UpdateBuilder) -> UpdateBuilder,
+    ) -> Result<UserChange, StoreError> {
+        let next = user.sequence + 1;
+        let base = Update::builder()
+            .table_name(&self.tables.users)
+            .key("userId", s(user.id.as_str()))
+            .condition_expression("#seq = :expected")
+            .expression_attribute_names("#seq", "sequence")
+            .expression_attribute_values(":next", n(next))
+            .expression_attribute_values(":expected", n(user.sequence));
+        let update = update(base).build().map_err(backend)?;
+        Ok(UserChange {
+            next,
+            items: vec![
+                TransactWriteItem::builder().update(update).build(),
+                self.audit_put(&user.id, next, event, actor, at)?,
+            ],
+        })
+    }
+
+    /// Writes a user change, with `others` in the same transaction.
+    async fn commit_user_change(
+        &self,
+        change: UserChange,
+        others: Vec<TransactWriteItem>,
+    ) -> Result<u64, WriteError> {
+        let mut items = others;
+        items.extend(change.items);
+        match self.transact(items).await {
+            Ok(()) => Ok(change.next),
+            Err(Transaction::ConditionsFailed(_)) => Err(WriteError::Conflict),
+            Err(Transaction::Failed(e)) => Err(e.into()),
+        }
+    }
+
     async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<(), Transaction> {
         match self
             .client
@@ -126,6 +172,20 @@ impl DynamoStore {
             Err(other) => Err(Transaction::Failed(backend(other))),
         }
     }
+}
+
+/// A user update and its audit event, to write in one transaction.
+struct UserChange {
+    next: u64,
+    items: Vec<TransactWriteItem>,
+}
+
+/// The `SET` of deleting the critical data (the payment methods).
+fn delete_critical_data(update: UpdateBuilder, at: Millis) -> UpdateBuilder {
+    update
+        .update_expression("SET paymentMethods = :none, criticalDataDeletedAt = :at, #seq = :next")
+        .expression_attribute_values(":none", AttributeValue::L(Vec::new()))
+        .expression_attribute_values(":at", n(at))
 }
 
 /// How a transaction failed: which of its items' conditions did not hold, in
@@ -458,29 +518,15 @@ impl Store for DynamoStore {
 
         let mut items = vec![TransactWriteItem::builder().update(count).build()];
         if seen.count + 1 > max_failures {
-            let next = user.sequence + 1;
-            let delete = Update::builder()
-                .table_name(&self.tables.users)
-                .key("userId", s(user.id.as_str()))
-                .update_expression(
-                    "SET paymentMethods = :none, criticalDataDeletedAt = :at, #seq = :next",
-                )
-                .condition_expression("#seq = :expected")
-                .expression_attribute_names("#seq", "sequence")
-                .expression_attribute_values(":none", AttributeValue::L(Vec::new()))
-                .expression_attribute_values(":at", n(at))
-                .expression_attribute_values(":next", n(next))
-                .expression_attribute_values(":expected", n(user.sequence))
-                .build()
-                .map_err(backend)?;
-            items.push(TransactWriteItem::builder().update(delete).build());
-            items.push(self.audit_put(
-                &user.id,
-                next,
+            // The failure past the limit: the deletion goes in the same transaction.
+            let change = self.user_change(
+                user,
                 AuditEventType::CriticalDataDeleted,
                 user.id.as_str(),
                 at,
-            )?);
+                |u| delete_critical_data(u, at),
+            )?;
+            items.extend(change.items);
         }
         match self.transact(items).await {
             Ok(()) => Ok(()),
@@ -521,36 +567,11 @@ impl Store for DynamoStore {
         actor: &str,
         at: Millis,
     ) -> Result<u64, WriteError> {
-        let next = user.sequence + 1;
-        let delete = Update::builder()
-            .table_name(&self.tables.users)
-            .key("userId", s(user.id.as_str()))
-            .update_expression(
-                "SET paymentMethods = :none, criticalDataDeletedAt = :at, #seq = :next",
-            )
-            .condition_expression("#seq = :expected")
-            .expression_attribute_names("#seq", "sequence")
-            .expression_attribute_values(":none", AttributeValue::L(Vec::new()))
-            .expression_attribute_values(":at", n(at))
-            .expression_attribute_values(":next", n(next))
-            .expression_attribute_values(":expected", n(user.sequence))
-            .build()
-            .map_err(backend)?;
-        let items = vec![
-            TransactWriteItem::builder().update(delete).build(),
-            self.audit_put(
-                &user.id,
-                next,
-                AuditEventType::CriticalDataDeleted,
-                actor,
-                at,
-            )?,
-        ];
-        match self.transact(items).await {
-            Ok(()) => Ok(next),
-            Err(Transaction::ConditionsFailed(_)) => Err(WriteError::Conflict),
-            Err(Transaction::Failed(e)) => Err(e.into()),
-        }
+        let change =
+            self.user_change(user, AuditEventType::CriticalDataDeleted, actor, at, |u| {
+                delete_critical_data(u, at)
+            })?;
+        self.commit_user_change(change, Vec::new()).await
     }
 
     async fn set_pin(
@@ -560,26 +581,197 @@ impl Store for DynamoStore {
         actor: &str,
         at: Millis,
     ) -> Result<u64, WriteError> {
-        let next = user.sequence + 1;
-        let update = Update::builder()
-            .table_name(&self.tables.users)
-            .key("userId", s(user.id.as_str()))
-            .update_expression("SET pinHmac = :pin, #seq = :next")
-            .condition_expression("#seq = :expected")
-            .expression_attribute_names("#seq", "sequence")
-            .expression_attribute_values(":pin", s(pin_digest))
-            .expression_attribute_values(":next", n(next))
-            .expression_attribute_values(":expected", n(user.sequence))
+        let change = self.user_change(user, AuditEventType::PinSet, actor, at, |u| {
+            u.update_expression("SET pinHmac = :pin, #seq = :next")
+                .expression_attribute_values(":pin", s(pin_digest))
+        })?;
+        self.commit_user_change(change, Vec::new()).await
+    }
+
+    async fn issue_reset_code(
+        &self,
+        user: &User,
+        digest: &str,
+        expires_at: i64,
+        actor: &str,
+        at: Millis,
+    ) -> Result<u64, WriteError> {
+        // An unconditional put: the new code replaces any other.
+        let code = Put::builder()
+            .table_name(&self.tables.tokens)
+            .set_item(Some(HashMap::from([
+                ("tokenId".into(), s(&reset_code_id(&user.id))),
+                ("purpose".into(), s("reset-code")),
+                ("userId".into(), s(user.id.as_str())),
+                ("codeHmac".into(), s(digest)),
+                ("expiresAt".into(), n(expires_at)),
+                ("wrongTries".into(), n(0)),
+            ])))
             .build()
             .map_err(backend)?;
-        let items = vec![
+        let change = self.user_change(user, AuditEventType::ResetCodeIssued, actor, at, |u| {
+            u.update_expression("SET #seq = :next")
+        })?;
+        self.commit_user_change(change, vec![TransactWriteItem::builder().put(code).build()])
+            .await
+    }
+
+    async fn reset_state(
+        &self,
+        id: &UserId,
+        wrong_secrets_counter: &str,
+    ) -> Result<Option<ResetState>, StoreError> {
+        let keys = |name: &str, value: String| {
+            KeysAndAttributes::builder()
+                .keys(HashMap::from([(name.to_string(), s(&value))]))
+                .consistent_read(true)
+                .build()
+                .map_err(backend)
+        };
+        let output = self
+            .client
+            .batch_get_item()
+            .request_items(&self.tables.users, keys("userId", id.to_string())?)
+            .request_items(&self.tables.tokens, keys("tokenId", reset_code_id(id))?)
+            .request_items(
+                &self.tables.counters,
+                keys("counterId", wrong_secrets_counter.to_string())?,
+            )
+            .send()
+            .await
+            .map_err(backend)?;
+        if output.unprocessed_keys().is_some_and(|k| !k.is_empty()) {
+            return Err(StoreError(
+                "DynamoDB left keys unprocessed; try again".into(),
+            ));
+        }
+        let first = |table: &str| {
+            output
+                .responses()
+                .and_then(|r| r.get(table))
+                .and_then(|items| items.first())
+        };
+        let Some(user) = first(&self.tables.users) else {
+            return Ok(None);
+        };
+        let code = first(&self.tables.tokens)
+            .map(|item| {
+                Ok::<_, StoreError>(ResetCode {
+                    digest: get_s(item, "codeHmac")?,
+                    expires_at: get_n(item, "expiresAt")?,
+                    wrong_tries: get_n(item, "wrongTries")?,
+                })
+            })
+            .transpose()?;
+        let wrong_secrets = first(&self.tables.counters)
+            .map(|item| get_n(item, "count"))
+            .transpose()?
+            .unwrap_or(0);
+        Ok(Some(ResetState {
+            user: user_from_item(user)?,
+            code,
+            wrong_secrets,
+        }))
+    }
+
+    async fn change_password_with_proof(
+        &self,
+        write: &PasswordWrite,
+        proof: Proof<'_>,
+        window: &Window,
+    ) -> Result<u64, ProofWriteError> {
+        let not_full = ConditionCheck::builder()
+            .table_name(&self.tables.counters)
+            .key("counterId", s(&window.counter))
+            .condition_expression("attribute_not_exists(counterId) OR #count < :quota")
+            .expression_attribute_names("#count", "count")
+            .expression_attribute_values(":quota", n(window.quota))
+            .build()
+            .map_err(backend)?;
+        let update = self.password_update(write, "attribute_exists(userId)", None, "")?;
+        let next = write.expected_sequence + events_of(write);
+        let mut items = vec![
+            TransactWriteItem::builder()
+                .condition_check(not_full)
+                .build(),
             TransactWriteItem::builder().update(update).build(),
-            self.audit_put(&user.id, next, AuditEventType::PinSet, actor, at)?,
+            self.audit_put(
+                &write.user_id,
+                write.expected_sequence + 1,
+                write.event,
+                &write.actor,
+                write.at,
+            )?,
         ];
+        if let Proof::Code {
+            digest,
+            max_wrong_tries,
+            now,
+        } = proof
+        {
+            let consume = Delete::builder()
+                .table_name(&self.tables.tokens)
+                .key("tokenId", s(&reset_code_id(&write.user_id)))
+                .condition_expression("codeHmac = :code AND expiresAt > :now AND wrongTries < :max")
+                .expression_attribute_values(":code", s(digest))
+                .expression_attribute_values(":now", n(now))
+                .expression_attribute_values(":max", n(max_wrong_tries))
+                .build()
+                .map_err(backend)?;
+            items.push(TransactWriteItem::builder().delete(consume).build());
+        }
         match self.transact(items).await {
             Ok(()) => Ok(next),
-            Err(Transaction::ConditionsFailed(_)) => Err(WriteError::Conflict),
-            Err(Transaction::Failed(e)) => Err(e.into()),
+            Err(t) if t.condition_failed(0) => Err(ProofWriteError::LimitReached),
+            Err(t) if t.condition_failed(3) => Err(ProofWriteError::CodeNotLive),
+            Err(t) if t.condition_failed(1) => Err(ProofWriteError::UserChanged),
+            Err(t) => Err(t.into_store_error().into()),
+        }
+    }
+
+    async fn record_wrong_secret(
+        &self,
+        window: &Window,
+        code_of: Option<&UserId>,
+        max_wrong_tries: u32,
+    ) -> Result<(), ProofWriteError> {
+        let count = Update::builder()
+            .table_name(&self.tables.counters)
+            .key("counterId", s(&window.counter))
+            .update_expression("ADD #count :one SET expiresAt = if_not_exists(expiresAt, :ends)")
+            .condition_expression("attribute_not_exists(counterId) OR #count < :quota")
+            .expression_attribute_names("#count", "count")
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":quota", n(window.quota))
+            .expression_attribute_values(":ends", n(window.ends_at))
+            .build()
+            .map_err(backend)?;
+        let mut items = vec![TransactWriteItem::builder().update(count.clone()).build()];
+        if let Some(user_id) = code_of {
+            let tries = Update::builder()
+                .table_name(&self.tables.tokens)
+                .key("tokenId", s(&reset_code_id(user_id)))
+                .update_expression("ADD wrongTries :one")
+                .condition_expression("attribute_exists(tokenId) AND wrongTries < :max")
+                .expression_attribute_values(":one", n(1))
+                .expression_attribute_values(":max", n(max_wrong_tries))
+                .build()
+                .map_err(backend)?;
+            items.push(TransactWriteItem::builder().update(tries).build());
+        }
+        match self.transact(items).await {
+            Ok(()) => Ok(()),
+            Err(t) if t.condition_failed(0) => Err(ProofWriteError::LimitReached),
+            // The code is gone or already dead: the wrong attempt still counts.
+            Err(t) if t.condition_failed(1) => match self
+                .transact(vec![TransactWriteItem::builder().update(count).build()])
+                .await
+            {
+                Ok(()) => Ok(()),
+                Err(t) if t.condition_failed(0) => Err(ProofWriteError::LimitReached),
+                Err(t) => Err(t.into_store_error().into()),
+            },
+            Err(t) => Err(t.into_store_error().into()),
         }
     }
 
@@ -622,6 +814,10 @@ impl Store for DynamoStore {
 /// critical data where it goes with it.
 fn events_of(write: &PasswordWrite) -> u64 {
     1 + u64::from(write.delete_critical_data)
+}
+
+fn reset_code_id(user_id: &UserId) -> String {
+    format!("reset-code#{user_id}")
 }
 
 fn pin_counter_id(user_id: &UserId) -> String {

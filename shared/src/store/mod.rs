@@ -51,6 +51,50 @@ pub struct PinFailures {
     pub window_ends_at: Option<i64>,
 }
 
+/// A password-reset code as stored: its HMAC, never the code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResetCode {
+    pub digest: String,
+    /// Unix seconds; checked on every read (TTL only cleans up).
+    pub expires_at: i64,
+    pub wrong_tries: u32,
+}
+
+/// What the family-Z flows decide on, read in one round trip: the user,
+/// their reset code, and their wrong-secret count in the current window.
+#[derive(Debug, Clone)]
+pub struct ResetState {
+    pub user: User,
+    pub code: Option<ResetCode>,
+    pub wrong_secrets: u32,
+}
+
+/// How a password write was authorised, and so what its transaction checks.
+#[derive(Debug, Clone, Copy)]
+pub enum Proof<'a> {
+    /// The current password was verified; nothing more to check.
+    CurrentPassword,
+    /// A reset code: consumed in the same transaction, on condition that it
+    /// is the one verified, still live at `now`, and has wrong tries left.
+    Code {
+        digest: &'a str,
+        max_wrong_tries: u32,
+        now: i64,
+    },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProofWriteError {
+    #[error("the wrong-secret limit is reached")]
+    LimitReached,
+    #[error("the code is no longer live")]
+    CodeNotLive,
+    #[error("the user changed concurrently")]
+    UserChanged,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
 /// A conditional write found the state it was decided on changed: read
 /// again and decide again.
 #[derive(Debug, thiserror::Error)]
@@ -186,6 +230,46 @@ pub trait Store: Send + Sync {
         actor: &str,
         at: Millis,
     ) -> Result<u64, WriteError>;
+
+    /// Stores a new reset code for the user, replacing any other (one live
+    /// code per user), with sequence bump and audit event, on condition that
+    /// the sequence is unchanged. Returns the new sequence.
+    async fn issue_reset_code(
+        &self,
+        user: &User,
+        digest: &str,
+        expires_at: i64,
+        actor: &str,
+        at: Millis,
+    ) -> Result<u64, WriteError>;
+
+    /// The user, their reset code and the count of `wrong_secrets_counter`,
+    /// in one round trip.
+    async fn reset_state(
+        &self,
+        id: &UserId,
+        wrong_secrets_counter: &str,
+    ) -> Result<Option<ResetState>, StoreError>;
+
+    /// Replaces the password (as `change_password`) after a proof, in one
+    /// transaction that also checks the wrong-secret window is not full
+    /// (`window`) and consumes a code (`proof`).
+    async fn change_password_with_proof(
+        &self,
+        write: &PasswordWrite,
+        proof: Proof<'_>,
+        window: &crate::rate_limit::Window,
+    ) -> Result<u64, ProofWriteError>;
+
+    /// Counts a wrong current password or code in the window, on condition
+    /// that it is not full (`LimitReached` otherwise), and, for a code, one
+    /// more wrong try on the user's code while it has tries left.
+    async fn record_wrong_secret(
+        &self,
+        window: &crate::rate_limit::Window,
+        code_of: Option<&UserId>,
+        max_wrong_tries: u32,
+    ) -> Result<(), ProofWriteError>;
 
     /// Consumes the token and sets the first password, with the sequence bump
     /// and audit event, in one transaction. Fails without writing anything if

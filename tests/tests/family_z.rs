@@ -1,0 +1,706 @@
+//! Family Z: Z1 `POST /v2/users/{userId}/password_reset` and Z2
+//! `POST /v2/users/{userId}/password`, with gRPC-status errors, against the
+//! emulator: codes read from the captured email, expiry, wrong tries,
+//! concurrency, field violations, and `details` matching the audit trail.
+
+use integration_tests::{
+    api_request, api_request_bytes, json_body, spawn_app, spawn_app_with, unique_email, TestApp,
+};
+use lambda_http::{Body, RequestExt, Response};
+use password_service::domain::User;
+use serde_json::{json, Value};
+
+const PASSWORD: &str = "amber-harbor-lighthouse-7";
+const NEW_PASSWORD: &str = "quiet-meadow-tractor-51";
+
+fn admin(app: &TestApp) -> String {
+    let subject = format!("admin-{}", password_service::secrets::random_hex(4));
+    app.token_with(&subject, |c| {
+        c.insert("scope".into(), json!("users:resetPassword"));
+    })
+}
+
+async fn call(
+    app: &TestApp,
+    bearer: &str,
+    user_id: &str,
+    suffix: &str,
+    body: &str,
+) -> Response<Body> {
+    let path = format!("/v2/users/{user_id}/{suffix}");
+    let auth = format!("Bearer {bearer}");
+    let request = api_request(
+        "POST",
+        &path,
+        &[
+            ("authorization", &auth),
+            ("content-type", "application/json"),
+        ],
+        Some(body),
+    )
+    .with_path_parameters(std::collections::HashMap::from([(
+        "userId".to_string(),
+        user_id.to_string(),
+    )]));
+    match suffix {
+        "password_reset" => password_reset_code::handle(&app.services, request).await,
+        _ => change_password::handle(&app.services, request).await,
+    }
+}
+
+async fn z1(app: &TestApp, bearer: &str, user: &User, body: &str) -> Response<Body> {
+    call(app, bearer, user.id.as_str(), "password_reset", body).await
+}
+
+async fn z2(app: &TestApp, bearer: &str, user: &User, body: Value) -> Response<Body> {
+    call(app, bearer, user.id.as_str(), "password", &body.to_string()).await
+}
+
+fn with_code(code: &str, password: &str) -> Value {
+    json!({ "newPassword": { "password": password }, "verificationCode": code })
+}
+
+/// The code in the newest reset email to `email`.
+fn mailed_code(app: &TestApp, email: &str) -> String {
+    let mails = app.mails_to(email);
+    let body = &mails.last().expect("a reset email").body;
+    body.lines()
+        .map(str::trim)
+        .find(|l| {
+            l.len() == 6
+                && l.bytes()
+                    .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+        })
+        .expect("a code line")
+        .to_string()
+}
+
+fn grpc_code(response: &Response<Body>) -> i64 {
+    json_body(response)["code"].as_i64().unwrap_or(-1)
+}
+
+fn violated_fields(response: &Response<Body>) -> Vec<String> {
+    json_body(response)["details"][0]["fieldViolations"]
+        .as_array()
+        .map(|v| {
+            v.iter()
+                .map(|f| f["field"].as_str().unwrap().to_string())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+async fn user_with_password(app: &TestApp, name: &str) -> (User, String) {
+    let email = unique_email(name);
+    (app.create_user_with_password(&email, PASSWORD).await, email)
+}
+
+#[tokio::test]
+async fn a_mailed_code_changes_the_password() {
+    let app = spawn_app().await;
+    let (user, email) = user_with_password(&app, "zflow").await;
+    let me = app.token_for(user.id.as_str());
+    let template = "https://app.example/reset?user={{.UserID}}&code={{.Code}}&org={{.OrgID}}";
+    let body = json!({ "sendLink": { "notificationType": "NOTIFICATION_TYPE_Email", "urlTemplate": template } });
+    let issued = z1(&app, &me, &user, &body.to_string()).await;
+    assert_eq!(issued.status(), 200);
+    assert_eq!(issued.headers()["content-type"], "application/json");
+    let details = &json_body(&issued)["details"];
+    assert_eq!(details["sequence"], (user.sequence + 1).to_string());
+    assert_eq!(details["resourceOwner"], "org-test");
+    let change_date = details["changeDate"].as_str().unwrap();
+    assert!(
+        change_date.ends_with('Z') && change_date.len() == 24,
+        "{change_date}"
+    );
+    assert!(json_body(&issued).get("verificationCode").is_none());
+
+    let code = mailed_code(&app, &email);
+    let mail = app.mails_to(&email).pop().unwrap();
+    assert!(
+        mail.body.contains(&format!(
+            "https://app.example/reset?user={}&code={code}&org=org-test",
+            user.id
+        )),
+        "{}",
+        mail.body
+    );
+
+    let changed = z2(&app, &me, &user, json!({ "newPassword": { "password": NEW_PASSWORD, "changeRequired": true }, "verificationCode": code })).await;
+    assert_eq!(changed.status(), 200, "{}", json_body(&changed));
+    assert_eq!(
+        json_body(&changed)["details"]["sequence"],
+        (user.sequence + 2).to_string()
+    );
+    assert!(app.password_is(&user, NEW_PASSWORD).await);
+    let stored = app.stored_user(&user).await;
+    assert!(stored.change_required);
+    assert!(stored.sessions_not_before.is_some());
+    assert_eq!(
+        app.mails_to(&email).last().unwrap().subject,
+        "Your password was changed"
+    );
+
+    let reused = z2(
+        &app,
+        &app.token_for(user.id.as_str()),
+        &user,
+        with_code(&code, "yet-another-password-88"),
+    )
+    .await;
+    assert_eq!(reused.status(), 400);
+    assert_eq!(grpc_code(&reused), 3);
+    assert_eq!(violated_fields(&reused), ["verificationCode"]);
+}
+
+#[tokio::test]
+async fn the_default_template_is_used_when_none_is_given() {
+    let app = spawn_app().await;
+    let (user, email) = user_with_password(&app, "zdefault").await;
+    assert_eq!(
+        z1(&app, &app.token_for(user.id.as_str()), &user, "")
+            .await
+            .status(),
+        200
+    );
+    let code = mailed_code(&app, &email);
+    let body = app.mails_to(&email).pop().unwrap().body;
+    assert!(
+        body.contains(&format!(
+            "http://127.0.0.1:9000/password/reset?userID={}&code={code}&orgID=org-test",
+            user.id
+        )),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn a_second_code_kills_the_first() {
+    let app = spawn_app().await;
+    let (user, email) = user_with_password(&app, "zsecond").await;
+    let me = app.token_for(user.id.as_str());
+    z1(&app, &me, &user, "{}").await;
+    let first = mailed_code(&app, &email);
+    z1(&app, &me, &user, "{}").await;
+    let second = mailed_code(&app, &email);
+    let old = z2(&app, &me, &user, with_code(&first, NEW_PASSWORD)).await;
+    assert_eq!((old.status().as_u16(), grpc_code(&old)), (400, 3));
+    assert_eq!(
+        z2(&app, &me, &user, with_code(&second, NEW_PASSWORD))
+            .await
+            .status(),
+        200
+    );
+}
+
+#[tokio::test]
+async fn a_code_lives_one_hour() {
+    let app = spawn_app().await;
+    let (early, early_email) = user_with_password(&app, "zearly").await;
+    let (late, late_email) = user_with_password(&app, "zlate").await;
+    z1(&app, &app.token_for(early.id.as_str()), &early, "{}").await;
+    z1(&app, &app.token_for(late.id.as_str()), &late, "{}").await;
+    let (early_code, late_code) = (
+        mailed_code(&app, &early_email),
+        mailed_code(&app, &late_email),
+    );
+
+    app.clock.advance_seconds(3599);
+    assert_eq!(
+        z2(
+            &app,
+            &app.token_for(early.id.as_str()),
+            &early,
+            with_code(&early_code, NEW_PASSWORD)
+        )
+        .await
+        .status(),
+        200
+    );
+    app.clock.advance_seconds(1);
+    let expired = z2(
+        &app,
+        &app.token_for(late.id.as_str()),
+        &late,
+        with_code(&late_code, NEW_PASSWORD),
+    )
+    .await;
+    assert_eq!((expired.status().as_u16(), grpc_code(&expired)), (400, 3));
+    assert!(app.password_is(&late, PASSWORD).await);
+}
+
+#[tokio::test]
+async fn five_wrong_tries_kill_the_code() {
+    let app = spawn_app().await;
+    let (user, email) = user_with_password(&app, "ztries").await;
+    let me = app.token_for(user.id.as_str());
+    z1(&app, &me, &user, "{}").await;
+    let code = mailed_code(&app, &email);
+    for _ in 0..5 {
+        let wrong = z2(&app, &me, &user, with_code("WRONG1", NEW_PASSWORD)).await;
+        assert_eq!((wrong.status().as_u16(), grpc_code(&wrong)), (400, 3));
+    }
+    let right = z2(&app, &me, &user, with_code(&code, NEW_PASSWORD)).await;
+    assert_eq!(
+        (right.status().as_u16(), grpc_code(&right)),
+        (400, 3),
+        "dead even for the right value"
+    );
+    assert!(app.password_is(&user, PASSWORD).await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn twenty_concurrent_changes_with_one_code_succeed_once() {
+    let app = std::sync::Arc::new(spawn_app().await);
+    let (user, email) = user_with_password(&app, "zrace").await;
+    let me = app.token_for(user.id.as_str());
+    z1(&app, &me, &user, "{}").await;
+    let code = mailed_code(&app, &email);
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..20 {
+        let (app, user, me, code) = (app.clone(), user.clone(), me.clone(), code.clone());
+        tasks.spawn(async move {
+            let response = z2(
+                &app,
+                &me,
+                &user,
+                with_code(&code, &format!("{NEW_PASSWORD}-{i}")),
+            )
+            .await;
+            (response.status().as_u16(), grpc_code(&response))
+        });
+    }
+    let answers = tasks.join_all().await;
+    assert_eq!(
+        answers.iter().filter(|(s, _)| *s == 200).count(),
+        1,
+        "{answers:?}"
+    );
+    assert!(
+        answers.iter().all(|a| a.0 == 200 || *a == (400, 3)),
+        "{answers:?}"
+    );
+    let changes = app
+        .services
+        .store
+        .audit_events(&user.id)
+        .await
+        .unwrap()
+        .iter()
+        .filter(|e| e.event_type == "user.password.changed")
+        .count();
+    assert_eq!(changes, 1);
+}
+
+#[tokio::test]
+async fn the_current_password_changes_it_and_a_wrong_one_is_400() {
+    let app = spawn_app().await;
+    let (user, _) = user_with_password(&app, "zcurrent").await;
+    let me = app.token_for(user.id.as_str());
+    let wrong = z2(&app, &me, &user, json!({ "newPassword": { "password": NEW_PASSWORD }, "currentPassword": "not-the-password" })).await;
+    assert_eq!((wrong.status().as_u16(), grpc_code(&wrong)), (400, 3));
+    assert_eq!(violated_fields(&wrong), ["currentPassword"]);
+    let same = z2(
+        &app,
+        &me,
+        &user,
+        json!({ "newPassword": { "password": PASSWORD }, "currentPassword": PASSWORD }),
+    )
+    .await;
+    assert_eq!(violated_fields(&same), ["newPassword.password"]);
+    assert!(
+        json_body(&same)["details"][0]["fieldViolations"][0]["description"]
+            .as_str()
+            .unwrap()
+            .contains("password-unchanged")
+    );
+    let right = z2(
+        &app,
+        &me,
+        &user,
+        json!({ "newPassword": { "password": NEW_PASSWORD }, "currentPassword": PASSWORD }),
+    )
+    .await;
+    assert_eq!(right.status(), 200);
+    assert!(app.password_is(&user, NEW_PASSWORD).await);
+    assert!(!app.stored_user(&user).await.change_required);
+}
+
+#[tokio::test]
+async fn too_many_wrong_secrets_are_429_then_right_or_wrong() {
+    let app = spawn_app_with(|s| {
+        s.insert("RATE_LIMIT_WRONG_SECRETS_PER_HOUR".into(), "3".into());
+    })
+    .await;
+    let (user, _) = user_with_password(&app, "zlimit").await;
+    let me = app.token_for(user.id.as_str());
+    let attempt = |current: &str| json!({ "newPassword": { "password": NEW_PASSWORD }, "currentPassword": current });
+    for _ in 0..3 {
+        assert_eq!(
+            grpc_code(&z2(&app, &me, &user, attempt("wrong-one")).await),
+            3
+        );
+    }
+    let limited = z2(&app, &me, &user, attempt(PASSWORD)).await;
+    assert_eq!((limited.status().as_u16(), grpc_code(&limited)), (429, 8));
+    let wait: i64 = limited.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=3600).contains(&wait));
+    assert!(app.password_is(&user, PASSWORD).await);
+    app.clock.advance_seconds(wait);
+    let me = app.token_for(user.id.as_str());
+    assert_eq!(z2(&app, &me, &user, attempt(PASSWORD)).await.status(), 200);
+}
+
+#[tokio::test]
+async fn strangers_get_403_whether_or_not_the_user_exists() {
+    let app = spawn_app().await;
+    let (user, _) = user_with_password(&app, "ztarget").await;
+    let stranger = app.token_for("ffffffffffffffffffffffff");
+    let ghost = app.create_user_with(&unique_email("ghost"), |_| {}).await;
+    let missing = User {
+        id: password_service::domain::UserId::parse("0123456789abcdef01234567").unwrap(),
+        ..ghost
+    };
+    for target in [&user, &missing] {
+        for response in [
+            z1(&app, &stranger, target, "{}").await,
+            z2(&app, &stranger, target, with_code("ABC123", NEW_PASSWORD)).await,
+            z2(&app, &stranger, target, json!({})).await,
+        ] {
+            assert_eq!((response.status().as_u16(), grpc_code(&response)), (403, 7));
+        }
+    }
+}
+
+#[tokio::test]
+async fn return_code_is_for_admins_and_unknown_users_are_404() {
+    let app = spawn_app().await;
+    let (user, _) = user_with_password(&app, "zreturn").await;
+    let own = z1(
+        &app,
+        &app.token_for(user.id.as_str()),
+        &user,
+        r#"{"returnCode": {}}"#,
+    )
+    .await;
+    assert_eq!((own.status().as_u16(), grpc_code(&own)), (403, 7));
+
+    let admin = admin(&app);
+    let returned = z1(&app, &admin, &user, r#"{"returnCode": {}}"#).await;
+    assert_eq!(returned.status(), 200);
+    let code = json_body(&returned)["verificationCode"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(code.len(), 6);
+    assert_eq!(
+        z2(
+            &app,
+            &app.token_for(user.id.as_str()),
+            &user,
+            with_code(&code.to_lowercase(), NEW_PASSWORD)
+        )
+        .await
+        .status(),
+        200
+    );
+
+    let ghost = call(
+        &app,
+        &admin,
+        "0123456789abcdef01234567",
+        "password_reset",
+        "{}",
+    )
+    .await;
+    assert_eq!((ghost.status().as_u16(), grpc_code(&ghost)), (404, 5));
+    let ghost = call(
+        &app,
+        &admin,
+        "not-one-of-ours",
+        "password",
+        &json!({ "newPassword": { "password": NEW_PASSWORD } }).to_string(),
+    )
+    .await;
+    assert_eq!((ghost.status().as_u16(), grpc_code(&ghost)), (404, 5));
+}
+
+#[tokio::test]
+async fn an_admin_may_give_neither_secret() {
+    let app = spawn_app().await;
+    let (user, _) = user_with_password(&app, "zadmin").await;
+    let response = z2(
+        &app,
+        &admin(&app),
+        &user,
+        json!({ "newPassword": { "password": NEW_PASSWORD, "changeRequired": true } }),
+    )
+    .await;
+    assert_eq!(response.status(), 200);
+    assert!(app.password_is(&user, NEW_PASSWORD).await);
+    assert!(app.stored_user(&user).await.change_required);
+    let own = z2(
+        &app,
+        &app.token_for(user.id.as_str()),
+        &user,
+        json!({ "newPassword": { "password": "a-third-password-99" } }),
+    )
+    .await;
+    assert_eq!(
+        (own.status().as_u16(), grpc_code(&own)),
+        (400, 3),
+        "the user must give one"
+    );
+}
+
+#[tokio::test]
+async fn field_rules_give_one_violation_per_broken_field() {
+    let app = spawn_app().await;
+    let (user, _) = user_with_password(&app, "zfields").await;
+    let me = app.token_for(user.id.as_str());
+    let long = "p".repeat(201);
+    let cases: Vec<(Value, Vec<&str>)> = vec![
+        (json!({}), vec!["newPassword"]),
+        (
+            json!({ "newPassword": null, "currentPassword": PASSWORD }),
+            vec!["newPassword"],
+        ),
+        (
+            json!({ "newPassword": "flat", "currentPassword": PASSWORD }),
+            vec!["newPassword"],
+        ),
+        (
+            json!({ "newPassword": {}, "currentPassword": PASSWORD }),
+            vec!["newPassword.password"],
+        ),
+        (
+            json!({ "newPassword": { "password": "" }, "currentPassword": PASSWORD }),
+            vec!["newPassword.password"],
+        ),
+        (
+            json!({ "newPassword": { "password": long }, "currentPassword": PASSWORD }),
+            vec!["newPassword.password"],
+        ),
+        (
+            json!({ "newPassword": { "password": 42 }, "currentPassword": PASSWORD }),
+            vec!["newPassword.password"],
+        ),
+        (
+            json!({ "newPassword": { "password": ["x"] }, "currentPassword": PASSWORD }),
+            vec!["newPassword.password"],
+        ),
+        (
+            json!({ "newPassword": { "password": NEW_PASSWORD, "changeRequired": "yes" }, "currentPassword": PASSWORD }),
+            vec!["newPassword.changeRequired"],
+        ),
+        (
+            json!({ "newPassword": { "password": NEW_PASSWORD }, "currentPassword": "" }),
+            vec!["currentPassword"],
+        ),
+        (
+            json!({ "newPassword": { "password": NEW_PASSWORD }, "verificationCode": "X".repeat(21) }),
+            vec!["verificationCode"],
+        ),
+        (
+            json!({ "newPassword": { "password": NEW_PASSWORD }, "verificationCode": 123456 }),
+            vec!["verificationCode"],
+        ),
+        (
+            json!({ "newPassword": { "password": "" }, "currentPassword": "", "verificationCode": "" }),
+            vec![
+                "newPassword.password",
+                "currentPassword",
+                "verificationCode",
+            ],
+        ),
+        (
+            json!({ "newPassword": { "password": NEW_PASSWORD }, "currentPassword": PASSWORD, "verificationCode": "ABC123" }),
+            vec!["currentPassword", "verificationCode"],
+        ),
+        (
+            json!({ "newPassword": { "password": "x".repeat(10_000) }, "currentPassword": PASSWORD }),
+            vec!["newPassword.password"],
+        ),
+    ];
+    for (body, fields) in cases {
+        let response = z2(&app, &me, &user, body.clone()).await;
+        assert_eq!(
+            (response.status().as_u16(), grpc_code(&response)),
+            (400, 3),
+            "{body}"
+        );
+        let details = &json_body(&response)["details"][0];
+        assert_eq!(
+            details["@type"],
+            "type.googleapis.com/google.rpc.BadRequest"
+        );
+        assert_eq!(violated_fields(&response), fields, "{body}");
+    }
+    assert!(app.password_is(&user, PASSWORD).await);
+}
+
+#[tokio::test]
+async fn malformed_bodies_are_400_code_3_never_5xx() {
+    let app = spawn_app().await;
+    let (user, _) = user_with_password(&app, "zbodies").await;
+    let auth = format!("Bearer {}", app.token_for(user.id.as_str()));
+    let params = std::collections::HashMap::from([("userId".to_string(), user.id.to_string())]);
+    for (suffix, body) in [
+        ("password", b"{".to_vec()),
+        ("password", b"[]".to_vec()),
+        ("password_reset", b"null".to_vec()),
+        ("password", vec![b'{', 0xC3, 0x28, b'}']),
+    ] {
+        let path = format!("/v2/users/{}/{suffix}", user.id);
+        let request = api_request_bytes(
+            "POST",
+            &path,
+            &[("authorization", &auth)],
+            Some(body.clone()),
+            true,
+        )
+        .with_path_parameters(params.clone());
+        let response = if suffix == "password" {
+            change_password::handle(&app.services, request).await
+        } else {
+            password_reset_code::handle(&app.services, request).await
+        };
+        assert_eq!(
+            (response.status().as_u16(), grpc_code(&response)),
+            (400, 3),
+            "{body:?}"
+        );
+    }
+    for body in [
+        r#"{"sendLink": "yes"}"#,
+        r#"{"sendLink": {"urlTemplate": "javascript:alert(1)"}}"#,
+        r#"{"sendLink": {"urlTemplate": "/relative/path"}}"#,
+        r#"{"sendLink": {"notificationType": "NOTIFICATION_TYPE_Sms"}}"#,
+        r#"{"returnCode": []}"#,
+        r#"{"sendLink": {}, "returnCode": {}}"#,
+    ] {
+        let response = z1(&app, &app.token_for(user.id.as_str()), &user, body).await;
+        assert_eq!(
+            (response.status().as_u16(), grpc_code(&response)),
+            (400, 3),
+            "{body}"
+        );
+    }
+    let big = format!(
+        r#"{{"newPassword": {{"password": "{}"}}}}"#,
+        "z".repeat(17 * 1024)
+    );
+    let response = z2(
+        &app,
+        &app.token_for(user.id.as_str()),
+        &user,
+        serde_json::from_str(&big).unwrap(),
+    )
+    .await;
+    assert_eq!(response.status(), 413);
+    assert_eq!(grpc_code(&response), 3);
+    let no_token = call(&app, "not-a-token", user.id.as_str(), "password", "{}").await;
+    assert_eq!(
+        (no_token.status().as_u16(), grpc_code(&no_token)),
+        (401, 16)
+    );
+    let _ = api_request;
+}
+
+#[tokio::test]
+async fn the_sequence_rises_with_every_change_and_matches_the_audit_trail() {
+    let app = spawn_app().await;
+    let (user, email) = user_with_password(&app, "zseq").await;
+    let mut sequences = Vec::new();
+    for round in 0..3 {
+        let me = app.token_for(user.id.as_str());
+        let issued = z1(&app, &me, &user, "{}").await;
+        sequences.push(
+            json_body(&issued)["details"]["sequence"]
+                .as_str()
+                .unwrap()
+                .parse::<u64>()
+                .unwrap(),
+        );
+        let code = mailed_code(&app, &email);
+        let changed = z2(
+            &app,
+            &me,
+            &user,
+            with_code(&code, &format!("{NEW_PASSWORD}-round-{round}")),
+        )
+        .await;
+        assert_eq!(changed.status(), 200);
+        sequences.push(
+            json_body(&changed)["details"]["sequence"]
+                .as_str()
+                .unwrap()
+                .parse::<u64>()
+                .unwrap(),
+        );
+        app.clock.advance_seconds(1);
+    }
+    assert!(sequences.windows(2).all(|w| w[0] < w[1]), "{sequences:?}");
+    let trail: Vec<u64> = app
+        .services
+        .store
+        .audit_events(&user.id)
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| e.sequence)
+        .collect();
+    assert_eq!(
+        &trail[trail.len() - sequences.len()..],
+        sequences.as_slice()
+    );
+    assert_eq!(
+        *sequences.last().unwrap(),
+        app.stored_user(&user).await.sequence
+    );
+}
+
+#[tokio::test]
+async fn a_change_by_the_user_costs_two_dynamodb_round_trips() {
+    let app = spawn_app().await;
+    let (user, email) = user_with_password(&app, "ztrips").await;
+    let (probed, store) = app.instrumented(&[]);
+    let me = app.token_for(user.id.as_str());
+    let mut trips = Vec::new();
+    for (label, body) in [
+        (
+            "wrong current password",
+            json!({ "newPassword": { "password": NEW_PASSWORD }, "currentPassword": "wrong-one" }),
+        ),
+        (
+            "current password",
+            json!({ "newPassword": { "password": NEW_PASSWORD }, "currentPassword": PASSWORD }),
+        ),
+    ] {
+        let before = store.calls();
+        let status = z2(&probed, &me, &user, body).await.status().as_u16();
+        trips.push((label, status, store.calls() - before));
+    }
+    app.clock.advance_seconds(1);
+    let me = app.token_for(user.id.as_str());
+    z1(&app, &me, &user, "{}").await;
+    let code = mailed_code(&app, &email);
+    for (label, body) in [
+        ("wrong code", with_code("ZZZZZZ", "third-password-77")),
+        ("code", with_code(&code, "third-password-77")),
+    ] {
+        let before = store.calls();
+        let status = z2(&probed, &me, &user, body).await.status().as_u16();
+        trips.push((label, status, store.calls() - before));
+    }
+    println!("DynamoDB round trips per Z2 call: {trips:?}");
+    assert_eq!(
+        trips.iter().map(|t| t.1).collect::<Vec<_>>(),
+        [400, 200, 400, 200]
+    );
+    assert!(trips.iter().all(|t| t.2 <= 2), "{trips:?}");
+}
