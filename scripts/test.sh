@@ -20,6 +20,10 @@ export AWS_ENDPOINT_URL_SESV2="http://127.0.0.1:$port"
 echo "== cargo test (emulator on port $port)"
 results=.local/test-results.txt
 cargo test --workspace --quiet 2>&1 | tee "$results"
+stop_emulator
+echo "== smoke test of make dev"
+scripts/smoke.sh
+
 read -r passed failed < <(awk '/^test result:/ { p += $4; f += $6 } END { print p + 0, f + 0 }' "$results")
 echo "== all checks passed in $(( $(date +%s) - started )) s"
 echo "tests: $passed passed, $failed failed"

@@ -3,6 +3,7 @@ pub mod auth;
 pub mod clock;
 pub mod config;
 pub mod domain;
+pub mod env_file;
 pub mod hashing;
 pub mod http;
 pub mod lambda;

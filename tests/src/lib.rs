@@ -32,14 +32,12 @@ pub fn repo_root() -> PathBuf {
 
 /// `local.env`, overridden by the process environment for the keys it holds.
 pub fn local_settings() -> HashMap<String, String> {
-    let text = std::fs::read_to_string(repo_root().join("local.env")).expect("local.env");
-    text.lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .filter_map(|l| l.split_once('='))
-        .map(|(k, v)| {
-            let value = std::env::var(k.trim()).unwrap_or_else(|_| v.trim().to_string());
-            (k.trim().to_string(), value)
+    password_service::env_file::read(&repo_root().join("local.env"))
+        .expect("local.env")
+        .into_iter()
+        .map(|(key, value)| {
+            let value = std::env::var(&key).unwrap_or(value);
+            (key, value)
         })
         .collect()
 }

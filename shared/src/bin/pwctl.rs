@@ -3,7 +3,7 @@
 //! Settings come from the environment; where a variable is unset, from the
 //! repository's `local.env`, so against the local stack it needs no setup.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -85,19 +85,13 @@ fn default_env_file() -> PathBuf {
 
 /// Sets each variable of `path` that the environment lacks. Runs before any
 /// thread starts, so changing the environment is sound.
-fn load_env_file(path: &PathBuf) -> Result<(), String> {
-    let Ok(text) = std::fs::read_to_string(path) else {
+fn load_env_file(path: &Path) -> Result<(), String> {
+    if !path.exists() {
         return Ok(()); // No file: the environment alone decides.
-    };
-    for line in text.lines().map(str::trim) {
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
-        let (key, value) = line
-            .split_once('=')
-            .ok_or_else(|| format!("{}: not KEY=VALUE: {line}", path.display()))?;
-        if std::env::var_os(key.trim()).is_none() {
-            std::env::set_var(key.trim(), value.trim());
+    }
+    for (key, value) in password_service::env_file::read(path)? {
+        if std::env::var_os(&key).is_none() {
+            std::env::set_var(key, value);
         }
     }
     Ok(())
