@@ -3,6 +3,8 @@
 # call P1 through the router on :9000, and stop it. Part of `make test`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# As a newcomer runs it: local.env's settings, not those of the test run.
+unset AWS_ENDPOINT_URL_DYNAMODB AWS_ENDPOINT_URL_SESV2
 
 if (exec 3<>/dev/tcp/127.0.0.1/9000) 2>/dev/null; then
   echo "smoke: port 9000 is in use (is make dev running?); skipped"
