@@ -21,9 +21,9 @@ echo "== cargo test (emulator on port $port)"
 results=.local/test-results.txt
 cargo test --workspace --quiet 2>&1 | tee "$results"
 stop_emulator
-echo "== smoke test of make dev"
-scripts/smoke.sh
+echo "== end to end: make dev, and the set-password page in Chromium"
+scripts/e2e.sh 2>&1 | tee .local/e2e-results.txt
 
-read -r passed failed < <(awk '/^test result:/ { p += $4; f += $6 } END { print p + 0, f + 0 }' "$results")
+read -r passed failed < <(awk '/^test result:/ { p += $4; f += $6 } /^# pass / { p += $3 } /^# fail / { f += $3 } END { print p + 0, f + 0 }' "$results" .local/e2e-results.txt)
 echo "== all checks passed in $(( $(date +%s) - started )) s"
 echo "tests: $passed passed, $failed failed"

@@ -86,7 +86,8 @@ pub struct Tables {
 pub struct Config {
     pub tables: Tables,
     pub mail_from: String,
-    pub set_password_url: String,
+    /// Where the set-password email links to; `None`: the stage's own page.
+    pub set_password_url: Option<String>,
     pub set_password_ttl: Duration,
     pub password_min_length: usize,
     pub argon2: Params,
@@ -196,8 +197,11 @@ impl Config {
             });
         }
 
-        let set_password_url = vars.required("SET_PASSWORD_URL")?;
-        if !(set_password_url.starts_with("https://") || set_password_url.starts_with("http://")) {
+        let set_password_url = vars.optional("SET_PASSWORD_URL");
+        if set_password_url
+            .as_deref()
+            .is_some_and(|u| !(u.starts_with("https://") || u.starts_with("http://")))
+        {
             return Err(ConfigError::Invalid {
                 name: "SET_PASSWORD_URL",
                 reason: "must be an absolute http(s) URL".into(),

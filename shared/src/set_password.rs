@@ -19,12 +19,16 @@ const MAX_WRITE_ATTEMPTS: usize = 3;
 
 /// P1: replaces the user's set-password link with a new one and mails it.
 /// Returns when the link expires (Unix seconds).
-pub async fn request_link(services: &Services, user: &User) -> Result<i64, ServiceError> {
+pub async fn request_link(
+    services: &Services,
+    user: &User,
+    page_url: &str,
+) -> Result<i64, ServiceError> {
     if user.has_password() {
         return Err(ServiceError::PasswordAlreadySet);
     }
     let taken = services.take(SET_PASSWORD_EMAILS, user.id.as_str()).await?;
-    match issue_and_mail(services, user).await {
+    match issue_and_mail(services, user, page_url).await {
         Ok(expires_at) => Ok(expires_at),
         Err(error) => {
             // No email went out: the attempt does not count.
@@ -34,7 +38,11 @@ pub async fn request_link(services: &Services, user: &User) -> Result<i64, Servi
     }
 }
 
-async fn issue_and_mail(services: &Services, user: &User) -> Result<i64, ServiceError> {
+async fn issue_and_mail(
+    services: &Services,
+    user: &User,
+    page_url: &str,
+) -> Result<i64, ServiceError> {
     let token = new_token();
     let ttl = services.config.set_password_ttl;
     let expires_at = services.clock.now_seconds() + ttl.as_secs() as i64;
@@ -46,7 +54,7 @@ async fn issue_and_mail(services: &Services, user: &User) -> Result<i64, Service
             IssueTokenError::NotEligible => ServiceError::PasswordAlreadySet,
             IssueTokenError::Store(e) => e.into(),
         })?;
-    let link = link_with_token(&services.config.set_password_url, &token);
+    let link = link_with_token(page_url, &token);
     let mail = render(
         Notice::SetPasswordLink {
             link: &link,

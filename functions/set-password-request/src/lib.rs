@@ -4,8 +4,8 @@ use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use password_service::clock::rfc3339_millis;
 use password_service::http::jsonapi::{meta_document, ApiError};
-use password_service::http::{json_object, MediaTypes};
-use password_service::service::Services;
+use password_service::http::{json_object, stage_url, MediaTypes};
+use password_service::service::{ServiceError, Services};
 use password_service::set_password;
 use serde_json::json;
 
@@ -19,7 +19,13 @@ async fn respond(services: &Services, request: &Request) -> Result<Response<Body
     let (_caller, user) = services.authenticate_user(request.headers()).await?;
     // The request has no fields, but a body that is sent must still be sound.
     json_object(request, MediaTypes::JsonApi)?;
-    let expires_at = set_password::request_link(services, &user).await?;
+    let page_url = services
+        .config
+        .set_password_url
+        .clone()
+        .or_else(|| stage_url(request, "/user/password/set"))
+        .ok_or_else(|| ServiceError::Internal("no SET_PASSWORD_URL and no stage URL".into()))?;
+    let expires_at = set_password::request_link(services, &user, &page_url).await?;
     Ok(meta_document(
         StatusCode::ACCEPTED,
         json!({

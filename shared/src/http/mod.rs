@@ -90,6 +90,17 @@ fn check_media_type(headers: &HeaderMap, media: MediaTypes) -> Result<(), BodyEr
         .ok_or(BodyError::UnsupportedMediaType)
 }
 
+/// A Content-Security-Policy source for inline content: `sha256-<base64>`.
+pub fn csp_sha256(content: &str) -> String {
+    use base64::Engine;
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(content.as_bytes());
+    format!(
+        "sha256-{}",
+        base64::engine::general_purpose::STANDARD.encode(digest)
+    )
+}
+
 /// A path parameter of the route (e.g. `userId` of `/v2/users/{userId}/…`);
 /// empty when absent.
 pub fn path_parameter(req: &Request, name: &str) -> String {
@@ -98,6 +109,23 @@ pub fn path_parameter(req: &Request, name: &str) -> String {
         .and_then(|p| p.first(name))
         .unwrap_or_default()
         .to_string()
+}
+
+/// The absolute URL of `path` on the stage that received `req`, as API
+/// Gateway's default domain serves it (`https://{domain}/{stage}{path}`).
+pub fn stage_url(req: &Request, path: &str) -> Option<String> {
+    use lambda_http::request::RequestContext;
+    use lambda_http::RequestExt;
+    let (domain, stage) = match req.request_context_ref()? {
+        RequestContext::ApiGatewayV1(ctx) => (ctx.domain_name.clone()?, ctx.stage.clone()),
+        RequestContext::ApiGatewayV2(ctx) => (ctx.domain_name.clone()?, ctx.stage.clone()),
+        _ => return None,
+    };
+    let prefix = stage
+        .filter(|s| !s.is_empty() && s != "$default")
+        .map(|s| format!("/{s}"))
+        .unwrap_or_default();
+    Some(format!("https://{domain}{prefix}{path}"))
 }
 
 /// The caller's address as API Gateway saw it (REST or HTTP API events).

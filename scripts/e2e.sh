@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# End to end, as a newcomer would: start the README's `make dev`, call P1
+# through the router on :9000, then drive the set-password page in Debian's
+# Chromium (tests/browser); stop everything. Part of `make test`. Installs
+# Chromium (apt) and playwright-core (npm, pinned by its lock file) if missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+# As a newcomer runs it: local.env's settings, not those of the test run.
+unset AWS_ENDPOINT_URL_DYNAMODB AWS_ENDPOINT_URL_SESV2
+
+if (exec 3<>/dev/tcp/127.0.0.1/9000) 2>/dev/null; then
+  echo "e2e: port 9000 is in use (is make dev running?); stop it first" >&2
+  exit 1
+fi
+if ! command -v chromium >/dev/null; then
+  echo "e2e: installing Chromium (Debian's package)…"
+  apt-get update -qq >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+fi
+if [ ! -d tests/browser/node_modules/playwright-core ]; then
+  npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error
+fi
+scripts/dev.sh >.local/e2e-dev.log 2>&1 &
+dev=$!
+stop() {
+  kill -TERM "$dev" 2>/dev/null || true
+  wait "$dev" 2>/dev/null || true
+}
+trap stop EXIT
+
+for _ in $(seq 1 120); do
+  (exec 3<>/dev/tcp/127.0.0.1/9000) 2>/dev/null && break
+  kill -0 "$dev" 2>/dev/null || { cat .local/e2e-dev.log; echo "e2e: make dev stopped"; exit 1; }
+  sleep 1
+done
+pwctl() { cargo run -q --bin pwctl -- "$@"; }
+user=$(pwctl user create --email "smoke.$RANDOM@example.com" | grep -o '[0-9a-f]\{24\}')
+token=$(pwctl token "$user")
+# The first request builds the function.
+status=$(curl -s -o /dev/null -w '%{http_code}' --max-time 600 -X PUT \
+  http://127.0.0.1:9000/user/password -H "Authorization: Bearer $token")
+if [ "$status" != 202 ]; then
+  cat .local/e2e-dev.log
+  echo "e2e: PUT /user/password answered $status, not 202"
+  exit 1
+fi
+echo "e2e: make dev serves the API (PUT /user/password → 202)"
+
+# The page's first request builds its function; warm it before timing out on it.
+curl -s -o /dev/null --max-time 600 "http://127.0.0.1:9000/user/password/set?token=warm-up"
+node --test tests/browser/
