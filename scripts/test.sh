@@ -21,6 +21,8 @@ echo "== cargo test (emulator on port $port)"
 results=.local/test-results.txt
 cargo test --workspace --quiet 2>&1 | tee "$results"
 stop_emulator
+echo "== deployment checks (offline)"
+scripts/check-deploy.sh
 echo "== end to end: make dev, and the set-password page in Chromium"
 scripts/e2e.sh 2>&1 | tee .local/e2e-results.txt
 

@@ -1,18 +1,26 @@
 #!/usr/bin/env bash
-# Installs the local tools into ignored folders of the repository, once:
-# the emulator (moto, pinned) and cargo-lambda (from PyPI, which brings zig).
-# Re-runs are no-ops until the pinned versions change.
+# Installs the local tools into ignored folders of the repository, once, each
+# group in a virtualenv of its own (their dependencies conflict):
+#   .local/venv  the emulator (moto) and cargo-lambda (from PyPI; it brings zig)
+#   .local/sam   SAM CLI and cfn-lint, for the offline deployment checks
+#   .local/lint  the GitHub workflow linters
+# Re-runs are no-ops until a group's pinned versions change.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-requirements=("moto[server]==5.2.5" "cargo-lambda==1.9.2" "pyyaml==6.0.3")
-venv=.local/venv
-stamp="$venv/.installed"
+install_group() {
+  local venv=$1
+  shift
+  local stamp="$venv/.installed"
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$*" ]; then
+    return 0
+  fi
+  echo "Installing into $venv (once): $*"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check "$@"
+  echo "$*" >"$stamp"
+}
 
-if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "${requirements[*]}" ]; then
-  exit 0
-fi
-echo "Installing the local tools into $venv (once; about a minute)…"
-python3 -m venv "$venv"
-"$venv/bin/pip" install --quiet --disable-pip-version-check "${requirements[@]}"
-echo "${requirements[*]}" >"$stamp"
+install_group .local/venv "moto[server]==5.2.5" "cargo-lambda==1.9.2" "pyyaml==6.0.3"
+install_group .local/sam "aws-sam-cli==1.170.0" "cfn-lint==1.58.0"
+install_group .local/lint "check-jsonschema==0.39.0" "zizmor==1.32.0"

@@ -212,3 +212,37 @@ fn every_template_function_has_a_binary_and_every_binary_a_function() {
         .collect();
     assert_eq!(in_template, crates);
 }
+
+/// (method, path) of every endpoint SPEC section 4 defines, from its headings
+/// such as **P1 `PUT /user/password`** (queries dropped).
+fn spec_routes() -> Option<BTreeSet<(String, String)>> {
+    let spec = std::fs::read_to_string(repo_root().join("../shared/SPEC.md")).ok()?;
+    let mut routes = BTreeSet::new();
+    for line in spec.lines() {
+        let Some(rest) = line.strip_prefix("**") else {
+            continue;
+        };
+        let Some((_, route)) = rest.split_once(" `") else {
+            continue;
+        };
+        let Some((method, path)) = route.split_once(' ') else {
+            continue;
+        };
+        if ["GET", "PUT", "POST", "DELETE", "PATCH"].contains(&method) {
+            let path = path.split(['?', '`']).next().unwrap_or_default();
+            routes.insert((method.to_string(), path.to_string()));
+        }
+    }
+    Some(routes)
+}
+
+#[test]
+fn the_template_serves_exactly_the_spec_routes() {
+    let Some(spec) = spec_routes() else {
+        eprintln!("../shared/SPEC.md is not beside the repository; route check skipped");
+        return;
+    };
+    assert_eq!(spec.len(), 9, "P1–P6, Z1, Z2, O1: {spec:?}");
+    let template: BTreeSet<(String, String)> = template_routes().into_keys().collect();
+    assert_eq!(template, spec);
+}

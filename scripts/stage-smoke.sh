@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Smoke test of a deployed stage at URL: every family answers in its own
+# shape without a token, and the set-password page is served. Changes nothing.
+set -euo pipefail
+url=${1:?usage: scripts/stage-smoke.sh https://…/stage}
+
+expect() { # expect STATUS METHOD PATH [HEADER-PATTERN]
+  local want=$1 method=$2 path=$3 pattern=${4:-}
+  local headers
+  headers=$(curl -s -o /dev/null -D - --max-time 30 -X "$method" "$url$path")
+  local got
+  got=$(printf '%s' "$headers" | awk 'NR == 1 { print $2 }')
+  if [ "$got" != "$want" ]; then
+    echo "smoke: $method $path answered $got, not $want" >&2
+    exit 1
+  fi
+  if [ -n "$pattern" ] && ! printf '%s' "$headers" | grep -qi "$pattern"; then
+    echo "smoke: $method $path lacks $pattern" >&2
+    exit 1
+  fi
+  echo "smoke: $method $path → $got"
+}
+
+expect 200 GET "/user/password/set?token=smoke" "content-security-policy: default-src 'none'"
+expect 401 PUT /user/password "www-authenticate: Bearer"
+expect 401 POST /v2/users/000000000000000000000000/password "www-authenticate: Bearer"
+expect 401 POST /v1/users/000000000000000000000000/reset-password "www-authenticate: Bearer"
+expect 401 PUT "/user/password/reset?pin=0000" "deprecation: @"
