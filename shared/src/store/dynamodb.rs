@@ -23,6 +23,8 @@ use crate::rate_limit::Window;
 type Item = HashMap<String, AttributeValue>;
 
 const SET_PASSWORD_PURPOSE: &str = "set-password";
+/// Submissions of a transaction that DynamoDB cancelled for a conflict.
+const MAX_CONFLICT_ATTEMPTS: u64 = 4;
 
 #[derive(Clone)]
 pub struct DynamoStore {
@@ -147,29 +149,47 @@ impl DynamoStore {
         }
     }
 
+    /// Writes `items` in one transaction. DynamoDB cancels a transaction
+    /// that meets another on the same item at the same moment
+    /// (`TransactionConflict`); its conditions are evaluated afresh on every
+    /// submission, so sending it again is safe, and it is, a few times.
     async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<(), Transaction> {
-        match self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .send()
-            .await
-        {
-            Ok(_) => Ok(()),
-            Err(SdkError::ServiceError(service)) => match service.err() {
-                TransactWriteItemsError::TransactionCanceledException(cancelled) => {
-                    let failed = cancelled
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let result = self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(items.clone()))
+                .send()
+                .await;
+            let reasons: Vec<Option<String>> = match result {
+                Ok(_) => return Ok(()),
+                Err(SdkError::ServiceError(service)) => match service.err() {
+                    TransactWriteItemsError::TransactionCanceledException(cancelled) => cancelled
                         .cancellation_reasons()
                         .iter()
-                        .map(|r| r.code() == Some("ConditionalCheckFailed"))
-                        .collect();
-                    Err(Transaction::ConditionsFailed(failed))
-                }
-                other => Err(Transaction::Failed(StoreError(
-                    DisplayErrorContext(other).to_string(),
-                ))),
-            },
-            Err(other) => Err(Transaction::Failed(backend(other))),
+                        .map(|r| r.code().map(str::to_string))
+                        .collect(),
+                    other => {
+                        return Err(Transaction::Failed(StoreError(
+                            DisplayErrorContext(other).to_string(),
+                        )))
+                    }
+                },
+                Err(other) => return Err(Transaction::Failed(backend(other))),
+            };
+            let failed: Vec<bool> = reasons
+                .iter()
+                .map(|r| r.as_deref() == Some("ConditionalCheckFailed"))
+                .collect();
+            let conflicted = reasons
+                .iter()
+                .any(|r| r.as_deref() == Some("TransactionConflict"));
+            if failed.contains(&true) || !conflicted || attempt == MAX_CONFLICT_ATTEMPTS {
+                return Err(Transaction::ConditionsFailed(failed));
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10 * attempt)).await;
         }
     }
 }
