@@ -24,6 +24,8 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from local_env import read_env_file
+
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURE = ROOT / "tests/fixtures/apigw-rest-proxy-request.json"
 
@@ -68,19 +70,6 @@ class Runtime(BaseHTTPRequestHandler):
         self.end_headers()
 
 
-def local_env():
-    env = {}
-    for line in (ROOT / "local.env").read_text().splitlines():
-        line = line.strip()
-        if line and not line.startswith("#") and "=" in line:
-            k, v = line.split("=", 1)
-            v = v.strip()
-            if len(v) >= 2 and v[0] == v[-1] and v[0] in "'\"":
-                v = v[1:-1]
-            env[k.strip()] = v
-    return env
-
-
 def cold_start(binary, payload, env):
     server = ThreadingHTTPServer(("127.0.0.1", 0), Runtime)
     server.served, server.event, server.done, server.answer = False, payload, threading.Event(), None
@@ -119,7 +108,7 @@ def main():
         cwd=ROOT, check=True,
     )
     target = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target")) / "release"
-    env = {"PATH": os.environ["PATH"], **local_env()}
+    env = {"PATH": os.environ["PATH"], **read_env_file(ROOT / "local.env")}
     subjects = [
         ("baseline-lambda", event("GET", "/"), {"PATH": os.environ["PATH"]}),
         ("set-password-request", event("PUT", "/user/password"), env),

@@ -17,6 +17,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+from local_env import read_env_file
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -26,19 +28,6 @@ def serve(args):
 
     app = DomainDispatcherApplication(create_backend_app)
     run_simple(args.host, args.port, app, threaded=False, use_reloader=False)
-
-
-def read_env_file(path):
-    values = {}
-    for line in Path(path).read_text().splitlines():
-        line = line.strip()
-        if line and not line.startswith("#") and "=" in line:
-            key, value = line.split("=", 1)
-            value = value.strip()
-            if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-                value = value[1:-1]
-            values[key.strip()] = value
-    return values
 
 
 class CfnLoader(__import__("yaml").SafeLoader):

@@ -82,11 +82,7 @@ pub async fn replace_password(
                 return Ok(user);
             }
             Err(ChangePasswordError::UserChanged) => {
-                user = services
-                    .store
-                    .get_user(&user.id)
-                    .await?
-                    .ok_or(ServiceError::UserNotFound)?;
+                user = services.reload(&user).await?;
             }
             Err(ChangePasswordError::Store(e)) => return Err(e.into()),
         }

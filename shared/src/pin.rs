@@ -172,11 +172,7 @@ pub async fn skip_proof(services: &Services, user: User) -> Result<(), ServiceEr
                 return Ok(());
             }
             Err(WriteError::Conflict) => {
-                user = services
-                    .store
-                    .get_user(&user.id)
-                    .await?
-                    .ok_or(ServiceError::UserNotFound)?;
+                user = services.reload(&user).await?;
             }
             Err(WriteError::Store(e)) => return Err(e.into()),
         }
@@ -254,11 +250,7 @@ pub async fn set_pin(
                 return Ok(());
             }
             Err(WriteError::Conflict) => {
-                user = services
-                    .store
-                    .get_user(&user.id)
-                    .await?
-                    .ok_or(ServiceError::UserNotFound)?;
+                user = services.reload(&user).await?;
             }
             Err(WriteError::Store(e)) => return Err(e.into()),
         }

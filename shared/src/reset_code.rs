@@ -141,11 +141,7 @@ pub async fn issue_code(
                 break;
             }
             Err(WriteError::Conflict) => {
-                user = services
-                    .store
-                    .get_user(&user.id)
-                    .await?
-                    .ok_or(ServiceError::UserNotFound)?;
+                user = services.reload(&user).await?;
             }
             Err(WriteError::Store(e)) => return Err(e.into()),
         }

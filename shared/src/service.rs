@@ -127,6 +127,15 @@ impl Services {
         Ok((caller, user, failures))
     }
 
+    /// The user as stored now, after a write found them changed; gone is
+    /// `UserNotFound`.
+    pub async fn reload(&self, user: &User) -> Result<User, ServiceError> {
+        self.store
+            .get_user(&user.id)
+            .await?
+            .ok_or(ServiceError::UserNotFound)
+    }
+
     /// The checks on a user caller once their record is read.
     fn admit(&self, caller: &Caller, user: Option<User>) -> Result<User, ServiceError> {
         let user = user.ok_or(ServiceError::UserNotFound)?;

@@ -458,18 +458,11 @@ impl Store for DynamoStore {
     ) -> Result<Option<(User, PinFailures)>, StoreError> {
         let user_key = HashMap::from([("userId".to_string(), s(id.as_str()))]);
         let counter_key = HashMap::from([("counterId".to_string(), s(&pin_counter_id(id)))]);
-        let keys = |key: Item| {
-            KeysAndAttributes::builder()
-                .keys(key)
-                .consistent_read(true)
-                .build()
-                .map_err(backend)
-        };
         let output = self
             .client
             .batch_get_item()
-            .request_items(&self.tables.users, keys(user_key)?)
-            .request_items(&self.tables.counters, keys(counter_key)?)
+            .request_items(&self.tables.users, consistent_keys(user_key)?)
+            .request_items(&self.tables.counters, consistent_keys(counter_key)?)
             .send()
             .await
             .map_err(backend)?;
@@ -642,11 +635,7 @@ impl Store for DynamoStore {
         wrong_secrets_counter: &str,
     ) -> Result<Option<ResetState>, StoreError> {
         let keys = |name: &str, value: String| {
-            KeysAndAttributes::builder()
-                .keys(HashMap::from([(name.to_string(), s(&value))]))
-                .consistent_read(true)
-                .build()
-                .map_err(backend)
+            consistent_keys(HashMap::from([(name.to_string(), s(&value))]))
         };
         let output = self
             .client
@@ -842,6 +831,15 @@ fn reset_code_id(user_id: &UserId) -> String {
 
 fn pin_counter_id(user_id: &UserId) -> String {
     format!("pin-failures#{user_id}")
+}
+
+/// One key of a strongly consistent `BatchGetItem`.
+fn consistent_keys(key: Item) -> Result<KeysAndAttributes, StoreError> {
+    KeysAndAttributes::builder()
+        .keys(key)
+        .consistent_read(true)
+        .build()
+        .map_err(backend)
 }
 
 fn backend(error: impl std::error::Error) -> StoreError {
