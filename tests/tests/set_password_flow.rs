@@ -407,3 +407,36 @@ fn chrono_now(app: &integration_tests::TestApp) -> i64 {
     use password_service::clock::Clock;
     app.clock.now_seconds()
 }
+
+#[tokio::test]
+async fn p2_with_a_live_link_after_an_admin_set_the_password_is_409() {
+    let app = spawn_app().await;
+    let (user, _, token) = app.user_with_link("adminfirst").await;
+    let admin = app.token_with("admin-for-409", |c| {
+        c.insert("scope".into(), serde_json::json!("users:resetPassword"));
+    });
+    let body = serde_json::json!({ "new_password": "quiet-meadow-tractor-51" }).to_string();
+    let path = format!("/v1/users/{}/reset-password", user.id);
+    let auth = format!("Bearer {admin}");
+    let request = {
+        use lambda_http::RequestExt;
+        let params =
+            std::collections::HashMap::from([("user_id".to_string(), user.id.to_string())]);
+        api_request("POST", &path, &[("authorization", &auth)], Some(&body))
+            .with_path_parameters(params)
+    };
+    assert_eq!(
+        admin_reset_password::handle(&app.services, request)
+            .await
+            .status(),
+        204
+    );
+
+    let response = app.p2_confirm(&token, GOOD_PASSWORD).await;
+    assert_eq!(response.status(), 409);
+    assert_eq!(error_code(&response), "password-already-set");
+    assert!(
+        app.password_is(&user, "quiet-meadow-tractor-51").await,
+        "the admin's password stands"
+    );
+}
