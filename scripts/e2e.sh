@@ -46,6 +46,8 @@ if [ "$status" != 202 ]; then
 fi
 echo "e2e: make dev serves the API (PUT /user/password → 202)"
 
-# The page's first request builds its function; warm it before timing out on it.
+# A function builds on its first request: build the page's and P2's before
+# the browser's waits time out on them.
 curl -s -o /dev/null --max-time 600 "http://127.0.0.1:9000/user/password/set?token=warm-up"
+curl -s -o /dev/null --max-time 600 -X POST http://127.0.0.1:9000/user/password/confirm -d '{}'
 node --test tests/browser/
