@@ -7,14 +7,9 @@ cd "$(dirname "$0")/.."
 stage=${1:?usage: scripts/deploy.sh dev|staging|prod}
 case "$stage" in dev | staging | prod) ;; *) echo "unknown stage: $stage" >&2; exit 2 ;; esac
 
-scripts/tools.sh
-rustup target add aarch64-unknown-linux-gnu >/dev/null
-# .local/venv first: its python3 has the zig that cargo-lambda cross-compiles with.
-export PATH="$PWD/.local/venv/bin:$PWD/.local/sam/bin:$PATH"
-# One cargo invocation links all functions in parallel; SAM's builds, one
-# function at a time under cargo's lock, then find them fresh.
-cargo lambda build --release --arm64 $(for f in functions/*/; do printf -- '--bin %s ' "$(basename "$f")"; done)
-sam build --config-env "$stage"
+# The offline checks and the arm64 build (.aws-sam/build), as `make test` runs them.
+scripts/check-deploy.sh
+export PATH="$PWD/.local/sam/bin:$PATH"
 sam deploy --config-env "$stage" --no-fail-on-empty-changeset
 
 stack=$(sed -n "/^\[$stage.deploy.parameters\]/,/^\[/s/^stack_name = \"\(.*\)\"/\1/p" samconfig.toml)

@@ -2,9 +2,10 @@
 //! including "must differ from the current one", the write with its sequence
 //! bump and audit event, session cut-off, and the notice.
 
+use crate::clock::Millis;
 use crate::domain::{AuditEventType, Secret, User};
 use crate::hashing::Verification;
-use crate::mail::{render, Notice};
+use crate::mail::Notice;
 use crate::service::{ServiceError, Services};
 use crate::store::{ChangePasswordError, PasswordWrite};
 
@@ -41,6 +42,41 @@ pub struct Replacement {
     pub delete_critical_data: bool,
 }
 
+impl Replacement {
+    /// The write of `password_hash` for `user` as read, at `now`: a change or
+    /// reset ends the sessions before it where so configured (SPEC section 1).
+    pub fn write(
+        &self,
+        services: &Services,
+        user: &User,
+        password_hash: String,
+        now: Millis,
+    ) -> PasswordWrite {
+        PasswordWrite {
+            user_id: user.id.clone(),
+            expected_sequence: user.sequence,
+            password_hash,
+            change_required: self.change_required,
+            sessions_not_before: services
+                .config
+                .revoke_sessions_on_password_change
+                .then(|| now.div_euclid(1000)),
+            event: self.event,
+            actor: self.actor.clone(),
+            at: now,
+            delete_critical_data: self.delete_critical_data,
+        }
+    }
+
+    /// The notice the user gets for this replacement.
+    pub fn notice(&self) -> Notice<'static> {
+        match self.event {
+            AuditEventType::PasswordReset => Notice::PasswordReset,
+            _ => Notice::PasswordChanged,
+        }
+    }
+}
+
 /// Writes `password_hash` as `user`'s password. If the user changed since it
 /// was read, reads again and retries; a user gone by then is `UserNotFound`.
 /// Returns the user as written (new sequence, change time).
@@ -52,20 +88,7 @@ pub async fn replace_password(
 ) -> Result<User, ServiceError> {
     for _ in 0..MAX_WRITE_ATTEMPTS {
         let now = services.clock.now_millis();
-        let write = PasswordWrite {
-            user_id: user.id.clone(),
-            expected_sequence: user.sequence,
-            password_hash: password_hash.clone(),
-            change_required: replacement.change_required,
-            sessions_not_before: services
-                .config
-                .revoke_sessions_on_password_change
-                .then(|| now.div_euclid(1000)),
-            event: replacement.event,
-            actor: replacement.actor.clone(),
-            at: now,
-            delete_critical_data: replacement.delete_critical_data,
-        };
+        let write = replacement.write(services, &user, password_hash.clone(), now);
         match services.store.change_password(&write).await {
             Ok(sequence) => {
                 tracing::info!(user_id = %user.id, event = replacement.event.as_str(), "password replaced");
@@ -78,7 +101,7 @@ pub async fn replace_password(
                     user.payment_methods.clear();
                     user.critical_data_deleted_at = Some(now);
                 }
-                notify(services, &user, replacement.event).await;
+                services.notify(&user, replacement.notice()).await;
                 return Ok(user);
             }
             Err(ChangePasswordError::UserChanged) => {
@@ -90,16 +113,4 @@ pub async fn replace_password(
     Err(ServiceError::Internal(
         "the user kept changing during the password write".into(),
     ))
-}
-
-/// The password is replaced whether or not the notice goes out.
-async fn notify(services: &Services, user: &User, event: AuditEventType) {
-    let notice = match event {
-        AuditEventType::PasswordReset => Notice::PasswordReset,
-        _ => Notice::PasswordChanged,
-    };
-    let mail = render(notice, &user.email, user.locale);
-    if let Err(error) = services.mailer.send(&mail).await {
-        tracing::error!(user_id = %user.id, %error, "password notice not sent");
-    }
 }

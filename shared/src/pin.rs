@@ -8,7 +8,7 @@
 
 use crate::domain::{AuditEventType, Pin, Secret, User};
 use crate::hashing::Verification;
-use crate::mail::{render, Notice};
+use crate::mail::Notice;
 use crate::password_change::{accept_new_password, replace_password, Replacement};
 use crate::rate_limit::Limit;
 use crate::secrets::PIN_PURPOSE;
@@ -131,7 +131,7 @@ async fn step_wrong(
     let count = failures.count + 1;
     if count > MAX_PIN_FAILURES {
         tracing::warn!(user_id = %user.id, "too many wrong PINs: critical data deleted");
-        notify_deletion(services, user).await;
+        services.notify(user, Notice::CriticalDataDeleted).await;
         return Err(StepError::Refused(ServiceError::CriticalDataDeleted {
             retry_after_seconds: (window_ends_at - now).max(1) as u64,
         }));
@@ -145,13 +145,6 @@ fn retry_after(failures: PinFailures, now: i64) -> u64 {
     failures
         .window_ends_at
         .map_or(1, |end| (end - now).max(1) as u64)
-}
-
-async fn notify_deletion(services: &Services, user: &User) {
-    let mail = render(Notice::CriticalDataDeleted, &user.email, user.locale);
-    if let Err(error) = services.mailer.send(&mail).await {
-        tracing::error!(user_id = %user.id, %error, "critical-data notice not sent");
-    }
 }
 
 /// P5 with `skip: true`: the user gives up the proof; the payment methods go.
@@ -168,7 +161,7 @@ pub async fn skip_proof(services: &Services, user: User) -> Result<(), ServiceEr
         {
             Ok(_) => {
                 tracing::info!(user_id = %user.id, "critical data deleted: proof skipped");
-                notify_deletion(services, &user).await;
+                services.notify(&user, Notice::CriticalDataDeleted).await;
                 return Ok(());
             }
             Err(WriteError::Conflict) => {
@@ -205,7 +198,7 @@ pub async fn reset_password(
     let deleting = replacement.delete_critical_data;
     let user = replace_password(services, user, password_hash, &replacement).await?;
     if deleting {
-        notify_deletion(services, &user).await;
+        services.notify(&user, Notice::CriticalDataDeleted).await;
     }
     Ok(())
 }

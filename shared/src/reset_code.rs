@@ -17,7 +17,7 @@ use crate::policy::{normalise, PolicyViolation};
 use crate::rate_limit::{Limit, Window};
 use crate::secrets::fill_random;
 use crate::service::{ServiceError, Services};
-use crate::store::{PasswordWrite, Proof, ProofWriteError, WriteError};
+use crate::store::{Proof, ProofWriteError, WriteError};
 
 pub const CODE_PURPOSE: &str = "reset-code";
 pub const CODE_TTL_SECONDS: i64 = 3600;
@@ -300,20 +300,13 @@ async fn change_with_proof(
             Authority::Admin => unreachable!("handled by change_password"),
         };
         let now = services.clock.now_millis();
-        let write = PasswordWrite {
-            user_id: user.id.clone(),
-            expected_sequence: user.sequence,
-            password_hash: hash,
+        let replacement = Replacement {
             change_required,
-            sessions_not_before: services
-                .config
-                .revoke_sessions_on_password_change
-                .then(|| now.div_euclid(1000)),
             event: AuditEventType::PasswordChanged,
             actor: caller.subject.clone(),
-            at: now,
             delete_critical_data: false,
         };
+        let write = replacement.write(services, &user, hash, now);
         let proof = match &code_digest {
             Some(digest) => Proof::Code {
                 digest,
@@ -329,10 +322,7 @@ async fn change_with_proof(
         {
             Ok(sequence) => {
                 tracing::info!(user_id = %user.id, "password changed");
-                let mail = render(Notice::PasswordChanged, &user.email, user.locale);
-                if let Err(error) = services.mailer.send(&mail).await {
-                    tracing::error!(user_id = %user.id, %error, "password notice not sent");
-                }
+                services.notify(&user, replacement.notice()).await;
                 return Ok(Details {
                     sequence,
                     change_date: now,

@@ -13,7 +13,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, ConfigError, TlsTrust};
 use crate::domain::User;
 use crate::hashing::{HashError, PasswordHasher};
-use crate::mail::{MailError, Mailer, SesMailer};
+use crate::mail::{render, MailError, Mailer, Notice, SesMailer};
 use crate::policy::{PasswordPolicy, PolicyViolation};
 use crate::secrets::Pepper;
 use crate::store::{DynamoStore, PinFailures, Store, StoreError};
@@ -125,6 +125,15 @@ impl Services {
         let (user, failures) = found.map_or((None, PinFailures::default()), |(u, f)| (Some(u), f));
         let user = self.admit(&caller, user)?;
         Ok((caller, user, failures))
+    }
+
+    /// Mails `notice` to the user after a change (SPEC section 3). The change
+    /// stands whether or not the notice goes out, so a failure is logged.
+    pub async fn notify(&self, user: &User, notice: Notice<'_>) {
+        let mail = render(notice, &user.email, user.locale);
+        if let Err(error) = self.mailer.send(&mail).await {
+            tracing::error!(user_id = %user.id, %error, "notice not sent");
+        }
     }
 
     /// The user as stored now, after a write found them changed; gone is

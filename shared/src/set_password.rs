@@ -146,7 +146,7 @@ async fn confirm_with_token(
         {
             Ok(_) => {
                 tracing::info!(user_id = %user.id, "password set");
-                notify_password_set(services, &user).await;
+                services.notify(&user, Notice::PasswordSet).await;
                 return Ok(());
             }
             Err(SetPasswordWithTokenError::TokenNotLive) => return Err(ServiceError::TokenInvalid),
@@ -157,15 +157,6 @@ async fn confirm_with_token(
     Err(ServiceError::Internal(
         "the user kept changing during confirmation".into(),
     ))
-}
-
-/// The password is set whether or not the notice goes out, so a mail failure
-/// is logged, not returned.
-async fn notify_password_set(services: &Services, user: &User) {
-    let mail = render(Notice::PasswordSet, &user.email, user.locale);
-    if let Err(error) = services.mailer.send(&mail).await {
-        tracing::error!(user_id = %user.id, %error, "password-set notice not sent");
-    }
 }
 
 fn link_with_token(base: &str, token: &Secret) -> String {
