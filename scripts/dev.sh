@@ -1,18 +1,29 @@
 #!/usr/bin/env bash
 # `make dev`: the whole API on http://127.0.0.1:9000, on the local emulator.
 # Ctrl-C stops everything it started.
+#
+# API_PORT and EMULATOR_PORT move the stack (defaults: 9000 and local.env's
+# emulator port), so a second stack can run beside a first one; the functions
+# then get a copy of local.env with the emulator and link addresses rewritten.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/tools.sh
 source scripts/emulator.sh
 
-port=$(sed -n 's|^AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:\([0-9]*\).*|\1|p' local.env)
+api_port=${API_PORT:-9000}
+port=${EMULATOR_PORT:-$(sed -n 's|^AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:\([0-9]*\).*|\1|p' local.env)}
+env_file=local.env
+if [ -n "${API_PORT:-}${EMULATOR_PORT:-}" ]; then
+  env_file=.local/dev-$api_port.env
+  sed -E -e "s|^(AWS_ENDPOINT_URL_[A-Z0-9]+)=.*|\1=http://127.0.0.1:$port|" \
+    -e "/^(SET_PASSWORD_URL|RESET_CODE_URL_TEMPLATE)=/s|127.0.0.1:9000/|127.0.0.1:$api_port/|" local.env >"$env_file"
+fi
 start_emulator "$port"
 echo "Emulator (DynamoDB, SES v2) on http://127.0.0.1:$port"
-echo "API on http://127.0.0.1:9000 (each function builds on its first request)"
+echo "API on http://127.0.0.1:$api_port (each function builds on its first request)"
 
 export PATH="$PWD/.local/venv/bin:$PATH"
-cargo lambda watch --invoke-address 127.0.0.1 --invoke-port 9000 --env-file local.env &
+cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$api_port" --env-file "$env_file" &
 WATCH_PID=$!
 stop_all() {
   kill "$WATCH_PID" 2>/dev/null || true
