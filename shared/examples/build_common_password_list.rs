@@ -21,7 +21,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .map(str::trim)
         .filter(|line| !line.is_empty())
         .take(count)
-        .map(password_service::policy::comparable_form)
+        .map(password_service::domain::policy::comparable_form)
         .collect();
     let set = fst::Set::from_iter(entries.iter())?;
     std::fs::write(out, set.as_fst().as_bytes())?;

@@ -13,7 +13,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use lambda_http::http::HeaderMap;
 use serde::Deserialize;
 
-use crate::config::{ConfigError, JwtConfig};
+use crate::config::{ConfigError, JwtSettings};
 use crate::domain::{User, UserId};
 
 /// Scope that may set or reset another user's password.
@@ -64,6 +64,21 @@ impl Caller {
         UserId::parse(&self.subject)
     }
 
+    /// On whose authority the caller may act on the user `target`: their own,
+    /// or an admin's (`users:resetPassword`). Decided from the token alone,
+    /// before any lookup, so a stranger learns nothing of the user.
+    pub fn authorise(&self, target: &str) -> Result<Actor, Forbidden> {
+        if self.has_scope(SCOPE_RESET_PASSWORD) {
+            Ok(Actor::Admin)
+        } else if self.subject == target {
+            Ok(Actor::Owner)
+        } else {
+            Err(Forbidden {
+                scope: SCOPE_RESET_PASSWORD,
+            })
+        }
+    }
+
     /// A password change or reset ends sessions older than it: a token issued
     /// before the user's `sessionsNotBefore` second is refused. A token without
     /// `iat` cannot show it is newer, so it is refused too once a cut-off exists.
@@ -75,6 +90,22 @@ impl Caller {
             _ => Ok(()),
         }
     }
+}
+
+/// On whose authority a caller acts on a user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Actor {
+    /// The user themself, without the admin scope.
+    Owner,
+    /// A caller with `users:resetPassword`, the user themself included.
+    Admin,
+}
+
+/// The caller may not do this: it lacks `scope`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the caller lacks scope {scope}")]
+pub struct Forbidden {
+    pub scope: &'static str,
 }
 
 #[derive(Deserialize)]
@@ -106,7 +137,7 @@ pub struct Authenticator {
 }
 
 impl Authenticator {
-    pub fn new(config: &JwtConfig) -> Result<Self, ConfigError> {
+    pub fn new(config: &JwtSettings) -> Result<Self, ConfigError> {
         let mut public_keys = Vec::new();
         if let Some(json) = &config.jwks_json {
             let invalid = |reason: String| ConfigError::Invalid {
@@ -136,7 +167,10 @@ impl Authenticator {
             issuer: config.issuer.clone(),
             audience: config.audience.clone(),
             leeway: config.leeway_seconds as i64,
-            hs256: config.hs256_secret.as_deref().map(DecodingKey::from_secret),
+            hs256: config
+                .hs256_secret
+                .as_ref()
+                .map(|secret| DecodingKey::from_secret(secret.expose())),
             public_keys,
         })
     }
@@ -242,29 +276,37 @@ fn bearer_token(headers: &HeaderMap) -> Result<&str, AuthError> {
     Ok(token)
 }
 
-/// Mints HS256 tokens: for the operator CLI and tests, never used by a function.
-pub fn mint_hs256(
-    secret: &[u8],
+/// The claims of a token this service accepts, for [`mint_hs256`].
+pub fn token_claims(
     issuer: &str,
     audience: &str,
     subject: &str,
     scope: Option<&str>,
     issued_at: i64,
     ttl_seconds: i64,
-) -> Result<String, jsonwebtoken::errors::Error> {
+) -> serde_json::Value {
     let mut claims = serde_json::json!({
         "iss": issuer,
         "aud": audience,
         "sub": subject,
         "iat": issued_at,
-        "exp": issued_at + ttl_seconds,
+        "exp": issued_at.saturating_add(ttl_seconds),
     });
     if let Some(scope) = scope {
         claims["scope"] = serde_json::Value::from(scope);
     }
+    claims
+}
+
+/// Mints an HS256 token over `claims`: for the operator CLI and tests, never
+/// used by a function.
+pub fn mint_hs256(
+    secret: &[u8],
+    claims: &serde_json::Value,
+) -> Result<String, jsonwebtoken::errors::Error> {
     jsonwebtoken::encode(
         &jsonwebtoken::Header::new(Algorithm::HS256),
-        &claims,
+        claims,
         &jsonwebtoken::EncodingKey::from_secret(secret),
     )
 }

@@ -1,13 +1,18 @@
-//! Configuration, read once at cold start from the environment.
+//! Configuration, read once at cold start from the environment, one section
+//! per component: each component is built from its own part, and a function
+//! reads only the sections it uses (the page, P3, reads only `passwords`).
 //!
 //! Every variable is documented in the README's configuration table. A missing
 //! or malformed variable is an error that names it, so a misconfigured stage
-//! fails at start-up instead of on some later request.
+//! fails at start-up instead of on some later request. Key material is held
+//! as [`SecretBytes`], so `Debug` can be derived everywhere.
 
 use std::collections::HashMap;
 use std::time::Duration;
 
 use argon2::Params;
+
+use crate::domain::{SecretBytes, PASSWORD_MAX_LENGTH};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -17,29 +22,96 @@ pub enum ConfigError {
     Invalid { name: &'static str, reason: String },
 }
 
+/// The shortest key accepted for HMAC (pepper, HS256): 256 bits.
+const MIN_KEY_BYTES: usize = 32;
+/// SPEC section 1: clock leeway for `exp`/`nbf` is at most 60 s.
+const MAX_LEEWAY_SECONDS: u64 = 60;
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub tables: Tables,
+    pub mail: MailSettings,
+    pub passwords: PasswordSettings,
+    /// Server secret for HMAC over reset codes and PINs.
+    pub pepper: SecretBytes,
+    pub jwt: JwtSettings,
+    pub access: AccessSettings,
+    pub limits: RateLimits,
+    pub reset_codes: ResetCodeSettings,
+    pub deprecation: DeprecationSettings,
+    pub tls_trust: TlsTrust,
+}
+
+#[derive(Debug, Clone)]
+pub struct Tables {
+    pub users: String,
+    pub tokens: String,
+    pub counters: String,
+    pub audit: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct MailSettings {
+    pub from: String,
+    /// Where the set-password email links to; `None`: the stage's own page.
+    pub set_password_url: Option<String>,
+    pub set_password_ttl: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct PasswordSettings {
+    pub min_length: usize,
+    pub argon2: Params,
+}
+
 /// How callers prove who they are: the JWT verification settings of SPEC section 1.
-#[derive(Clone)]
-pub struct JwtConfig {
+#[derive(Debug, Clone)]
+pub struct JwtSettings {
     pub issuer: String,
     pub audience: String,
     /// Shared secret for HS256; only when explicitly configured (the local stack).
-    pub hs256_secret: Option<Vec<u8>>,
+    pub hs256_secret: Option<SecretBytes>,
     /// JSON Web Key Set holding the RS256/ES256 verification keys.
     pub jwks_json: Option<String>,
     pub leeway_seconds: u64,
 }
 
-impl std::fmt::Debug for JwtConfig {
-    // The HS256 secret never reaches a log line.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("JwtConfig")
-            .field("issuer", &self.issuer)
-            .field("audience", &self.audience)
-            .field("hs256_secret", &self.hs256_secret.as_ref().map(|_| "[set]"))
-            .field("jwks_json", &self.jwks_json.as_ref().map(|_| "[set]"))
-            .field("leeway_seconds", &self.leeway_seconds)
-            .finish()
-    }
+/// Who may do what beyond a valid token.
+#[derive(Debug, Clone)]
+pub struct AccessSettings {
+    pub required_linked_identity: Option<String>,
+    /// A password change or reset ends sessions whose token predates it.
+    pub revoke_sessions_on_password_change: bool,
+    /// An admin reset (O1) makes the user choose a new password at next sign-in.
+    pub admin_reset_sets_change_required: bool,
+    /// A scope the password-reset callback (P5) requires, where configured.
+    pub callback_required_scope: Option<String>,
+}
+
+/// SPEC section 3's limits, all configurable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RateLimits {
+    pub emails_per_hour: u32,
+    pub wrong_secrets_per_hour: u32,
+    pub admin_resets_per_minute: u32,
+    /// Not in the SPEC: invalid set-password links per client address.
+    pub invalid_links_per_hour: u32,
+}
+
+#[derive(Debug, Clone)]
+pub struct ResetCodeSettings {
+    /// Characters in a Z1 reset code (1 to 20).
+    pub length: usize,
+    /// The link a Z1 email carries when the request names no `urlTemplate`.
+    pub url_template: Option<String>,
+}
+
+/// When the PIN-gated reset (P4) was deprecated and when it goes away (Unix
+/// seconds), for its `Deprecation` and `Sunset` headers.
+#[derive(Debug, Clone)]
+pub struct DeprecationSettings {
+    pub p4_deprecated_at: i64,
+    pub p4_sunset_at: i64,
 }
 
 /// Which certificate authorities the AWS SDK's HTTPS client trusts.
@@ -64,139 +136,57 @@ impl std::str::FromStr for TlsTrust {
     }
 }
 
-/// SPEC section 3's limits, all configurable.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RateLimits {
-    pub emails_per_hour: u32,
-    pub wrong_secrets_per_hour: u32,
-    pub admin_resets_per_minute: u32,
-    /// Not in the SPEC: invalid set-password links per client address.
-    pub invalid_links_per_hour: u32,
-}
-
-#[derive(Debug, Clone)]
-pub struct Tables {
-    pub users: String,
-    pub tokens: String,
-    pub counters: String,
-    pub audit: String,
-}
-
-#[derive(Clone)]
-pub struct Config {
-    pub tables: Tables,
-    pub mail_from: String,
-    /// Where the set-password email links to; `None`: the stage's own page.
-    pub set_password_url: Option<String>,
-    pub set_password_ttl: Duration,
-    pub password_min_length: usize,
-    pub argon2: Params,
-    /// Server secret for HMAC over reset codes and PINs.
-    pub pepper: Vec<u8>,
-    pub jwt: JwtConfig,
-    pub required_linked_identity: Option<String>,
-    /// A password change or reset ends sessions whose token predates it.
-    pub revoke_sessions_on_password_change: bool,
-    pub tls_trust: TlsTrust,
-    pub rate_limits: RateLimits,
-    /// An admin reset (O1) makes the user choose a new password at next sign-in.
-    pub admin_reset_sets_change_required: bool,
-    /// A scope the password-reset callback (P5) requires, where configured.
-    pub callback_required_scope: Option<String>,
-    /// When the PIN-gated reset (P4) was deprecated and when it goes away
-    /// (Unix seconds), for its `Deprecation` and `Sunset` headers.
-    pub p4_deprecated_at: i64,
-    pub p4_sunset_at: i64,
-    /// Characters in a Z1 reset code (1 to 20).
-    pub reset_code_length: usize,
-    /// The link a Z1 email carries when the request names no `urlTemplate`.
-    pub reset_code_url_template: Option<String>,
-}
-
-impl std::fmt::Debug for Config {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Config")
-            .field("tables", &self.tables)
-            .field("mail_from", &self.mail_from)
-            .field("set_password_url", &self.set_password_url)
-            .field("set_password_ttl", &self.set_password_ttl)
-            .field("password_min_length", &self.password_min_length)
-            .field("argon2", &self.argon2)
-            .field("pepper", &"[set]")
-            .field("jwt", &self.jwt)
-            .field("required_linked_identity", &self.required_linked_identity)
-            .field(
-                "revoke_sessions_on_password_change",
-                &self.revoke_sessions_on_password_change,
-            )
-            .field("tls_trust", &self.tls_trust)
-            .field("rate_limits", &self.rate_limits)
-            .field(
-                "admin_reset_sets_change_required",
-                &self.admin_reset_sets_change_required,
-            )
-            .field("callback_required_scope", &self.callback_required_scope)
-            .field("p4_deprecated_at", &self.p4_deprecated_at)
-            .field("p4_sunset_at", &self.p4_sunset_at)
-            .field("reset_code_length", &self.reset_code_length)
-            .field("reset_code_url_template", &self.reset_code_url_template)
-            .finish()
-    }
-}
-
-/// The shortest pepper accepted: 256 bits, as for any HMAC key.
-const MIN_PEPPER_BYTES: usize = 32;
-/// SPEC section 3: the maximum password length.
-pub const PASSWORD_MAX_LENGTH: usize = 200;
-/// SPEC section 1: clock leeway for `exp`/`nbf` is at most 60 s.
-const MAX_LEEWAY_SECONDS: u64 = 60;
-
 impl Config {
     pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_lookup(|name| std::env::var(name).ok())
+        Self::read(&Vars::environment())
     }
 
     pub fn from_map(vars: &HashMap<String, String>) -> Result<Self, ConfigError> {
-        Self::from_lookup(|name| vars.get(name).cloned())
+        Self::read(&Vars::map(vars))
     }
 
-    fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let vars = Vars(&lookup);
-        let argon2 = Params::new(
-            vars.parsed("ARGON2_MEMORY_KIB", Params::DEFAULT_M_COST)?,
-            vars.parsed("ARGON2_ITERATIONS", Params::DEFAULT_T_COST)?,
-            vars.parsed("ARGON2_PARALLELISM", Params::DEFAULT_P_COST)?,
-            Some(Params::DEFAULT_OUTPUT_LEN),
-        )
-        .map_err(|e| ConfigError::Invalid {
-            name: "ARGON2_MEMORY_KIB",
-            reason: format!("argon2 parameters rejected: {e}"),
-        })?;
+    fn read(vars: &Vars) -> Result<Self, ConfigError> {
+        Ok(Config {
+            tables: Tables {
+                users: vars.required("USERS_TABLE")?,
+                tokens: vars.required("TOKENS_TABLE")?,
+                counters: vars.required("COUNTERS_TABLE")?,
+                audit: vars.required("AUDIT_TABLE")?,
+            },
+            mail: MailSettings::read(vars)?,
+            passwords: PasswordSettings::read(vars)?,
+            pepper: vars.key("PEPPER")?.ok_or(ConfigError::Missing("PEPPER"))?,
+            jwt: JwtSettings::read(vars)?,
+            access: AccessSettings {
+                required_linked_identity: vars.optional("REQUIRED_LINKED_IDENTITY"),
+                revoke_sessions_on_password_change: vars
+                    .parsed("REVOKE_SESSIONS_ON_PASSWORD_CHANGE", true)?,
+                admin_reset_sets_change_required: vars
+                    .parsed("ADMIN_RESET_SETS_CHANGE_REQUIRED", true)?,
+                callback_required_scope: vars.optional("CALLBACK_REQUIRED_SCOPE"),
+            },
+            limits: RateLimits {
+                emails_per_hour: vars.parsed("RATE_LIMIT_EMAILS_PER_HOUR", 5)?,
+                wrong_secrets_per_hour: vars.parsed("RATE_LIMIT_WRONG_SECRETS_PER_HOUR", 10)?,
+                admin_resets_per_minute: vars.parsed("RATE_LIMIT_ADMIN_RESETS_PER_MINUTE", 30)?,
+                invalid_links_per_hour: vars.parsed("RATE_LIMIT_INVALID_LINKS_PER_HOUR", 20)?,
+            },
+            reset_codes: ResetCodeSettings {
+                length: vars.bounded("RESET_CODE_LENGTH", 6, 1..=20)?,
+                url_template: vars.optional("RESET_CODE_URL_TEMPLATE"),
+            },
+            deprecation: DeprecationSettings {
+                // 2025-01-01 and 2027-07-01, 00:00 UTC.
+                p4_deprecated_at: vars.parsed("P4_DEPRECATED_AT", 1_735_689_600)?,
+                p4_sunset_at: vars.parsed("P4_SUNSET_AT", 1_814_400_000)?,
+            },
+            tls_trust: vars.parsed("TLS_TRUST", TlsTrust::AwsRoots)?,
+        })
+    }
+}
 
-        let pepper = vars.required("PEPPER")?.into_bytes();
-        if pepper.len() < MIN_PEPPER_BYTES {
-            return Err(ConfigError::Invalid {
-                name: "PEPPER",
-                reason: format!("must be at least {MIN_PEPPER_BYTES} bytes"),
-            });
-        }
-
-        let password_min_length: usize = vars.parsed("PASSWORD_MIN_LENGTH", 8)?;
-        if !(1..=PASSWORD_MAX_LENGTH).contains(&password_min_length) {
-            return Err(ConfigError::Invalid {
-                name: "PASSWORD_MIN_LENGTH",
-                reason: format!("must be between 1 and {PASSWORD_MAX_LENGTH}"),
-            });
-        }
-
-        let reset_code_length: usize = vars.parsed("RESET_CODE_LENGTH", 6)?;
-        if !(1..=20).contains(&reset_code_length) {
-            return Err(ConfigError::Invalid {
-                name: "RESET_CODE_LENGTH",
-                reason: "must be between 1 and 20".into(),
-            });
-        }
-
+impl MailSettings {
+    fn read(vars: &Vars) -> Result<Self, ConfigError> {
         let set_password_url = vars.optional("SET_PASSWORD_URL");
         if set_password_url
             .as_deref()
@@ -207,73 +197,69 @@ impl Config {
                 reason: "must be an absolute http(s) URL".into(),
             });
         }
-
-        let jwt = JwtConfig {
-            issuer: vars.required("JWT_ISSUER")?,
-            audience: vars.required("JWT_AUDIENCE")?,
-            hs256_secret: vars.optional("JWT_HS256_SECRET").map(String::into_bytes),
-            jwks_json: vars.optional("JWT_JWKS"),
-            leeway_seconds: vars.parsed("JWT_LEEWAY_SECONDS", 30)?,
-        };
-        if jwt.leeway_seconds > MAX_LEEWAY_SECONDS {
-            return Err(ConfigError::Invalid {
-                name: "JWT_LEEWAY_SECONDS",
-                reason: format!("must be at most {MAX_LEEWAY_SECONDS}"),
-            });
-        }
-        if jwt.hs256_secret.is_none() && jwt.jwks_json.is_none() {
-            return Err(ConfigError::Missing("JWT_JWKS"));
-        }
-        if jwt
-            .hs256_secret
-            .as_ref()
-            .is_some_and(|s| s.len() < MIN_PEPPER_BYTES)
-        {
-            return Err(ConfigError::Invalid {
-                name: "JWT_HS256_SECRET",
-                reason: format!("must be at least {MIN_PEPPER_BYTES} bytes"),
-            });
-        }
-
-        Ok(Config {
-            tables: Tables {
-                users: vars.required("USERS_TABLE")?,
-                tokens: vars.required("TOKENS_TABLE")?,
-                counters: vars.required("COUNTERS_TABLE")?,
-                audit: vars.required("AUDIT_TABLE")?,
-            },
-            mail_from: vars.required("MAIL_FROM")?,
+        Ok(Self {
+            from: vars.required("MAIL_FROM")?,
             set_password_url,
             set_password_ttl: Duration::from_secs(vars.parsed("SET_PASSWORD_TTL", 24 * 3600)?),
-            password_min_length,
-            argon2,
-            pepper,
-            jwt,
-            required_linked_identity: vars.optional("REQUIRED_LINKED_IDENTITY"),
-            revoke_sessions_on_password_change: vars
-                .parsed("REVOKE_SESSIONS_ON_PASSWORD_CHANGE", true)?,
-            tls_trust: vars.parsed("TLS_TRUST", TlsTrust::AwsRoots)?,
-            rate_limits: RateLimits {
-                emails_per_hour: vars.parsed("RATE_LIMIT_EMAILS_PER_HOUR", 5)?,
-                wrong_secrets_per_hour: vars.parsed("RATE_LIMIT_WRONG_SECRETS_PER_HOUR", 10)?,
-                admin_resets_per_minute: vars.parsed("RATE_LIMIT_ADMIN_RESETS_PER_MINUTE", 30)?,
-                invalid_links_per_hour: vars.parsed("RATE_LIMIT_INVALID_LINKS_PER_HOUR", 20)?,
-            },
-            admin_reset_sets_change_required: vars
-                .parsed("ADMIN_RESET_SETS_CHANGE_REQUIRED", true)?,
-            callback_required_scope: vars.optional("CALLBACK_REQUIRED_SCOPE"),
-            // 2025-01-01 and 2027-07-01, 00:00 UTC.
-            p4_deprecated_at: vars.parsed("P4_DEPRECATED_AT", 1_735_689_600)?,
-            p4_sunset_at: vars.parsed("P4_SUNSET_AT", 1_814_400_000)?,
-            reset_code_length,
-            reset_code_url_template: vars.optional("RESET_CODE_URL_TEMPLATE"),
         })
     }
 }
 
-struct Vars<'a>(&'a dyn Fn(&str) -> Option<String>);
+impl PasswordSettings {
+    /// This section alone, for a function that needs nothing else (P3).
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::read(&Vars::environment())
+    }
 
-impl Vars<'_> {
+    fn read(vars: &Vars) -> Result<Self, ConfigError> {
+        let argon2 = Params::new(
+            vars.parsed("ARGON2_MEMORY_KIB", Params::DEFAULT_M_COST)?,
+            vars.parsed("ARGON2_ITERATIONS", Params::DEFAULT_T_COST)?,
+            vars.parsed("ARGON2_PARALLELISM", Params::DEFAULT_P_COST)?,
+            Some(Params::DEFAULT_OUTPUT_LEN),
+        )
+        .map_err(|e| ConfigError::Invalid {
+            name: "ARGON2_MEMORY_KIB",
+            reason: format!("argon2 parameters rejected: {e}"),
+        })?;
+        Ok(Self {
+            min_length: vars.bounded("PASSWORD_MIN_LENGTH", 8, 1..=PASSWORD_MAX_LENGTH)?,
+            argon2,
+        })
+    }
+}
+
+impl JwtSettings {
+    fn read(vars: &Vars) -> Result<Self, ConfigError> {
+        let jwt = Self {
+            issuer: vars.required("JWT_ISSUER")?,
+            audience: vars.required("JWT_AUDIENCE")?,
+            hs256_secret: vars.key("JWT_HS256_SECRET")?,
+            jwks_json: vars.optional("JWT_JWKS"),
+            leeway_seconds: vars.bounded("JWT_LEEWAY_SECONDS", 30, 0..=MAX_LEEWAY_SECONDS)?,
+        };
+        if jwt.hs256_secret.is_none() && jwt.jwks_json.is_none() {
+            return Err(ConfigError::Missing("JWT_JWKS"));
+        }
+        Ok(jwt)
+    }
+}
+
+/// Looks a variable up by name.
+type Lookup<'a> = Box<dyn Fn(&str) -> Option<String> + 'a>;
+
+/// Where variables come from: the environment, or a map (tests, pwctl).
+struct Vars<'a>(Lookup<'a>);
+
+impl<'a> Vars<'a> {
+    fn environment() -> Self {
+        Self(Box::new(|name| std::env::var(name).ok()))
+    }
+
+    fn map(vars: &'a HashMap<String, String>) -> Self {
+        Self(Box::new(|name| vars.get(name).cloned()))
+    }
+
     /// A set, non-blank value; blank counts as unset.
     fn optional(&self, name: &str) -> Option<String> {
         (self.0)(name).filter(|v| !v.trim().is_empty())
@@ -281,6 +267,17 @@ impl Vars<'_> {
 
     fn required(&self, name: &'static str) -> Result<String, ConfigError> {
         self.optional(name).ok_or(ConfigError::Missing(name))
+    }
+
+    /// Key material of at least 256 bits, where set.
+    fn key(&self, name: &'static str) -> Result<Option<SecretBytes>, ConfigError> {
+        match self.optional(name) {
+            Some(key) if key.len() < MIN_KEY_BYTES => Err(ConfigError::Invalid {
+                name,
+                reason: format!("must be at least {MIN_KEY_BYTES} bytes"),
+            }),
+            key => Ok(key.map(SecretBytes::new)),
+        }
     }
 
     fn parsed<T>(&self, name: &'static str, default: T) -> Result<T, ConfigError>
@@ -297,6 +294,27 @@ impl Vars<'_> {
                     name,
                     reason: e.to_string(),
                 }),
+        }
+    }
+
+    fn bounded<T>(
+        &self,
+        name: &'static str,
+        default: T,
+        range: std::ops::RangeInclusive<T>,
+    ) -> Result<T, ConfigError>
+    where
+        T: std::str::FromStr + PartialOrd + std::fmt::Display,
+        T::Err: std::fmt::Display,
+    {
+        let value = self.parsed(name, default)?;
+        if range.contains(&value) {
+            Ok(value)
+        } else {
+            Err(ConfigError::Invalid {
+                name,
+                reason: format!("must be between {} and {}", range.start(), range.end()),
+            })
         }
     }
 }
@@ -326,15 +344,15 @@ mod tests {
     #[test]
     fn complete_environment_uses_spec_defaults() {
         let config = Config::from_map(&complete()).unwrap();
-        assert_eq!(config.password_min_length, 8);
-        assert_eq!(config.set_password_ttl, Duration::from_secs(86_400));
-        assert_eq!(config.argon2.m_cost(), 19_456);
-        assert_eq!(config.argon2.t_cost(), 2);
-        assert_eq!(config.argon2.p_cost(), 1);
-        assert!(config.revoke_sessions_on_password_change);
-        assert_eq!(config.rate_limits.emails_per_hour, 5);
-        assert_eq!(config.rate_limits.wrong_secrets_per_hour, 10);
-        assert_eq!(config.rate_limits.admin_resets_per_minute, 30);
+        assert_eq!(config.passwords.min_length, 8);
+        assert_eq!(config.mail.set_password_ttl, Duration::from_secs(86_400));
+        assert_eq!(config.passwords.argon2.m_cost(), 19_456);
+        assert_eq!(config.passwords.argon2.t_cost(), 2);
+        assert_eq!(config.passwords.argon2.p_cost(), 1);
+        assert!(config.access.revoke_sessions_on_password_change);
+        assert_eq!(config.limits.emails_per_hour, 5);
+        assert_eq!(config.limits.wrong_secrets_per_hour, 10);
+        assert_eq!(config.limits.admin_resets_per_minute, 30);
     }
 
     #[test]

@@ -33,7 +33,7 @@ mod tests {
     #[test]
     fn quotes_are_removed_and_comments_skipped() {
         let path =
-            std::env::temp_dir().join(format!("env-file-{}.env", crate::secrets::random_hex(4)));
+            std::env::temp_dir().join(format!("env-file-{}.env", crate::domain::random_hex(4)));
         std::fs::write(&path, "# comment\nA=1\nB='x={{.Code}}&y'\nC=\"z\"\n").unwrap();
         let pairs = read(&path).unwrap();
         std::fs::remove_file(&path).unwrap();

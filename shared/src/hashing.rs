@@ -11,9 +11,8 @@ use std::sync::{Arc, Mutex};
 use argon2::password_hash::{Output, ParamsString, PasswordHash, SaltString};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 
-use crate::domain::Secret;
-use crate::policy::normalise;
-use crate::secrets::fill_random;
+use crate::domain::policy::normalise;
+use crate::domain::{fill_random, AcceptedPassword, Secret};
 
 #[derive(Debug, thiserror::Error)]
 pub enum HashError {
@@ -57,10 +56,10 @@ impl PasswordHasher {
         })
     }
 
-    /// Hashes an already policy-checked (normalised) password into a PHC string.
-    pub async fn hash(self: &Arc<Self>, password: Secret) -> Result<String, HashError> {
+    /// Hashes an accepted (policy-checked, normalised) password into a PHC string.
+    pub async fn hash(self: &Arc<Self>, password: AcceptedPassword) -> Result<String, HashError> {
         let this = Arc::clone(self);
-        tokio::task::spawn_blocking(move || this.hash_blocking(&password)).await?
+        tokio::task::spawn_blocking(move || this.hash_blocking(password.secret())).await?
     }
 
     /// Verifies `password` against `stored`, or against the dummy hash when the
@@ -83,6 +82,8 @@ impl PasswordHasher {
         .await?
     }
 
+    /// Hashes on the calling thread: for tools and benchmarks, never in a
+    /// request (see [`PasswordHasher::hash`]).
     pub fn hash_blocking(&self, password: &Secret) -> Result<String, HashError> {
         let mut salt = [0u8; 16];
         fill_random(&mut salt);
@@ -161,6 +162,17 @@ fn phc_string(params: &Params, salt: &[u8], output: &[u8]) -> Result<String, Has
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::{Email, PasswordPolicy};
+
+    /// `password` as the policy accepts it (nothing here is a common one).
+    fn accepted(password: &str) -> AcceptedPassword {
+        PasswordPolicy::new(1)
+            .accept(
+                &Secret::new(password),
+                &Email::parse("x@example.com").unwrap(),
+            )
+            .unwrap()
+    }
 
     fn cheap_params() -> Params {
         Params::new(1024, 1, 1, None).unwrap()
@@ -169,7 +181,7 @@ mod tests {
     #[tokio::test]
     async fn a_hash_verifies_its_password_and_no_other() {
         let hasher = PasswordHasher::new(cheap_params());
-        let phc = hasher.hash(Secret::new("correct horse")).await.unwrap();
+        let phc = hasher.hash(accepted("correct horse")).await.unwrap();
         assert!(phc.starts_with("$argon2id$v=19$m=1024,t=1,p=1$"), "{phc}");
         assert_eq!(
             hasher
@@ -190,22 +202,22 @@ mod tests {
     #[tokio::test]
     async fn the_default_parameters_are_owasp() {
         let hasher = PasswordHasher::new(Params::default());
-        let phc = hasher.hash(Secret::new("correct horse")).await.unwrap();
+        let phc = hasher.hash(accepted("correct horse")).await.unwrap();
         assert!(phc.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{phc}");
     }
 
     #[tokio::test]
     async fn hashes_of_one_password_are_salted_differently() {
         let hasher = PasswordHasher::new(cheap_params());
-        let a = hasher.hash(Secret::new("same")).await.unwrap();
-        let b = hasher.hash(Secret::new("same")).await.unwrap();
+        let a = hasher.hash(accepted("same-password-twice")).await.unwrap();
+        let b = hasher.hash(accepted("same-password-twice")).await.unwrap();
         assert_ne!(a, b);
     }
 
     #[tokio::test]
     async fn a_hash_with_older_parameters_is_rehashed_on_success() {
         let old = PasswordHasher::new(Params::new(512, 1, 1, None).unwrap());
-        let phc = old.hash(Secret::new("correct horse")).await.unwrap();
+        let phc = old.hash(accepted("correct horse")).await.unwrap();
         let current = PasswordHasher::new(cheap_params());
         let Verification::Valid {
             rehash: Some(new_phc),
@@ -238,7 +250,7 @@ mod tests {
     #[tokio::test]
     async fn verification_normalises_like_the_policy() {
         let hasher = PasswordHasher::new(cheap_params());
-        let phc = hasher.hash(Secret::new("fixqzrwv7")).await.unwrap();
+        let phc = hasher.hash(accepted("fixqzrwv7")).await.unwrap();
         assert_eq!(
             hasher
                 .verify(Secret::new("\u{FB01}xqzrwv7"), Some(phc))

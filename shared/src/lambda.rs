@@ -1,24 +1,37 @@
-//! What every function's `main` does: logs, configuration and clients once per
-//! cold start, then one handler call per request.
+//! What every function's `main` does: logs, then its state once per cold
+//! start, then one handler call per request.
 
 use std::future::Future;
 use std::sync::Arc;
 
 use lambda_http::{service_fn, Body, Error, Request, Response};
 
-use crate::service::Services;
+use crate::config::ConfigError;
+use crate::services::Services;
 
+/// Serves `handler` with the whole of [`Services`] (store, mailer, tokens).
 pub async fn serve<H, F>(handler: H) -> Result<(), Error>
 where
     H: Fn(Arc<Services>, Request) -> F,
     F: Future<Output = Response<Body>> + Send,
 {
+    serve_with(crate::aws::services_from_env(), handler).await
+}
+
+/// Serves `handler` with a state of the function's own choosing, for a
+/// function that needs less than [`Services`] (the page, P3).
+pub async fn serve_with<S, B, H, F>(build: B, handler: H) -> Result<(), Error>
+where
+    B: Future<Output = Result<S, ConfigError>>,
+    H: Fn(Arc<S>, Request) -> F,
+    F: Future<Output = Response<Body>> + Send,
+{
     crate::telemetry::init();
-    let services = Services::from_env().await.inspect_err(|error| {
+    let state = Arc::new(build.await.inspect_err(|error| {
         tracing::error!(%error, "configuration rejected");
-    })?;
+    })?);
     lambda_http::run(service_fn(|request| {
-        let response = handler(Arc::clone(&services), request);
+        let response = handler(Arc::clone(&state), request);
         async move { Ok::<_, Error>(response.await) }
     }))
     .await

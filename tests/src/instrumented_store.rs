@@ -9,10 +9,10 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use password_service::clock::Millis;
 use password_service::domain::{AuditEvent, User, UserId};
-use password_service::rate_limit::Window;
+use password_service::rate_limit::{CounterError, Counters, Window};
 use password_service::store::{
-    ChangePasswordError, IssueTokenError, PasswordWrite, PinFailures, Proof, ProofWriteError,
-    ResetState, SetPasswordWithTokenError, Store, StoreError, TokenRecord, WriteError,
+    PasswordWrite, PinFailures, PinProofs, Proof, ResetCodes, ResetState, SetPasswordTokens, Store,
+    StoreError, TokenRecord, Users, WriteError,
 };
 
 pub struct InstrumentedStore {
@@ -47,7 +47,7 @@ impl InstrumentedStore {
 }
 
 #[async_trait]
-impl Store for InstrumentedStore {
+impl Users for InstrumentedStore {
     async fn create_user(&self, user: &User, actor: &str, at: Millis) -> Result<(), StoreError> {
         self.fails("create_user")?;
         self.inner.create_user(user, actor, at).await
@@ -62,12 +62,41 @@ impl Store for InstrumentedStore {
         self.inner.audit_events(id).await
     }
 
+    async fn replace_password(&self, write: &PasswordWrite) -> Result<u64, WriteError> {
+        self.fails("replace_password")?;
+        self.inner.replace_password(write).await
+    }
+
+    async fn delete_critical_data(
+        &self,
+        user: &User,
+        actor: &str,
+        at: Millis,
+    ) -> Result<u64, WriteError> {
+        self.fails("delete_critical_data")?;
+        self.inner.delete_critical_data(user, actor, at).await
+    }
+
+    async fn set_pin(
+        &self,
+        user: &User,
+        pin_digest: &str,
+        actor: &str,
+        at: Millis,
+    ) -> Result<u64, WriteError> {
+        self.fails("set_pin")?;
+        self.inner.set_pin(user, pin_digest, actor, at).await
+    }
+}
+
+#[async_trait]
+impl SetPasswordTokens for InstrumentedStore {
     async fn issue_set_password_token(
         &self,
         user: &User,
         digest: &str,
         expires_at: i64,
-    ) -> Result<(), IssueTokenError> {
+    ) -> Result<(), WriteError> {
         self.fails("issue_set_password_token")?;
         self.inner
             .issue_set_password_token(user, digest, expires_at)
@@ -82,28 +111,41 @@ impl Store for InstrumentedStore {
         self.inner.find_set_password_token(digest).await
     }
 
+    async fn set_password_with_token(
+        &self,
+        digest: &str,
+        now: i64,
+        write: &PasswordWrite,
+    ) -> Result<u64, WriteError> {
+        self.fails("set_password_with_token")?;
+        self.inner.set_password_with_token(digest, now, write).await
+    }
+}
+
+#[async_trait]
+impl Counters for InstrumentedStore {
     async fn take_from_counter(
         &self,
         counter: &str,
         limit: u32,
         expires_at: i64,
-    ) -> Result<bool, StoreError> {
-        self.fails("take_from_counter")?;
+    ) -> Result<bool, CounterError> {
+        self.fails("take_from_counter")
+            .map_err(|e| CounterError(e.0))?;
         self.inner
             .take_from_counter(counter, limit, expires_at)
             .await
     }
 
-    async fn give_back_to_counter(&self, counter: &str) -> Result<(), StoreError> {
-        self.fails("give_back_to_counter")?;
+    async fn give_back_to_counter(&self, counter: &str) -> Result<(), CounterError> {
+        self.fails("give_back_to_counter")
+            .map_err(|e| CounterError(e.0))?;
         self.inner.give_back_to_counter(counter).await
     }
+}
 
-    async fn change_password(&self, write: &PasswordWrite) -> Result<u64, ChangePasswordError> {
-        self.fails("change_password")?;
-        self.inner.change_password(write).await
-    }
-
+#[async_trait]
+impl PinProofs for InstrumentedStore {
     async fn user_with_pin_failures(
         &self,
         id: &UserId,
@@ -137,28 +179,10 @@ impl Store for InstrumentedStore {
         self.fails("clear_pin_failures")?;
         self.inner.clear_pin_failures(id, seen, now).await
     }
+}
 
-    async fn delete_critical_data(
-        &self,
-        user: &User,
-        actor: &str,
-        at: Millis,
-    ) -> Result<u64, WriteError> {
-        self.fails("delete_critical_data")?;
-        self.inner.delete_critical_data(user, actor, at).await
-    }
-
-    async fn set_pin(
-        &self,
-        user: &User,
-        pin_digest: &str,
-        actor: &str,
-        at: Millis,
-    ) -> Result<u64, WriteError> {
-        self.fails("set_pin")?;
-        self.inner.set_pin(user, pin_digest, actor, at).await
-    }
-
+#[async_trait]
+impl ResetCodes for InstrumentedStore {
     async fn issue_reset_code(
         &self,
         user: &User,
@@ -182,15 +206,15 @@ impl Store for InstrumentedStore {
         self.inner.reset_state(id, wrong_secrets_counter).await
     }
 
-    async fn change_password_with_proof(
+    async fn replace_password_with_proof(
         &self,
         write: &PasswordWrite,
         proof: Proof<'_>,
         window: &Window,
-    ) -> Result<u64, ProofWriteError> {
-        self.fails("change_password_with_proof")?;
+    ) -> Result<u64, WriteError> {
+        self.fails("replace_password_with_proof")?;
         self.inner
-            .change_password_with_proof(write, proof, window)
+            .replace_password_with_proof(write, proof, window)
             .await
     }
 
@@ -199,20 +223,10 @@ impl Store for InstrumentedStore {
         window: &Window,
         code_of: Option<&UserId>,
         max_wrong_tries: u32,
-    ) -> Result<(), ProofWriteError> {
+    ) -> Result<(), WriteError> {
         self.fails("record_wrong_secret")?;
         self.inner
             .record_wrong_secret(window, code_of, max_wrong_tries)
             .await
-    }
-
-    async fn set_password_with_token(
-        &self,
-        digest: &str,
-        now: i64,
-        write: &PasswordWrite,
-    ) -> Result<u64, SetPasswordWithTokenError> {
-        self.fails("set_password_with_token")?;
-        self.inner.set_password_with_token(digest, now, write).await
     }
 }

@@ -1,5 +1,7 @@
 //! The test harness: the real handlers, wired to the emulator, fed API Gateway
 //! events, with an injectable clock, a token minter and the captured mail.
+//! Every endpoint has its caller here (`callers`), so a test reaches an
+//! endpoint one way only.
 //!
 //! The emulator's address comes from the environment `make test` sets
 //! (`AWS_ENDPOINT_URL_DYNAMODB`); everything else from `local.env`.
@@ -9,19 +11,24 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use aws_sdk_dynamodb::config::{Credentials, Region};
-use base64::Engine;
-use instrumented_store::InstrumentedStore;
-use lambda_http::{Body, Request, Response};
+use password_service::auth::{mint_hs256, token_claims};
 use password_service::clock::{Clock, ManualClock};
 use password_service::config::Config;
-use password_service::domain::{Email, Locale, User};
+use password_service::domain::{random_hex, Email, Locale, PasswordPolicy, Secret, User};
+use password_service::hashing::Verification;
 use password_service::mail::SesMailer;
-use password_service::service::Services;
+use password_service::services::Services;
 use password_service::store::DynamoStore;
 use serde_json::Value;
 
+mod callers;
 pub mod instrumented_store;
 pub mod keys;
+mod requests;
+
+pub use callers::{Call, Endpoint};
+pub use instrumented_store::InstrumentedStore;
+pub use requests::{api_request, api_request_bytes, event_request};
 
 pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -42,6 +49,9 @@ pub fn local_settings() -> HashMap<String, String> {
         .collect()
 }
 
+/// The app under test: the functions' [`Services`] on the emulator, with a
+/// clock that moves only when told. Clones share everything.
+#[derive(Clone)]
 pub struct TestApp {
     pub services: Arc<Services>,
     pub clock: ManualClock,
@@ -76,7 +86,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut HashMap<String, String>)) -
     );
     let clock = ManualClock::starting_now();
     let store = DynamoStore::new(dynamodb, config.tables.clone());
-    let mailer = SesMailer::new(ses, config.mail_from.clone());
+    let mailer = SesMailer::new(ses, config.mail.from.clone());
     let services = Services::new(
         config,
         Arc::new(store),
@@ -93,10 +103,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut HashMap<String, String>)) -
 
 /// A fresh address, so parallel tests never read each other's mail.
 pub fn unique_email(name: &str) -> String {
-    format!(
-        "{name}.{}@example.com",
-        password_service::secrets::random_hex(6)
-    )
+    format!("{name}.{}@example.com", random_hex(6))
 }
 
 impl TestApp {
@@ -142,22 +149,24 @@ impl TestApp {
             .create_user(&user, "tests", self.clock.now_millis())
             .await
             .expect("create user");
-        self.services
-            .store
-            .get_user(&user.id)
-            .await
-            .unwrap()
-            .unwrap()
+        self.stored_user(&user).await
+    }
+
+    /// The PHC hash of `password` as the service would store it (the policy's
+    /// normalisation, a minimum length of 1).
+    pub async fn hash_of(&self, password: &str) -> String {
+        let accepted = PasswordPolicy::new(1)
+            .accept(
+                &Secret::new(password),
+                &Email::parse("hash.of@example.com").unwrap(),
+            )
+            .expect("a password the policy accepts");
+        self.services.hasher.hash(accepted).await.unwrap()
     }
 
     /// A user whose password is `password` (hashed as the service does).
     pub async fn create_user_with_password(&self, email: &str, password: &str) -> User {
-        let hash = self
-            .services
-            .hasher
-            .hash(password_service::domain::Secret::new(password))
-            .await
-            .unwrap();
+        let hash = self.hash_of(password).await;
         self.create_user_with(email, |u| u.password_hash = Some(hash))
             .await
     }
@@ -168,10 +177,10 @@ impl TestApp {
         matches!(
             self.services
                 .hasher
-                .verify(password_service::domain::Secret::new(password), stored)
+                .verify(Secret::new(password), stored)
                 .await
                 .unwrap(),
-            password_service::hashing::Verification::Valid { .. }
+            Verification::Valid { .. }
         )
     }
 
@@ -189,26 +198,35 @@ impl TestApp {
         self.token_with(subject, |_| {})
     }
 
+    /// A token whose claims `adjust` may change (e.g. a scope, no `iat`),
+    /// minted by the crate's own minter.
     pub fn token_with(
         &self,
         subject: &str,
         adjust: impl FnOnce(&mut serde_json::Map<String, Value>),
     ) -> String {
-        let now = self.clock.now_seconds();
-        let mut claims = serde_json::json!({
-            "iss": self.settings["JWT_ISSUER"],
-            "aud": self.settings["JWT_AUDIENCE"],
-            "sub": subject,
-            "iat": now,
-            "exp": now + 3600,
-        });
+        let mut claims = token_claims(
+            &self.settings["JWT_ISSUER"],
+            &self.settings["JWT_AUDIENCE"],
+            subject,
+            None,
+            self.clock.now_seconds(),
+            3600,
+        );
         adjust(claims.as_object_mut().unwrap());
-        jsonwebtoken::encode(
-            &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
-            &claims,
-            &jsonwebtoken::EncodingKey::from_secret(self.settings["JWT_HS256_SECRET"].as_bytes()),
-        )
-        .unwrap()
+        mint_hs256(self.settings["JWT_HS256_SECRET"].as_bytes(), &claims).unwrap()
+    }
+
+    /// A token with `users:resetPassword` for a new admin (each its own
+    /// subject, so no two tests share an admin's rate window).
+    pub fn admin_token(&self) -> String {
+        self.admin_token_for(&format!("admin-{}", random_hex(4)))
+    }
+
+    pub fn admin_token_for(&self, subject: &str) -> String {
+        self.token_with(subject, |c| {
+            c.insert("scope".into(), "openid users:resetPassword".into());
+        })
     }
 
     /// The emails the emulator captured for `to`, oldest first.
@@ -237,27 +255,6 @@ impl TestApp {
         assert_eq!(response.status(), 202, "the link request");
         let token = self.token_from_latest_link(&email);
         (user, email, token)
-    }
-
-    pub async fn p1_request_link(&self, bearer: &str) -> Response<Body> {
-        let request = api_request(
-            "PUT",
-            "/user/password",
-            &[("authorization", &format!("Bearer {bearer}"))],
-            None,
-        );
-        set_password_request::handle(&self.services, request).await
-    }
-
-    pub async fn p2_confirm(&self, token: &str, password: &str) -> Response<Body> {
-        let body = serde_json::json!({ "token": token, "password": password }).to_string();
-        let request = api_request(
-            "POST",
-            "/user/password/confirm",
-            &[("content-type", "application/vnd.api+json")],
-            Some(&body),
-        );
-        set_password_confirm::handle(&self.services, request).await
     }
 }
 
@@ -309,103 +306,12 @@ pub fn link_token(body: &str) -> Option<String> {
     )
 }
 
-/// An API Gateway REST proxy event, built from the fixture a real gateway
-/// sends, and decoded the way the Lambda runtime decodes it.
-pub fn api_request(
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: Option<&str>,
-) -> Request {
-    api_request_bytes(
-        method,
-        path,
-        headers,
-        body.map(|b| b.as_bytes().to_vec()),
-        false,
-    )
-}
-
-/// As [`api_request`], from a given client address. Otherwise every request
-/// comes from a random one, so tests never share a per-address limit.
-pub fn api_request_from(
-    address: &str,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: Option<&str>,
-) -> Request {
-    let body = body.map(|b| b.as_bytes().to_vec());
-    event_request(event(method, path, headers, body, false, address))
-}
-
-fn random_address() -> String {
-    let mut octets = [0u8; 3];
-    password_service::secrets::fill_random(&mut octets);
-    format!("10.{}.{}.{}", octets[0], octets[1], octets[2])
-}
-
-pub fn api_request_bytes(
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: Option<Vec<u8>>,
-    base64_encoded: bool,
-) -> Request {
-    event_request(event(
-        method,
-        path,
-        headers,
-        body,
-        base64_encoded,
-        &random_address(),
-    ))
-}
-
-fn event_request(event: Value) -> Request {
-    lambda_http::request::from_str(&event.to_string()).expect("a valid API Gateway event")
-}
-
-fn event(
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: Option<Vec<u8>>,
-    base64_encoded: bool,
-    address: &str,
-) -> Value {
-    let mut event: Value =
-        serde_json::from_str(include_str!("../fixtures/apigw-rest-proxy-request.json")).unwrap();
-    event["httpMethod"] = method.into();
-    event["path"] = path.into();
-    event["resource"] = path.into();
-    event["requestContext"]["httpMethod"] = method.into();
-    event["requestContext"]["resourcePath"] = path.into();
-    event["requestContext"]["path"] = format!("/dev{path}").into();
-    event["requestContext"]["identity"]["sourceIp"] = address.into();
-    for (name, value) in headers {
-        event["headers"][*name] = (*value).into();
-        event["multiValueHeaders"][*name] = serde_json::json!([value]);
-    }
-    if let Some(bytes) = body {
-        if base64_encoded {
-            event["body"] = base64::engine::general_purpose::STANDARD
-                .encode(bytes)
-                .into();
-            event["isBase64Encoded"] = true.into();
-        } else {
-            event["body"] = String::from_utf8(bytes).unwrap().into();
-        }
-    }
-    event
-}
-
-pub fn json_body(response: &Response<Body>) -> Value {
+pub fn json_body(response: &lambda_http::Response<lambda_http::Body>) -> Value {
     serde_json::from_slice(response.body().as_ref()).unwrap_or(Value::Null)
 }
 
 /// The first JSON:API error's `code`.
-pub fn error_code(response: &Response<Body>) -> String {
+pub fn error_code(response: &lambda_http::Response<lambda_http::Body>) -> String {
     json_body(response)["errors"][0]["code"]
         .as_str()
         .unwrap_or_default()

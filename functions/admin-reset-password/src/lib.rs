@@ -4,12 +4,13 @@
 
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
-use password_service::admin_reset;
 use password_service::auth::SCOPE_RESET_PASSWORD;
 use password_service::domain::{Secret, UserId};
+use password_service::error::ServiceError;
+use password_service::flows::{admin_reset, caller};
 use password_service::http::admin::{AdminError, INVALID_FIELDS, MISSING_FIELDS};
 use password_service::http::{empty_response, json_object, path_parameter, MediaTypes};
-use password_service::service::{ServiceError, Services};
+use password_service::services::Services;
 use serde_json::Value;
 
 pub async fn handle(services: &Services, request: Request) -> Response<Body> {
@@ -19,7 +20,7 @@ pub async fn handle(services: &Services, request: Request) -> Response<Body> {
 }
 
 async fn respond(services: &Services, request: &Request) -> Result<Response<Body>, AdminError> {
-    let admin = services.authenticate_caller(request.headers()).await?;
+    let admin = caller::authenticate_caller(services, request.headers()).await?;
     if !admin.has_scope(SCOPE_RESET_PASSWORD) {
         return Err(ServiceError::Forbidden(SCOPE_RESET_PASSWORD.into()).into());
     }

@@ -3,13 +3,14 @@
 //! gRPC statuses, field violations named by the request's camelCase paths.
 
 use lambda_http::{Body, Request, Response};
-use password_service::auth::SCOPE_RESET_PASSWORD;
-use password_service::config::PASSWORD_MAX_LENGTH;
-use password_service::domain::Secret;
+use password_service::auth::Actor;
+use password_service::domain::{Secret, PASSWORD_MAX_LENGTH};
+use password_service::error::ServiceError;
+use password_service::flows::caller;
+use password_service::flows::change_with_proof::{self, ProofGiven};
 use password_service::http::grpc::{details_json, ok, Code, FieldViolation, Status};
 use password_service::http::{json_object, path_parameter, MediaTypes};
-use password_service::reset_code::{self, Authority};
-use password_service::service::{ServiceError, Services};
+use password_service::services::Services;
 use serde_json::{json, Map, Value};
 
 const MAX_CODE_CHARS: usize = 20;
@@ -28,19 +29,16 @@ struct Fields {
 }
 
 async fn respond(services: &Services, request: &Request) -> Result<Response<Body>, Status> {
-    let caller = services.authenticate_token(request.headers())?;
+    let caller = caller::authenticate_token(services, request.headers())?;
     let user_id = path_parameter(request, "userId");
-    let is_admin = caller.has_scope(SCOPE_RESET_PASSWORD);
-    if caller.subject != user_id && !is_admin {
-        // Before anything is looked up or even validated: no enumeration.
-        return Err(ServiceError::Forbidden(SCOPE_RESET_PASSWORD.into()).into());
-    }
+    // Before anything is looked up or even validated: no enumeration.
+    let actor = caller.authorise(&user_id).map_err(ServiceError::from)?;
     let body = json_object(request, MediaTypes::Json)?;
     let fields = fields(&body)?;
-    let authority = match (fields.current_password, fields.verification_code) {
-        (Some(current), None) => Authority::CurrentPassword(current),
-        (None, Some(code)) => Authority::VerificationCode(code),
-        (None, None) if is_admin => Authority::Admin,
+    let proof = match (fields.current_password, fields.verification_code) {
+        (Some(current), None) => Some(ProofGiven::CurrentPassword(current)),
+        (None, Some(code)) => Some(ProofGiven::VerificationCode(code)),
+        (None, None) if actor == Actor::Admin => None,
         (current, _) => {
             let description = if current.is_some() {
                 "give currentPassword or verificationCode, not both"
@@ -52,13 +50,14 @@ async fn respond(services: &Services, request: &Request) -> Result<Response<Body
                 .violation("verificationCode", description));
         }
     };
-    let details = reset_code::change_password(
+    let details = change_with_proof::change_password(
         services,
         &caller,
+        actor,
         &user_id,
         &fields.password,
         fields.change_required,
-        authority,
+        proof,
     )
     .await?;
     Ok(ok(&json!({ "details": details_json(&details) })))

@@ -5,10 +5,11 @@
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use password_service::domain::Pin;
+use password_service::error::ServiceError;
+use password_service::flows::{caller, pin_proof};
 use password_service::http::jsonapi::ApiError;
 use password_service::http::{empty_response, json_object, FieldProblem, MediaTypes};
-use password_service::pin;
-use password_service::service::{ServiceError, Services};
+use password_service::services::Services;
 use serde_json::Value;
 
 pub async fn handle(services: &Services, request: Request) -> Response<Body> {
@@ -18,10 +19,9 @@ pub async fn handle(services: &Services, request: Request) -> Response<Body> {
 }
 
 async fn respond(services: &Services, request: &Request) -> Result<Response<Body>, ApiError> {
-    let (caller, user, failures) = services
-        .authenticate_user_with_pin_failures(request.headers())
-        .await?;
-    if let Some(scope) = &services.config.callback_required_scope {
+    let (caller, user, failures) =
+        caller::authenticate_user_with_pin_failures(services, request.headers()).await?;
+    if let Some(scope) = &services.config.access.callback_required_scope {
         if !caller.has_scope(scope) {
             return Err(ServiceError::Forbidden(scope.clone()).into());
         }
@@ -41,9 +41,9 @@ async fn respond(services: &Services, request: &Request) -> Result<Response<Body
     };
     match (pin, skip) {
         (Some(pin), false) => {
-            pin::check_pin(services, user, failures, &pin).await?;
+            pin_proof::check_pin(services, user, failures, &pin).await?;
         }
-        (None, true) => pin::skip_proof(services, user).await?,
+        (None, true) => pin_proof::skip_proof(services, user).await?,
         (Some(_), true) => {
             return Err(ApiError::malformed(
                 "Give either \"pin\" or \"skip\": true, not both.",

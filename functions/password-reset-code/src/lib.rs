@@ -3,10 +3,12 @@
 //! are gRPC statuses, as the v2 user service's.
 
 use lambda_http::{Body, Request, Response};
+use password_service::error::ServiceError;
+use password_service::flows::caller;
+use password_service::flows::reset_code::{self, Delivery};
 use password_service::http::grpc::{details_json, ok, Code, Status};
 use password_service::http::{json_object, path_parameter, MediaTypes};
-use password_service::reset_code::{self, Delivery};
-use password_service::service::Services;
+use password_service::services::Services;
 use serde_json::{json, Map, Value};
 
 pub async fn handle(services: &Services, request: Request) -> Response<Body> {
@@ -16,11 +18,13 @@ pub async fn handle(services: &Services, request: Request) -> Response<Body> {
 }
 
 async fn respond(services: &Services, request: &Request) -> Result<Response<Body>, Status> {
-    let caller = services.authenticate_token(request.headers())?;
+    let caller = caller::authenticate_token(services, request.headers())?;
     let user_id = path_parameter(request, "userId");
+    let actor = caller.authorise(&user_id).map_err(ServiceError::from)?;
     let body = json_object(request, MediaTypes::Json)?;
     let delivery = delivery(&body)?;
-    let (details, code) = reset_code::issue_code(services, &caller, &user_id, &delivery).await?;
+    let (details, code) =
+        reset_code::issue_code(services, &caller, actor, &user_id, &delivery).await?;
     let mut answer = json!({ "details": details_json(&details) });
     if let Some(code) = code {
         answer["verificationCode"] = Value::from(code.expose());

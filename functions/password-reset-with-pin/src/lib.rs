@@ -6,10 +6,11 @@
 use lambda_http::http::{HeaderValue, StatusCode};
 use lambda_http::{Body, Request, RequestExt, Response};
 use password_service::domain::{Pin, Secret};
+use password_service::error::ServiceError;
+use password_service::flows::{caller, pin_proof};
 use password_service::http::jsonapi::ApiError;
 use password_service::http::{empty_response, json_object, string_field, MediaTypes};
-use password_service::pin;
-use password_service::service::{ServiceError, Services};
+use password_service::services::Services;
 use serde_json::Value;
 
 /// The successor, relative to this path (`…/user/password/reset`), so that it
@@ -21,7 +22,7 @@ pub async fn handle(services: &Services, request: Request) -> Response<Body> {
         .await
         .unwrap_or_else(ApiError::into_response);
     let headers = response.headers_mut();
-    let config = &services.config;
+    let config = &services.config.deprecation;
     // RFC 9745: `@` and Unix seconds; RFC 8594: an HTTP-date.
     let deprecation = format!("@{}", config.p4_deprecated_at);
     let sunset = chrono::DateTime::from_timestamp(config.p4_sunset_at, 0)
@@ -41,13 +42,12 @@ pub async fn handle(services: &Services, request: Request) -> Response<Body> {
 }
 
 async fn respond(services: &Services, request: &Request) -> Result<Response<Body>, ApiError> {
-    let (_caller, user, failures) = services
-        .authenticate_user_with_pin_failures(request.headers())
-        .await?;
+    let (_caller, user, failures) =
+        caller::authenticate_user_with_pin_failures(services, request.headers()).await?;
     let body = json_object(request, MediaTypes::JsonApi)?;
     let password = string_field(&body, "password").map_err(|p| ApiError::field(p, "/password"))?;
     let pin = requested_pin(request, &body)?;
-    match pin::reset_password(
+    match pin_proof::reset_password(
         services,
         user,
         failures,

@@ -4,12 +4,12 @@
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use password_service::domain::Secret;
+use password_service::flows::set_password;
 use password_service::http::jsonapi::ApiError;
 use password_service::http::{
     client_address, empty_response, json_object, string_field, MediaTypes,
 };
-use password_service::service::Services;
-use password_service::set_password;
+use password_service::services::Services;
 
 /// Far above a real token (43 characters); anything longer is not one.
 const MAX_TOKEN_CHARS: usize = 512;

@@ -11,9 +11,9 @@ use lambda_http::http::header::{
 };
 use lambda_http::http::{HeaderValue, StatusCode};
 use lambda_http::{Body, Request, RequestExt, Response};
+use password_service::config::PasswordSettings;
 use password_service::domain::Locale;
 use password_service::http::csp_sha256;
-use password_service::service::Services;
 use serde_json::json;
 
 const STYLE: &str = include_str!("../assets/page.css");
@@ -28,7 +28,7 @@ static CONTENT_SECURITY: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
-pub async fn handle(services: &Services, request: Request) -> Response<Body> {
+pub async fn handle(settings: &PasswordSettings, request: Request) -> Response<Body> {
     let locale = preferred_locale(
         request
             .headers()
@@ -42,10 +42,7 @@ pub async fn handle(services: &Services, request: Request) -> Response<Body> {
         .is_some_and(|t| !t.is_empty());
     let text = Text::of(locale);
     let (status, html) = if has_token {
-        (
-            StatusCode::OK,
-            page(&text, locale, services.config.password_min_length),
-        )
+        (StatusCode::OK, page(&text, locale, settings.min_length))
     } else {
         (
             StatusCode::BAD_REQUEST,

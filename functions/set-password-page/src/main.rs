@@ -1,7 +1,9 @@
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    password_service::lambda::serve(|services, request| async move {
-        set_password_page::handle(&services, request).await
+    // The page needs only the password settings: no AWS client, no keys.
+    let settings = async { password_service::config::PasswordSettings::from_env() };
+    password_service::lambda::serve_with(settings, |settings, request| async move {
+        set_password_page::handle(&settings, request).await
     })
     .await
 }

@@ -3,10 +3,11 @@
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use password_service::clock::rfc3339_millis;
+use password_service::error::ServiceError;
+use password_service::flows::{caller, set_password};
 use password_service::http::jsonapi::{meta_document, ApiError};
 use password_service::http::{json_object, stage_url, MediaTypes};
-use password_service::service::{ServiceError, Services};
-use password_service::set_password;
+use password_service::services::Services;
 use serde_json::json;
 
 pub async fn handle(services: &Services, request: Request) -> Response<Body> {
@@ -16,11 +17,12 @@ pub async fn handle(services: &Services, request: Request) -> Response<Body> {
 }
 
 async fn respond(services: &Services, request: &Request) -> Result<Response<Body>, ApiError> {
-    let (_caller, user) = services.authenticate_user(request.headers()).await?;
+    let (_caller, user) = caller::authenticate_user(services, request.headers()).await?;
     // The request has no fields, but a body that is sent must still be sound.
     json_object(request, MediaTypes::JsonApi)?;
     let page_url = services
         .config
+        .mail
         .set_password_url
         .clone()
         .or_else(|| stage_url(request, "/user/password/set"))

@@ -7,11 +7,9 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use password_service::auth::mint_hs256;
+use password_service::auth::{mint_hs256, token_claims};
 use password_service::clock::rfc3339_millis;
-use password_service::domain::{Email, Locale, Pin, Secret, User, UserId};
-use password_service::secrets::PIN_PURPOSE;
-use password_service::service::Services;
+use password_service::domain::{Email, Locale, Pin, Purpose, Secret, User, UserId};
 use serde_json::{json, Value};
 
 #[derive(Parser)]
@@ -125,7 +123,9 @@ async fn run(command: Command) -> Result<Value, String> {
     if let Command::Mail(MailCommand::List { to }) = command {
         return list_mail(to.as_deref());
     }
-    let services = Services::from_env().await.map_err(|e| e.to_string())?;
+    let services = password_service::aws::services_from_env()
+        .await
+        .map_err(|e| e.to_string())?;
     match command {
         Command::User(UserCommand::Create {
             email,
@@ -144,7 +144,7 @@ async fn run(command: Command) -> Result<Value, String> {
             if let Some(pin) = pin {
                 let pin = Pin::parse(&pin).ok_or("--pin must be exactly four digits")?;
                 user.pin_hmac = Some(services.pepper.digest(
-                    PIN_PURPOSE,
+                    Purpose::Pin,
                     user.id.as_str(),
                     pin.secret(),
                 ));
@@ -152,7 +152,7 @@ async fn run(command: Command) -> Result<Value, String> {
             if let Some(password) = password {
                 let accepted = services
                     .policy
-                    .check(&Secret::new(password), &user.email)
+                    .accept(&Secret::new(password), &user.email)
                     .map_err(|v| format!("--password rejected ({}): {v}", v.code()))?;
                 user.password_hash = Some(
                     services
@@ -204,19 +204,18 @@ async fn run(command: Command) -> Result<Value, String> {
                 .config
                 .jwt
                 .hs256_secret
-                .as_deref()
+                .as_ref()
                 .ok_or("tokens can be minted only where JWT_HS256_SECRET is configured")?;
             let jwt = &services.config.jwt;
-            let token = mint_hs256(
-                secret,
+            let claims = token_claims(
                 &jwt.issuer,
                 &jwt.audience,
                 &user_id,
                 scope.as_deref(),
                 services.clock.now_seconds(),
                 ttl,
-            )
-            .map_err(|e| e.to_string())?;
+            );
+            let token = mint_hs256(secret.expose(), &claims).map_err(|e| e.to_string())?;
             Ok(Value::String(token))
         }
         Command::Mail(_) => unreachable!("handled above"),

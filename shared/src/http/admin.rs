@@ -6,7 +6,7 @@ use lambda_http::{Body, Response};
 use serde_json::json;
 
 use super::{json_response, BodyError, ErrorHeaders};
-use crate::service::ServiceError;
+use crate::error::ServiceError;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AdminError {

@@ -7,8 +7,8 @@ use serde_json::{json, Value};
 
 use super::{json_response, BodyError, ErrorHeaders};
 use crate::clock::rfc3339_millis;
-use crate::reset_code::Details;
-use crate::service::ServiceError;
+use crate::domain::ChangeDetails;
+use crate::error::ServiceError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Code {
@@ -204,7 +204,7 @@ impl From<ServiceError> for Status {
 
 /// Family Z's `details` of a change: `sequence` as a decimal string,
 /// `changeDate` RFC 3339 UTC with milliseconds.
-pub fn details_json(details: &Details) -> Value {
+pub fn details_json(details: &ChangeDetails) -> Value {
     json!({
         "sequence": details.sequence.to_string(),
         "changeDate": rfc3339_millis(details.change_date),

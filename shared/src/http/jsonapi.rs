@@ -6,8 +6,8 @@ use serde_json::{json, Map, Value};
 
 use super::{json_response, BodyError, ErrorHeaders, FieldProblem, JSON_API_MEDIA_TYPE};
 use crate::auth::AuthError;
-use crate::secrets::random_hex;
-use crate::service::ServiceError;
+use crate::domain::random_hex;
+use crate::error::ServiceError;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Source {

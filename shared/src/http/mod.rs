@@ -11,7 +11,7 @@ use lambda_http::{Body, Request, Response};
 use serde_json::Value;
 
 use crate::auth::insufficient_scope_challenge;
-use crate::service::ServiceError;
+use crate::error::ServiceError;
 
 /// SPEC section 2: bodies over 16 KiB answer 413.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;

@@ -1,66 +1,25 @@
 //! O1 `POST /v1/users/{user_id}/reset-password`, the admin API: every status,
 //! the SPEC's exact bodies, and what a reset stores and sends.
 
-use integration_tests::{
-    api_request, api_request_bytes, json_body, spawn_app, spawn_app_with, unique_email, TestApp,
-};
-use lambda_http::{Body, Response};
-use serde_json::{json, Value};
+use integration_tests::{json_body, spawn_app, spawn_app_with, unique_email, Endpoint};
+use serde_json::json;
 
 const OLD_PASSWORD: &str = "amber-harbor-lighthouse-7";
 const NEW_PASSWORD: &str = "quiet-meadow-tractor-51";
-
-/// A token for a new admin (each test its own, so no two share a rate window).
-fn admin_token(app: &TestApp) -> String {
-    admin_token_for(
-        app,
-        &format!("admin-{}", password_service::secrets::random_hex(4)),
-    )
-}
-
-fn admin_token_for(app: &TestApp, subject: &str) -> String {
-    app.token_with(subject, |c| {
-        c.insert("scope".into(), json!("openid users:resetPassword"));
-    })
-}
-
-async fn reset(app: &TestApp, bearer: Option<&str>, user_id: &str, body: &str) -> Response<Body> {
-    let auth = bearer.map(|t| format!("Bearer {t}"));
-    let mut headers = vec![("content-type", "application/json")];
-    if let Some(auth) = &auth {
-        headers.push(("authorization", auth));
-    }
-    let path = format!("/v1/users/{user_id}/reset-password");
-    let mut request = api_request("POST", &path, &headers, Some(body));
-    set_user_id(&mut request, user_id);
-    admin_reset_password::handle(&app.services, request).await
-}
-
-/// API Gateway fills `pathParameters` from the route's `{user_id}`.
-fn set_user_id(request: &mut lambda_http::Request, user_id: &str) {
-    use lambda_http::RequestExt;
-    let params = std::collections::HashMap::from([("user_id".to_string(), user_id.to_string())]);
-    let taken = std::mem::take(request);
-    *request = taken.with_path_parameters(params);
-}
-
-fn body(response: &Response<Body>) -> Value {
-    json_body(response)
-}
 
 #[tokio::test]
 async fn an_admin_resets_a_password() {
     let app = spawn_app().await;
     let email = unique_email("reset");
     let user = app.create_user_with_password(&email, OLD_PASSWORD).await;
-    let admin = admin_token_for(&app, "admin-operator-1");
-    let response = reset(
-        &app,
-        Some(&admin),
-        user.id.as_str(),
-        &json!({"new_password": NEW_PASSWORD}).to_string(),
-    )
-    .await;
+    let admin = app.admin_token_for("admin-operator-1");
+    let response = app
+        .o1_admin_reset(
+            Some(&admin),
+            user.id.as_str(),
+            &json!({"new_password": NEW_PASSWORD}).to_string(),
+        )
+        .await;
     assert_eq!(response.status(), 204);
     assert!(response.body().is_empty());
 
@@ -89,13 +48,13 @@ async fn a_reset_ends_the_users_older_sessions() {
         .await;
     let users_token = app.token_for(user.id.as_str());
     app.clock.advance_seconds(5);
-    let response = reset(
-        &app,
-        Some(&admin_token(&app)),
-        user.id.as_str(),
-        &json!({"new_password": NEW_PASSWORD}).to_string(),
-    )
-    .await;
+    let response = app
+        .o1_admin_reset(
+            Some(&app.admin_token()),
+            user.id.as_str(),
+            &json!({"new_password": NEW_PASSWORD}).to_string(),
+        )
+        .await;
     assert_eq!(response.status(), 204);
     assert_eq!(app.p1_request_link(&users_token).await.status(), 401);
     assert_eq!(
@@ -116,9 +75,8 @@ async fn change_required_is_configurable() {
     let user = app
         .create_user_with_password(&unique_email("nochange"), OLD_PASSWORD)
         .await;
-    reset(
-        &app,
-        Some(&admin_token(&app)),
+    app.o1_admin_reset(
+        Some(&app.admin_token()),
         user.id.as_str(),
         &json!({"new_password": NEW_PASSWORD}).to_string(),
     )
@@ -130,13 +88,13 @@ async fn change_required_is_configurable() {
 async fn a_user_without_a_password_gets_one() {
     let app = spawn_app().await;
     let user = app.create_user(&unique_email("first")).await;
-    let response = reset(
-        &app,
-        Some(&admin_token(&app)),
-        &user.id.as_str().to_uppercase(),
-        &json!({"new_password": NEW_PASSWORD}).to_string(),
-    )
-    .await;
+    let response = app
+        .o1_admin_reset(
+            Some(&app.admin_token()),
+            &user.id.as_str().to_uppercase(),
+            &json!({"new_password": NEW_PASSWORD}).to_string(),
+        )
+        .await;
     assert_eq!(response.status(), 204);
     assert!(app.password_is(&user, NEW_PASSWORD).await);
 }
@@ -146,13 +104,15 @@ async fn no_or_invalid_token_is_401_in_the_admin_shape() {
     let app = spawn_app().await;
     let user = app.create_user(&unique_email("noauth")).await;
     for bearer in [None, Some("not.a.jwt")] {
-        let response = reset(&app, bearer, user.id.as_str(), r#"{"new_password":"x"}"#).await;
+        let response = app
+            .o1_admin_reset(bearer, user.id.as_str(), r#"{"new_password":"x"}"#)
+            .await;
         assert_eq!(response.status(), 401);
         assert!(response.headers()["www-authenticate"]
             .to_str()
             .unwrap()
             .starts_with("Bearer"));
-        let body = body(&response);
+        let body = json_body(&response);
         assert_eq!(body["code"], 401);
         assert_eq!(body["message"], "Unauthorized");
         assert!(body["description"].is_string());
@@ -163,15 +123,15 @@ async fn no_or_invalid_token_is_401_in_the_admin_shape() {
 async fn a_token_without_the_scope_is_403() {
     let app = spawn_app().await;
     let user = app.create_user(&unique_email("noscope")).await;
-    let response = reset(
-        &app,
-        Some(&app.token_for(user.id.as_str())),
-        user.id.as_str(),
-        &json!({"new_password": NEW_PASSWORD}).to_string(),
-    )
-    .await;
+    let response = app
+        .o1_admin_reset(
+            Some(&app.token_for(user.id.as_str())),
+            user.id.as_str(),
+            &json!({"new_password": NEW_PASSWORD}).to_string(),
+        )
+        .await;
     assert_eq!(response.status(), 403);
-    assert_eq!(body(&response)["code"], 403);
+    assert_eq!(json_body(&response)["code"], 403);
     assert!(response.headers()["www-authenticate"]
         .to_str()
         .unwrap()
@@ -188,15 +148,11 @@ async fn a_malformed_user_id_is_400_naming_the_format() {
         "0123456789abcdef012345678",
         "0123456789abcdef0123456g",
     ] {
-        let response = reset(
-            &app,
-            Some(&admin_token(&app)),
-            id,
-            r#"{"new_password":"x"}"#,
-        )
-        .await;
+        let response = app
+            .o1_admin_reset(Some(&app.admin_token()), id, r#"{"new_password":"x"}"#)
+            .await;
         assert_eq!(response.status(), 400, "{id}");
-        let body = body(&response);
+        let body = json_body(&response);
         assert_eq!(body["code"], 400);
         assert!(
             body["description"]
@@ -211,22 +167,22 @@ async fn a_malformed_user_id_is_400_naming_the_format() {
 #[tokio::test]
 async fn an_unknown_user_is_404() {
     let app = spawn_app().await;
-    let response = reset(
-        &app,
-        Some(&admin_token(&app)),
-        "0123456789abcdef01234567",
-        &json!({"new_password": NEW_PASSWORD}).to_string(),
-    )
-    .await;
+    let response = app
+        .o1_admin_reset(
+            Some(&app.admin_token()),
+            "0123456789abcdef01234567",
+            &json!({"new_password": NEW_PASSWORD}).to_string(),
+        )
+        .await;
     assert_eq!(response.status(), 404);
-    assert_eq!(body(&response)["code"], 404);
+    assert_eq!(json_body(&response)["code"], 404);
 }
 
 #[tokio::test]
 async fn body_errors_have_the_exact_bodies_of_the_contract() {
     let app = spawn_app().await;
     let user = app.create_user(&unique_email("bodies")).await;
-    let admin = admin_token(&app);
+    let admin = app.admin_token();
     let missing = json!({"code": 400, "message": "Required fields were not provided...", "description": "new_password is required!"});
     let empty = json!({"code": 400, "message": "One or more request fields are invalid...", "description": "new_password must have at least one character!"});
     let not_string = json!({"code": 400, "message": "One or more request fields are invalid...", "description": "new_password must be a string!"});
@@ -241,9 +197,11 @@ async fn body_errors_have_the_exact_bodies_of_the_contract() {
         (r#"{"new_password": true}"#, &not_string),
     ];
     for (request_body, expected) in cases {
-        let response = reset(&app, Some(&admin), user.id.as_str(), request_body).await;
+        let response = app
+            .o1_admin_reset(Some(&admin), user.id.as_str(), request_body)
+            .await;
         assert_eq!(response.status(), 400, "{request_body}");
-        assert_eq!(&body(&response), expected, "{request_body}");
+        assert_eq!(&json_body(&response), expected, "{request_body}");
         assert_eq!(response.headers()["content-type"], "application/json");
     }
     assert!(app.stored_user(&user).await.password_hash.is_none());
@@ -254,15 +212,11 @@ async fn invalid_json_is_400_invalid_json_format() {
     let app = spawn_app().await;
     let user = app.create_user(&unique_email("json")).await;
     for request_body in ["{", "not json", "[1, 2]", "\"new_password\""] {
-        let response = reset(
-            &app,
-            Some(&admin_token(&app)),
-            user.id.as_str(),
-            request_body,
-        )
-        .await;
+        let response = app
+            .o1_admin_reset(Some(&app.admin_token()), user.id.as_str(), request_body)
+            .await;
         assert_eq!(response.status(), 400, "{request_body}");
-        let body = body(&response);
+        let body = json_body(&response);
         assert_eq!(body["code"], 400);
         assert!(
             body["message"]
@@ -292,15 +246,15 @@ async fn policy_violations_are_400_saying_why() {
         (with_name.as_str(), "password-contains-user-data"),
         (huge.as_str(), "password-too-long"),
     ]) {
-        let response = reset(
-            &app,
-            Some(&admin_token(&app)),
-            user.id.as_str(),
-            &json!({"new_password": password}).to_string(),
-        )
-        .await;
+        let response = app
+            .o1_admin_reset(
+                Some(&app.admin_token()),
+                user.id.as_str(),
+                &json!({"new_password": password}).to_string(),
+            )
+            .await;
         assert_eq!(response.status(), 400, "{code}");
-        let body = body(&response);
+        let body = json_body(&response);
         assert_eq!(body["message"], "One or more request fields are invalid...");
         assert!(
             body["description"].as_str().unwrap().contains(code),
@@ -315,23 +269,22 @@ async fn oversized_and_non_utf8_bodies_are_4xx_in_the_admin_shape() {
     let app = spawn_app().await;
     let user = app.create_user(&unique_email("big")).await;
     let big = json!({"new_password": "z".repeat(17 * 1024)}).to_string();
-    let response = reset(&app, Some(&admin_token(&app)), user.id.as_str(), &big).await;
+    let response = app
+        .o1_admin_reset(Some(&app.admin_token()), user.id.as_str(), &big)
+        .await;
     assert_eq!(response.status(), 413);
-    assert_eq!(body(&response)["code"], 413);
+    assert_eq!(json_body(&response)["code"], 413);
 
-    let auth = format!("Bearer {}", admin_token(&app));
-    let path = format!("/v1/users/{}/reset-password", user.id);
-    let mut request = api_request_bytes(
-        "POST",
-        &path,
-        &[("authorization", &auth)],
-        Some(vec![b'{', 0xFF, 0xFE, b'}']),
-        true,
-    );
-    set_user_id(&mut request, user.id.as_str());
-    let response = admin_reset_password::handle(&app.services, request).await;
+    let response = app
+        .call(Endpoint::O1)
+        .bearer(&app.admin_token())
+        .user(user.id.as_str())
+        .without_header("content-type")
+        .bytes(vec![b'{', 0xFF, 0xFE, b'}'])
+        .send()
+        .await;
     assert_eq!(response.status(), 400);
-    assert_eq!(body(&response)["code"], 400);
+    assert_eq!(json_body(&response)["code"], 400);
 }
 
 #[tokio::test]
@@ -340,29 +293,29 @@ async fn admin_resets_are_limited_per_admin_per_minute() {
         s.insert("RATE_LIMIT_ADMIN_RESETS_PER_MINUTE".into(), "3".into());
     })
     .await;
-    let subject = format!("admin-{}", password_service::secrets::random_hex(4));
-    let admin = admin_token_for(&app, &subject);
+    let subject = format!("admin-{}", password_service::domain::random_hex(4));
+    let admin = app.admin_token_for(&subject);
     let user = app.create_user(&unique_email("hammered")).await;
     for i in 0..3 {
         let password = format!("{NEW_PASSWORD}-{i}");
-        let response = reset(
-            &app,
-            Some(&admin),
-            user.id.as_str(),
-            &json!({"new_password": password}).to_string(),
-        )
-        .await;
+        let response = app
+            .o1_admin_reset(
+                Some(&admin),
+                user.id.as_str(),
+                &json!({"new_password": password}).to_string(),
+            )
+            .await;
         assert_eq!(response.status(), 204, "reset {i}");
     }
-    let limited = reset(
-        &app,
-        Some(&admin),
-        user.id.as_str(),
-        &json!({"new_password": "another-good-one-77"}).to_string(),
-    )
-    .await;
+    let limited = app
+        .o1_admin_reset(
+            Some(&admin),
+            user.id.as_str(),
+            &json!({"new_password": "another-good-one-77"}).to_string(),
+        )
+        .await;
     assert_eq!(limited.status(), 429);
-    assert_eq!(body(&limited)["code"], 429);
+    assert_eq!(json_body(&limited)["code"], 429);
     let wait: i64 = limited.headers()["retry-after"]
         .to_str()
         .unwrap()
@@ -371,13 +324,13 @@ async fn admin_resets_are_limited_per_admin_per_minute() {
     assert!((1..=60).contains(&wait), "{wait}");
 
     app.clock.advance_seconds(wait);
-    let response = reset(
-        &app,
-        Some(&admin),
-        user.id.as_str(),
-        &json!({"new_password": "another-good-one-77"}).to_string(),
-    )
-    .await;
+    let response = app
+        .o1_admin_reset(
+            Some(&admin),
+            user.id.as_str(),
+            &json!({"new_password": "another-good-one-77"}).to_string(),
+        )
+        .await;
     assert_eq!(response.status(), 204);
 }
 
@@ -387,18 +340,17 @@ async fn twelve_concurrent_resets_against_a_limit_of_five_reset_exactly_five() {
         s.insert("RATE_LIMIT_ADMIN_RESETS_PER_MINUTE".into(), "5".into());
     })
     .await;
-    let admin = admin_token(&app);
+    let admin = app.admin_token();
     let mut users = Vec::new();
     for i in 0..12 {
         users.push(app.create_user(&unique_email(&format!("bulk{i}"))).await);
     }
-    let app = std::sync::Arc::new(app);
     let mut tasks = tokio::task::JoinSet::new();
     for user in users.clone() {
         let (app, admin) = (app.clone(), admin.clone());
         tasks.spawn(async move {
             let body = json!({"new_password": NEW_PASSWORD}).to_string();
-            reset(&app, Some(&admin), user.id.as_str(), &body)
+            app.o1_admin_reset(Some(&admin), user.id.as_str(), &body)
                 .await
                 .status()
                 .as_u16()

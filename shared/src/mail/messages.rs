@@ -1,74 +1,14 @@
-//! The mail port, its SES v2 adapter, and the messages in each locale.
-//!
-//! Content is rendered here rather than in SES templates: one place for the
-//! wording, testable without AWS, and the emulator has no templates.
+//! The emails this service sends, in each locale. Content is rendered here
+//! rather than in SES templates: one place for the wording, testable without
+//! AWS, and the emulator has no templates.
 
-use async_trait::async_trait;
-use aws_sdk_sesv2::error::DisplayErrorContext;
-use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message};
-
-use crate::domain::{Email, Locale};
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OutgoingMail {
-    pub to: Email,
-    pub subject: String,
-    pub text: String,
-}
-
-#[derive(Debug, thiserror::Error)]
-#[error("sending mail failed: {0}")]
-pub struct MailError(pub String);
-
-#[async_trait]
-pub trait Mailer: Send + Sync {
-    async fn send(&self, mail: &OutgoingMail) -> Result<(), MailError>;
-}
-
-pub struct SesMailer {
-    client: aws_sdk_sesv2::Client,
-    from: String,
-}
-
-impl SesMailer {
-    pub fn new(client: aws_sdk_sesv2::Client, from: String) -> Self {
-        Self { client, from }
-    }
-}
-
-#[async_trait]
-impl Mailer for SesMailer {
-    async fn send(&self, mail: &OutgoingMail) -> Result<(), MailError> {
-        let content = |text: &str| {
-            Content::builder()
-                .data(text)
-                .charset("UTF-8")
-                .build()
-                .map_err(|e| MailError(e.to_string()))
-        };
-        let message = Message::builder()
-            .subject(content(&mail.subject)?)
-            .body(Body::builder().text(content(&mail.text)?).build())
-            .build();
-        self.client
-            .send_email()
-            .from_email_address(&self.from)
-            .destination(
-                Destination::builder()
-                    .to_addresses(mail.to.as_str())
-                    .build(),
-            )
-            .content(EmailContent::builder().simple(message).build())
-            .send()
-            .await
-            .map_err(|e| MailError(DisplayErrorContext(e).to_string()))?;
-        Ok(())
-    }
-}
+use super::OutgoingMail;
+use crate::domain::{Email, Locale, Secret};
 
 /// The emails this service sends. None carries a secret except the
-/// set-password link, whose whole purpose is to carry one to its owner.
-#[derive(Debug, Clone, Copy)]
+/// set-password link and the reset code, whose whole purpose is to carry one
+/// to its owner.
+#[derive(Clone, Copy)]
 pub enum Notice<'a> {
     SetPasswordLink {
         link: &'a str,
@@ -84,6 +24,20 @@ pub enum Notice<'a> {
     PasswordChanged,
     PasswordReset,
     CriticalDataDeleted,
+}
+
+impl std::fmt::Debug for Notice<'_> {
+    // The link and the code are secrets: only the kind of notice is shown.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Notice::SetPasswordLink { .. } => "SetPasswordLink",
+            Notice::ResetCode { .. } => "ResetCode",
+            Notice::PasswordSet => "PasswordSet",
+            Notice::PasswordChanged => "PasswordChanged",
+            Notice::PasswordReset => "PasswordReset",
+            Notice::CriticalDataDeleted => "CriticalDataDeleted",
+        })
+    }
 }
 
 pub fn render(notice: Notice<'_>, to: &Email, locale: Locale) -> OutgoingMail {
@@ -180,7 +134,7 @@ pub fn render(notice: Notice<'_>, to: &Email, locale: Locale) -> OutgoingMail {
     OutgoingMail {
         to: to.clone(),
         subject,
-        text,
+        text: Secret::new(text),
     }
 }
 
@@ -203,8 +157,24 @@ mod tests {
                 &to(),
                 locale,
             );
-            assert!(mail.text.contains("https://x.example/set?token=abc"));
-            assert!(mail.text.contains("24"));
+            assert!(mail
+                .text
+                .expose()
+                .contains("https://x.example/set?token=abc"));
+            assert!(mail.text.expose().contains("24"));
+        }
+    }
+
+    #[test]
+    fn neither_a_notice_nor_a_mail_shows_its_secret_in_debug() {
+        let notice = Notice::ResetCode {
+            code: "K7Q2XZ",
+            link: Some("https://x.example/r?code=K7Q2XZ"),
+            valid_minutes: 60,
+        };
+        let mail = render(notice, &to(), Locale::En);
+        for shown in [format!("{notice:?}"), format!("{mail:?}")] {
+            assert!(!shown.contains("K7Q2XZ"), "{shown}");
         }
     }
 

@@ -1,26 +1,12 @@
 //! P3 `GET /user/password/set`: what the handler answers. The page's
 //! behaviour in a real browser is tested by tests/browser (make test).
 
-use integration_tests::{api_request, spawn_app, spawn_app_with, unique_email};
-use lambda_http::{Body, RequestExt, Response};
+use integration_tests::{spawn_app, spawn_app_with, unique_email, TestApp};
+use lambda_http::{Body, Response};
 use password_service::http::csp_sha256;
 
-async fn open(
-    app: &integration_tests::TestApp,
-    token: Option<&str>,
-    language: &str,
-) -> Response<Body> {
-    let mut request = api_request(
-        "GET",
-        "/user/password/set",
-        &[("accept-language", language)],
-        None,
-    );
-    if let Some(token) = token {
-        let query = std::collections::HashMap::from([("token".to_string(), token.to_string())]);
-        request = request.with_query_string_parameters(query);
-    }
-    set_password_page::handle(&app.services, request).await
+async fn open(app: &TestApp, token: Option<&str>, language: &str) -> Response<Body> {
+    app.p3_page(token, language).await
 }
 
 fn html(response: &Response<Body>) -> String {

@@ -1,20 +1,18 @@
-//! Secrets at rest (SPEC section 3): random tokens, SHA-256 for set-password
-//! tokens, HMAC-SHA256 under the server pepper for codes and PINs.
+//! Secrets at rest (SPEC section 3): what is stored instead of a secret.
+//! Set-password tokens as SHA-256; PINs and reset codes as HMAC-SHA256 under
+//! the server pepper, so a leaked table gives no short secret to an offline
+//! search.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
-use crate::domain::Secret;
+use super::random::fill_random;
+use super::secret::{Secret, SecretBytes};
 
 /// 256 random bits per set-password token.
 const TOKEN_BYTES: usize = 32;
-
-pub fn fill_random(buf: &mut [u8]) {
-    // The OS generator failing leaves no safe way to go on.
-    getrandom::fill(buf).expect("the operating system's random number generator failed");
-}
 
 /// A fresh set-password token: 256 random bits, base64url without padding.
 pub fn new_token() -> Secret {
@@ -29,37 +27,44 @@ pub fn token_digest(token: &Secret) -> String {
     hex::encode(Sha256::digest(token.expose().as_bytes()))
 }
 
-/// Random hex, for identifiers that must not be guessable (error ids).
-pub fn random_hex(bytes: usize) -> String {
-    let mut buf = vec![0u8; bytes];
-    fill_random(&mut buf);
-    hex::encode(buf)
+/// What an HMAC digest was made for: one made for a PIN never verifies as a
+/// reset code, and the reverse.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    Pin,
+    ResetCode,
 }
 
-/// HMAC purpose labels: a digest made for one use never verifies another.
-pub const PIN_PURPOSE: &str = "pin";
+impl Purpose {
+    fn label(self) -> &'static str {
+        match self {
+            Purpose::Pin => "pin",
+            Purpose::ResetCode => "reset-code",
+        }
+    }
+}
 
-/// HMAC-SHA256 over a user-bound short secret (a PIN or a reset code), so a
-/// leaked table does not give the 10,000 PINs away to an offline search.
-#[derive(Clone)]
-pub struct Pepper(Vec<u8>);
+/// HMAC-SHA256 under the server pepper, over a user-bound short secret.
+#[derive(Debug, Clone)]
+pub struct Pepper(SecretBytes);
 
 impl Pepper {
-    pub fn new(key: Vec<u8>) -> Self {
+    pub fn new(key: SecretBytes) -> Self {
         Self(key)
     }
 
-    fn mac(&self, purpose: &str, user_id: &str, secret: &str) -> Hmac<Sha256> {
-        let mut mac = Hmac::<Sha256>::new_from_slice(&self.0).expect("HMAC takes keys of any size");
+    fn mac(&self, purpose: Purpose, user_id: &str, secret: &str) -> Hmac<Sha256> {
+        let mut mac =
+            Hmac::<Sha256>::new_from_slice(self.0.expose()).expect("HMAC takes keys of any size");
         // Length-prefixed fields: no two (purpose, user, secret) triples collide.
-        for field in [purpose, user_id, secret] {
+        for field in [purpose.label(), user_id, secret] {
             mac.update(&(field.len() as u64).to_be_bytes());
             mac.update(field.as_bytes());
         }
         mac
     }
 
-    pub fn digest(&self, purpose: &str, user_id: &str, secret: &Secret) -> String {
+    pub fn digest(&self, purpose: Purpose, user_id: &str, secret: &Secret) -> String {
         hex::encode(
             self.mac(purpose, user_id, secret.expose())
                 .finalize()
@@ -68,7 +73,13 @@ impl Pepper {
     }
 
     /// Constant-time comparison against a stored hex digest.
-    pub fn verify(&self, purpose: &str, user_id: &str, secret: &Secret, stored_hex: &str) -> bool {
+    pub fn verify(
+        &self,
+        purpose: Purpose,
+        user_id: &str,
+        secret: &Secret,
+        stored_hex: &str,
+    ) -> bool {
         let Ok(stored) = hex::decode(stored_hex) else {
             return false;
         };
@@ -81,6 +92,10 @@ impl Pepper {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn pepper(byte: u8) -> Pepper {
+        Pepper::new(SecretBytes::new(vec![byte; 32]))
+    }
 
     #[test]
     fn tokens_carry_256_bits_in_base64url() {
@@ -104,19 +119,19 @@ mod tests {
 
     #[test]
     fn pepper_digest_verifies_only_the_same_secret_for_the_same_user() {
-        let pepper = Pepper::new(b"0123456789abcdef0123456789abcdef".to_vec());
-        let stored = pepper.digest("pin", "user-a", &Secret::new("1234"));
-        assert!(pepper.verify("pin", "user-a", &Secret::new("1234"), &stored));
-        assert!(!pepper.verify("pin", "user-a", &Secret::new("1235"), &stored));
-        assert!(!pepper.verify("pin", "user-b", &Secret::new("1234"), &stored));
-        assert!(!pepper.verify("code", "user-a", &Secret::new("1234"), &stored));
+        let pepper = pepper(7);
+        let stored = pepper.digest(Purpose::Pin, "user-a", &Secret::new("1234"));
+        assert!(pepper.verify(Purpose::Pin, "user-a", &Secret::new("1234"), &stored));
+        assert!(!pepper.verify(Purpose::Pin, "user-a", &Secret::new("1235"), &stored));
+        assert!(!pepper.verify(Purpose::Pin, "user-b", &Secret::new("1234"), &stored));
+        assert!(!pepper.verify(Purpose::ResetCode, "user-a", &Secret::new("1234"), &stored));
         assert!(!stored.contains("1234"));
     }
 
     #[test]
     fn a_different_pepper_gives_a_different_digest() {
-        let a = Pepper::new(vec![1; 32]).digest("pin", "u", &Secret::new("1234"));
-        let b = Pepper::new(vec![2; 32]).digest("pin", "u", &Secret::new("1234"));
+        let a = pepper(1).digest(Purpose::Pin, "u", &Secret::new("1234"));
+        let b = pepper(2).digest(Purpose::Pin, "u", &Secret::new("1234"));
         assert_ne!(a, b);
     }
 }

@@ -3,57 +3,20 @@
 //! emulator: codes read from the captured email, expiry, wrong tries,
 //! concurrency, field violations, and `details` matching the audit trail.
 
-use integration_tests::{
-    api_request, api_request_bytes, json_body, spawn_app, spawn_app_with, unique_email, TestApp,
-};
-use lambda_http::{Body, RequestExt, Response};
+use integration_tests::{json_body, spawn_app, spawn_app_with, unique_email, Endpoint, TestApp};
+use lambda_http::{Body, Response};
 use password_service::domain::User;
 use serde_json::{json, Value};
 
 const PASSWORD: &str = "amber-harbor-lighthouse-7";
 const NEW_PASSWORD: &str = "quiet-meadow-tractor-51";
 
-fn admin(app: &TestApp) -> String {
-    let subject = format!("admin-{}", password_service::secrets::random_hex(4));
-    app.token_with(&subject, |c| {
-        c.insert("scope".into(), json!("users:resetPassword"));
-    })
-}
-
-async fn call(
-    app: &TestApp,
-    bearer: &str,
-    user_id: &str,
-    suffix: &str,
-    body: &str,
-) -> Response<Body> {
-    let path = format!("/v2/users/{user_id}/{suffix}");
-    let auth = format!("Bearer {bearer}");
-    let request = api_request(
-        "POST",
-        &path,
-        &[
-            ("authorization", &auth),
-            ("content-type", "application/json"),
-        ],
-        Some(body),
-    )
-    .with_path_parameters(std::collections::HashMap::from([(
-        "userId".to_string(),
-        user_id.to_string(),
-    )]));
-    match suffix {
-        "password_reset" => password_reset_code::handle(&app.services, request).await,
-        _ => change_password::handle(&app.services, request).await,
-    }
-}
-
 async fn z1(app: &TestApp, bearer: &str, user: &User, body: &str) -> Response<Body> {
-    call(app, bearer, user.id.as_str(), "password_reset", body).await
+    app.z1_reset_code(bearer, user.id.as_str(), body).await
 }
 
 async fn z2(app: &TestApp, bearer: &str, user: &User, body: Value) -> Response<Body> {
-    call(app, bearer, user.id.as_str(), "password", &body.to_string()).await
+    app.z2_set_password(bearer, user.id.as_str(), &body).await
 }
 
 fn with_code(code: &str, password: &str) -> Value {
@@ -389,7 +352,7 @@ async fn return_code_is_for_admins_and_unknown_users_are_404() {
     .await;
     assert_eq!((own.status().as_u16(), grpc_code(&own)), (403, 7));
 
-    let admin = admin(&app);
+    let admin = app.admin_token();
     let returned = z1(&app, &admin, &user, r#"{"returnCode": {}}"#).await;
     assert_eq!(returned.status(), 200);
     let code = json_body(&returned)["verificationCode"]
@@ -409,23 +372,17 @@ async fn return_code_is_for_admins_and_unknown_users_are_404() {
         200
     );
 
-    let ghost = call(
-        &app,
-        &admin,
-        "0123456789abcdef01234567",
-        "password_reset",
-        "{}",
-    )
-    .await;
+    let ghost = app
+        .z1_reset_code(&admin, "0123456789abcdef01234567", "{}")
+        .await;
     assert_eq!((ghost.status().as_u16(), grpc_code(&ghost)), (404, 5));
-    let ghost = call(
-        &app,
-        &admin,
-        "not-one-of-ours",
-        "password",
-        &json!({ "newPassword": { "password": NEW_PASSWORD } }).to_string(),
-    )
-    .await;
+    let ghost = app
+        .z2_set_password(
+            &admin,
+            "not-one-of-ours",
+            &json!({ "newPassword": { "password": NEW_PASSWORD } }),
+        )
+        .await;
     assert_eq!((ghost.status().as_u16(), grpc_code(&ghost)), (404, 5));
 }
 
@@ -435,7 +392,7 @@ async fn an_admin_may_give_neither_secret() {
     let (user, _) = user_with_password(&app, "zadmin").await;
     let response = z2(
         &app,
-        &admin(&app),
+        &app.admin_token(),
         &user,
         json!({ "newPassword": { "password": NEW_PASSWORD, "changeRequired": true } }),
     )
@@ -547,28 +504,21 @@ async fn field_rules_give_one_violation_per_broken_field() {
 async fn malformed_bodies_are_400_code_3_never_5xx() {
     let app = spawn_app().await;
     let (user, _) = user_with_password(&app, "zbodies").await;
-    let auth = format!("Bearer {}", app.token_for(user.id.as_str()));
-    let params = std::collections::HashMap::from([("userId".to_string(), user.id.to_string())]);
-    for (suffix, body) in [
-        ("password", b"{".to_vec()),
-        ("password", b"[]".to_vec()),
-        ("password_reset", b"null".to_vec()),
-        ("password", vec![b'{', 0xC3, 0x28, b'}']),
+    let me = app.token_for(user.id.as_str());
+    for (endpoint, body) in [
+        (Endpoint::Z2, b"{".to_vec()),
+        (Endpoint::Z2, b"[]".to_vec()),
+        (Endpoint::Z1, b"null".to_vec()),
+        (Endpoint::Z2, vec![b'{', 0xC3, 0x28, b'}']),
     ] {
-        let path = format!("/v2/users/{}/{suffix}", user.id);
-        let request = api_request_bytes(
-            "POST",
-            &path,
-            &[("authorization", &auth)],
-            Some(body.clone()),
-            true,
-        )
-        .with_path_parameters(params.clone());
-        let response = if suffix == "password" {
-            change_password::handle(&app.services, request).await
-        } else {
-            password_reset_code::handle(&app.services, request).await
-        };
+        let response = app
+            .call(endpoint)
+            .bearer(&me)
+            .user(user.id.as_str())
+            .without_header("content-type")
+            .bytes(body.clone())
+            .send()
+            .await;
         assert_eq!(
             (response.status().as_u16(), grpc_code(&response)),
             (400, 3),
@@ -603,12 +553,13 @@ async fn malformed_bodies_are_400_code_3_never_5xx() {
     .await;
     assert_eq!(response.status(), 413);
     assert_eq!(grpc_code(&response), 3);
-    let no_token = call(&app, "not-a-token", user.id.as_str(), "password", "{}").await;
+    let no_token = app
+        .z2_set_password("not-a-token", user.id.as_str(), &json!({}))
+        .await;
     assert_eq!(
         (no_token.status().as_u16(), grpc_code(&no_token)),
         (401, 16)
     );
-    let _ = api_request;
 }
 
 #[tokio::test]

@@ -2,20 +2,18 @@
 
 use std::time::Duration;
 
-use crate::domain::{AuditEventType, Secret, User};
+use crate::domain::{new_token, token_digest, AuditEventType, Secret, User};
+use crate::error::ServiceError;
 use crate::mail::{render, Notice};
 use crate::rate_limit::Limit;
-use crate::secrets::{new_token, token_digest};
-use crate::service::{ServiceError, Services};
-use crate::store::{IssueTokenError, PasswordWrite, SetPasswordWithTokenError};
+use crate::services::Services;
+use crate::store::{PasswordWrite, WriteError};
+
+use super::{retry_on_conflict, Retry};
 
 const SET_PASSWORD_EMAILS: Limit = Limit::Emails {
     kind: "set-password",
 };
-
-/// How often a confirmation re-reads and retries when the user changed
-/// between its read and its write; more is contention, not progress.
-const MAX_WRITE_ATTEMPTS: usize = 3;
 
 /// P1: replaces the user's set-password link with a new one and mails it.
 /// Returns when the link expires (Unix seconds).
@@ -27,12 +25,15 @@ pub async fn request_link(
     if user.has_password() {
         return Err(ServiceError::PasswordAlreadySet);
     }
-    let taken = services.take(SET_PASSWORD_EMAILS, user.id.as_str()).await?;
+    let taken = services
+        .limiter
+        .take(SET_PASSWORD_EMAILS, user.id.as_str())
+        .await?;
     match issue_and_mail(services, user, page_url).await {
         Ok(expires_at) => Ok(expires_at),
         Err(error) => {
             // No email went out: the attempt does not count.
-            services.give_back(taken).await;
+            services.limiter.give_back(taken).await;
             Err(error)
         }
     }
@@ -44,15 +45,15 @@ async fn issue_and_mail(
     page_url: &str,
 ) -> Result<i64, ServiceError> {
     let token = new_token();
-    let ttl = services.config.set_password_ttl;
+    let ttl = services.config.mail.set_password_ttl;
     let expires_at = services.clock.now_seconds() + ttl.as_secs() as i64;
     services
         .store
         .issue_set_password_token(user, &token_digest(&token), expires_at)
         .await
         .map_err(|e| match e {
-            IssueTokenError::NotEligible => ServiceError::PasswordAlreadySet,
-            IssueTokenError::Store(e) => e.into(),
+            WriteError::NotEligible => ServiceError::PasswordAlreadySet,
+            other => other.into(),
         })?;
     let link = link_with_token(page_url, &token);
     let mail = render(
@@ -77,12 +78,12 @@ pub async fn confirm(
     password: &Secret,
 ) -> Result<(), ServiceError> {
     let taken = match client {
-        Some(address) => Some(services.take(Limit::InvalidLinks, address).await?),
+        Some(address) => Some(services.limiter.take(Limit::InvalidLinks, address).await?),
         None => None,
     };
     let outcome = confirm_with_token(services, token, password).await;
     if let (Some(taken), false) = (taken, matches!(outcome, Err(ServiceError::TokenInvalid))) {
-        services.give_back(taken).await;
+        services.limiter.give_back(taken).await;
     }
     outcome
 }
@@ -99,64 +100,72 @@ async fn confirm_with_token(
         .await?
         .filter(|r| r.expires_at > services.clock.now_seconds())
         .ok_or(ServiceError::TokenInvalid)?;
+    let user = services
+        .store
+        .get_user(&record.user_id)
+        .await?
+        .ok_or(ServiceError::TokenInvalid)?;
+    still_redeemable(&user, &digest)?;
+    let accepted = services.policy.accept(password, &user.email)?;
+    let password_hash = services.hasher.hash(accepted).await?;
+    let (digest, password_hash) = (&digest, &password_hash);
+    let user = retry_on_conflict(
+        user,
+        |user| {
+            Box::pin(async move {
+                services
+                    .store
+                    .get_user(&user.id)
+                    .await?
+                    .ok_or(ServiceError::TokenInvalid)
+            })
+        },
+        |user| {
+            Box::pin(async move {
+                still_redeemable(&user, digest)?;
+                let now = services.clock.now_millis();
+                let write = PasswordWrite {
+                    user_id: user.id.clone(),
+                    expected_sequence: user.sequence,
+                    password_hash: password_hash.clone(),
+                    change_required: false,
+                    // The first password ends no session (SPEC section 1).
+                    sessions_not_before: None,
+                    event: AuditEventType::PasswordSet,
+                    actor: user.id.to_string(),
+                    at: now,
+                    delete_critical_data: false,
+                };
+                match services
+                    .store
+                    .set_password_with_token(digest, now.div_euclid(1000), &write)
+                    .await
+                {
+                    Ok(_) => Ok(user),
+                    Err(WriteError::TokenNotLive) => {
+                        Err(Retry::Refused(ServiceError::TokenInvalid))
+                    }
+                    Err(other) => Err(other.into()),
+                }
+            })
+        },
+    )
+    .await?;
+    tracing::info!(user_id = %user.id, "password set");
+    services.notify(&user, Notice::PasswordSet).await;
+    Ok(())
+}
 
-    let mut hashed: Option<String> = None;
-    for _ in 0..MAX_WRITE_ATTEMPTS {
-        let user = services
-            .store
-            .get_user(&record.user_id)
-            .await?
-            .ok_or(ServiceError::TokenInvalid)?;
-        if user.set_password_token_hash.as_deref() != Some(digest.as_str()) {
-            // Replaced by a newer link, or already used.
-            return Err(if user.has_password() {
-                ServiceError::PasswordAlreadySet
-            } else {
-                ServiceError::TokenInvalid
-            });
-        }
-        if user.has_password() {
-            return Err(ServiceError::PasswordAlreadySet);
-        }
-        let password_hash = match &hashed {
-            Some(h) => h.clone(),
-            None => {
-                let accepted = services.policy.check(password, &user.email)?;
-                let h = services.hasher.hash(accepted).await?;
-                hashed.insert(h).clone()
-            }
-        };
-        let now = services.clock.now_millis();
-        let write = PasswordWrite {
-            user_id: user.id.clone(),
-            expected_sequence: user.sequence,
-            password_hash,
-            change_required: false,
-            // The first password ends no session (SPEC section 1).
-            sessions_not_before: None,
-            event: AuditEventType::PasswordSet,
-            actor: user.id.to_string(),
-            at: now,
-            delete_critical_data: false,
-        };
-        match services
-            .store
-            .set_password_with_token(&digest, now.div_euclid(1000), &write)
-            .await
-        {
-            Ok(_) => {
-                tracing::info!(user_id = %user.id, "password set");
-                services.notify(&user, Notice::PasswordSet).await;
-                return Ok(());
-            }
-            Err(SetPasswordWithTokenError::TokenNotLive) => return Err(ServiceError::TokenInvalid),
-            Err(SetPasswordWithTokenError::UserChanged) => continue,
-            Err(SetPasswordWithTokenError::Store(e)) => return Err(e.into()),
-        }
+/// Whether `user` as read still waits for the link with `digest`: not
+/// replaced by a newer link, not used, and no password set another way.
+fn still_redeemable(user: &User, digest: &str) -> Result<(), ServiceError> {
+    if user.has_password() {
+        Err(ServiceError::PasswordAlreadySet)
+    } else if user.set_password_token_hash.as_deref() != Some(digest) {
+        Err(ServiceError::TokenInvalid)
+    } else {
+        Ok(())
     }
-    Err(ServiceError::Internal(
-        "the user kept changing during confirmation".into(),
-    ))
 }
 
 fn link_with_token(base: &str, token: &Secret) -> String {

@@ -1,7 +1,7 @@
 //! SPEC section 3's limits as P1 and P2 meet them: 429 with a `Retry-After`
 //! that counts down to the end of a fixed window, exact under concurrency.
 
-use integration_tests::{api_request_from, error_code, spawn_app, unique_email, TestApp};
+use integration_tests::{error_code, spawn_app, unique_email, Endpoint, TestApp};
 
 fn retry_after(response: &lambda_http::Response<lambda_http::Body>) -> i64 {
     response.headers()["retry-after"]
@@ -55,20 +55,8 @@ async fn forty_concurrent_link_requests_send_exactly_five_emails() {
 
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..40 {
-        let services = app.services.clone();
-        let auth = format!("Bearer {bearer}");
-        tasks.spawn(async move {
-            let request = integration_tests::api_request(
-                "PUT",
-                "/user/password",
-                &[("authorization", &auth)],
-                None,
-            );
-            set_password_request::handle(&services, request)
-                .await
-                .status()
-                .as_u16()
-        });
+        let (app, bearer) = (app.clone(), bearer.clone());
+        tasks.spawn(async move { app.p1_request_link(&bearer).await.status().as_u16() });
     }
     let statuses = tasks.join_all().await;
     assert_eq!(
@@ -89,10 +77,12 @@ async fn confirm_from(
     address: &str,
     token: &str,
 ) -> lambda_http::Response<lambda_http::Body> {
-    let body =
-        serde_json::json!({ "token": token, "password": "violet-kettle-sunrise-42" }).to_string();
-    let request = api_request_from(address, "POST", "/user/password/confirm", &[], Some(&body));
-    set_password_confirm::handle(&app.services, request).await
+    app.call(Endpoint::P2)
+        .without_header("content-type")
+        .from_address(address)
+        .json(&serde_json::json!({ "token": token, "password": "violet-kettle-sunrise-42" }))
+        .send()
+        .await
 }
 
 #[tokio::test]

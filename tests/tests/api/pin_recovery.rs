@@ -2,13 +2,10 @@
 //! `PUT /user/password/reset` (deprecated) and P6 `PUT /user/pin`, under the
 //! PIN rule of SPEC section 5, against the emulator.
 
-use integration_tests::{
-    api_request, error_code, json_body, spawn_app, spawn_app_with, unique_email, TestApp,
-};
+use integration_tests::{error_code, json_body, spawn_app, spawn_app_with, unique_email, TestApp};
 use lambda_http::{Body, Response};
 use password_service::clock::Clock;
-use password_service::domain::{Secret, User};
-use password_service::secrets::PIN_PURPOSE;
+use password_service::domain::{Purpose, Secret, User};
 use serde_json::json;
 
 const PIN: &str = "2468";
@@ -19,16 +16,11 @@ const NEW_PASSWORD: &str = "quiet-meadow-tractor-51";
 /// A user with a PIN, a password and two payment methods.
 async fn user_with_pin(app: &TestApp, name: &str) -> (User, String) {
     let email = unique_email(name);
-    let hash = app
-        .services
-        .hasher
-        .hash(Secret::new(PASSWORD))
-        .await
-        .unwrap();
+    let hash = app.hash_of(PASSWORD).await;
     let pepper = app.services.pepper.clone();
     let user = app
         .create_user_with(&email, |u| {
-            u.pin_hmac = Some(pepper.digest(PIN_PURPOSE, u.id.as_str(), &Secret::new(PIN)));
+            u.pin_hmac = Some(pepper.digest(Purpose::Pin, u.id.as_str(), &Secret::new(PIN)));
             u.password_hash = Some(hash);
             u.payment_methods = vec!["pm_card_visa_4242".into(), "pm_sepa_de89".into()];
         })
@@ -37,14 +29,8 @@ async fn user_with_pin(app: &TestApp, name: &str) -> (User, String) {
 }
 
 async fn p5(app: &TestApp, user: &User, body: &str) -> Response<Body> {
-    let auth = format!("Bearer {}", app.token_for(user.id.as_str()));
-    let request = api_request(
-        "POST",
-        "/callbacks/password-reset",
-        &[("authorization", &auth)],
-        Some(body),
-    );
-    password_reset_callback::handle(&app.services, request).await
+    app.p5_callback(&app.token_for(user.id.as_str()), body)
+        .await
 }
 
 async fn p5_pin(app: &TestApp, user: &User, pin: &str) -> Response<Body> {
@@ -52,30 +38,12 @@ async fn p5_pin(app: &TestApp, user: &User, pin: &str) -> Response<Body> {
 }
 
 async fn p4(app: &TestApp, user: &User, query_pin: Option<&str>, body: &str) -> Response<Body> {
-    let auth = format!("Bearer {}", app.token_for(user.id.as_str()));
-    let path = match query_pin {
-        Some(pin) => format!("/user/password/reset?pin={pin}"),
-        None => "/user/password/reset".to_string(),
-    };
-    let mut request = api_request(
-        "PUT",
-        "/user/password/reset",
-        &[("authorization", &auth)],
-        Some(body),
-    );
-    if let Some(pin) = query_pin {
-        use lambda_http::RequestExt;
-        let query = std::collections::HashMap::from([("pin".to_string(), pin.to_string())]);
-        request = request.with_query_string_parameters(query);
-    }
-    let _ = path;
-    password_reset_with_pin::handle(&app.services, request).await
+    app.p4_reset(&app.token_for(user.id.as_str()), query_pin, body)
+        .await
 }
 
 async fn p6(app: &TestApp, user: &User, body: &str) -> Response<Body> {
-    let auth = format!("Bearer {}", app.token_for(user.id.as_str()));
-    let request = api_request("PUT", "/user/pin", &[("authorization", &auth)], Some(body));
-    set_pin::handle(&app.services, request).await
+    app.p6_set_pin(&app.token_for(user.id.as_str()), body).await
 }
 
 async fn pin_failures(app: &TestApp, user: &User) -> u32 {
@@ -100,7 +68,7 @@ async fn deletion_events(app: &TestApp, user: &User) -> usize {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn fifty_concurrent_wrong_pins_answer_three_422_and_delete_the_data_once() {
-    let app = std::sync::Arc::new(spawn_app().await);
+    let app = spawn_app().await;
     let (user, email) = user_with_pin(&app, "race").await;
 
     let mut tasks = tokio::task::JoinSet::new();
@@ -293,22 +261,11 @@ async fn a_required_scope_is_enforced_where_configured() {
     let response = p5_pin(&app, &user, PIN).await;
     assert_eq!(response.status(), 403);
     assert_eq!(error_code(&response), "insufficient-scope");
-    let auth = format!(
-        "Bearer {}",
-        app.token_with(user.id.as_str(), |c| {
-            c.insert("scope".into(), json!("password:callback"));
-        })
-    );
-    let request = api_request(
-        "POST",
-        "/callbacks/password-reset",
-        &[("authorization", &auth)],
-        Some(r#"{"pin":"2468"}"#),
-    );
+    let scoped = app.token_with(user.id.as_str(), |c| {
+        c.insert("scope".into(), json!("password:callback"));
+    });
     assert_eq!(
-        password_reset_callback::handle(&app.services, request)
-            .await
-            .status(),
+        app.p5_callback(&scoped, r#"{"pin":"2468"}"#).await.status(),
         204
     );
 }

@@ -1,7 +1,8 @@
-//! Domain types that parse at the boundary: past it, no code re-checks a string.
+//! The user and what is recorded of each change to them.
 
 use std::fmt;
 
+use super::random::random_hex;
 use crate::clock::Millis;
 
 /// 24 lowercase hex characters (96 random bits), SPEC section 1.
@@ -19,9 +20,7 @@ impl UserId {
     }
 
     pub fn generate() -> Self {
-        let mut bytes = [0u8; Self::LENGTH / 2];
-        crate::secrets::fill_random(&mut bytes);
-        Self(hex::encode(bytes))
+        Self(random_hex(Self::LENGTH / 2))
     }
 
     pub fn as_str(&self) -> &str {
@@ -91,43 +90,9 @@ impl Email {
     }
 }
 
-/// A secret from a request (password, token, code, PIN): its Debug and Display
-/// never show the value, so it cannot slip into a log line by formatting.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(value: impl Into<String>) -> Self {
-        Self(value.into())
-    }
-
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret([redacted])")
-    }
-}
-
-/// A PIN: exactly four ASCII digits (not other scripts' digits).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Pin(Secret);
-
-impl Pin {
-    pub fn parse(raw: &str) -> Option<Self> {
-        (raw.len() == 4 && raw.bytes().all(|b| b.is_ascii_digit())).then(|| Self(Secret::new(raw)))
-    }
-
-    pub fn secret(&self) -> &Secret {
-        &self.0
-    }
-}
-
-/// A user as stored, without any secret in clear.
-#[derive(Debug, Clone, PartialEq)]
+/// A user as stored, without any secret in clear. Its `Debug` leaves out the
+/// digests of the user's secrets.
+#[derive(Clone, PartialEq)]
 pub struct User {
     pub id: UserId,
     pub email: Email,
@@ -148,6 +113,21 @@ pub struct User {
     pub critical_data_deleted_at: Option<Millis>,
     /// SHA-256 of the one live set-password token, if any.
     pub set_password_token_hash: Option<String>,
+}
+
+impl fmt::Debug for User {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("User")
+            .field("id", &self.id)
+            .field("locale", &self.locale)
+            .field("has_password", &self.has_password())
+            .field("change_required", &self.change_required)
+            .field("pin_set", &self.pin_hmac.is_some())
+            .field("payment_methods", &self.payment_methods.len())
+            .field("sequence", &self.sequence)
+            .field("resource_owner", &self.resource_owner)
+            .finish_non_exhaustive()
+    }
 }
 
 impl User {
@@ -211,6 +191,15 @@ pub struct AuditEvent {
     pub actor: String,
 }
 
+/// A change as family Z reports it (`details`): the user's sequence after
+/// it, its time, and the user's organisation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangeDetails {
+    pub sequence: u64,
+    pub change_date: Millis,
+    pub resource_owner: String,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -246,16 +235,19 @@ mod tests {
     }
 
     #[test]
-    fn pins_are_exactly_four_ascii_digits() {
-        assert!(Pin::parse("0123").is_some());
-        for bad in ["123", "12345", "12a4", "١٢٣٤", " 123", ""] {
-            assert!(Pin::parse(bad).is_none(), "{bad}");
+    fn a_users_debug_shows_no_digest_and_no_address() {
+        let mut user = User::new(
+            Email::parse("secret.person@example.com").unwrap(),
+            Locale::En,
+            "org".into(),
+        );
+        user.password_hash = Some("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into());
+        user.pin_hmac = Some("deadbeef".into());
+        user.set_password_token_hash = Some("cafebabe".into());
+        let shown = format!("{user:?}");
+        for hidden in ["argon2id", "deadbeef", "cafebabe", "secret.person"] {
+            assert!(!shown.contains(hidden), "{shown}");
         }
-    }
-
-    #[test]
-    fn secret_debug_never_shows_the_value() {
-        let secret = Secret::new("hunter2-correct-horse");
-        assert!(!format!("{secret:?}").contains("hunter2"));
+        assert!(shown.contains("has_password: true"), "{shown}");
     }
 }

@@ -1,15 +1,22 @@
 //! The one password policy (SPEC section 3), used by every endpoint.
+//!
+//! Accepting a candidate yields an [`AcceptedPassword`]: the normalised form
+//! that alone can be hashed, so no flow hashes an unchecked password and none
+//! checks one twice.
 
 use std::sync::LazyLock;
 
 use unicode_normalization::UnicodeNormalization;
 
-use crate::config::PASSWORD_MAX_LENGTH;
-use crate::domain::{Email, Secret};
+use super::secret::Secret;
+use super::user::Email;
+
+/// SPEC section 3: the maximum password length, in Unicode scalar values.
+pub const PASSWORD_MAX_LENGTH: usize = 200;
 
 /// The common/breached list, searched in place (see the README for its source).
 static COMMON_PASSWORDS: LazyLock<fst::Set<&'static [u8]>> = LazyLock::new(|| {
-    fst::Set::new(include_bytes!("../data/common-passwords.fst").as_slice())
+    fst::Set::new(include_bytes!("../../data/common-passwords.fst").as_slice())
         .expect("the shipped common-password list is a valid FST set")
 });
 
@@ -48,6 +55,17 @@ pub fn comparable_form(password: &str) -> String {
     password.nfkc().collect::<String>().to_lowercase()
 }
 
+/// A password that passed every rule that needs no stored hash, in the
+/// normalised form that is hashed. Only [`PasswordPolicy::accept`] makes one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AcceptedPassword(Secret);
+
+impl AcceptedPassword {
+    pub fn secret(&self) -> &Secret {
+        &self.0
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct PasswordPolicy {
     min_length: usize,
@@ -63,9 +81,14 @@ impl PasswordPolicy {
     }
 
     /// NFKC-normalises the candidate and applies every rule that needs no
-    /// stored hash. The result is what gets hashed, and what a later
+    /// stored hash ("must differ from the current one" needs it, and is the
+    /// flows' to check). The result is what gets hashed, and what a later
     /// verification normalises its input to (see [`normalise`]).
-    pub fn check(&self, candidate: &Secret, email: &Email) -> Result<Secret, PolicyViolation> {
+    pub fn accept(
+        &self,
+        candidate: &Secret,
+        email: &Email,
+    ) -> Result<AcceptedPassword, PolicyViolation> {
         let normalised = normalise(candidate);
         let length = normalised.expose().chars().count();
         if length < self.min_length {
@@ -86,7 +109,7 @@ impl PasswordPolicy {
         if COMMON_PASSWORDS.contains(&lowered) {
             return Err(PolicyViolation::TooCommon);
         }
-        Ok(normalised)
+        Ok(AcceptedPassword(normalised))
     }
 }
 
@@ -112,8 +135,8 @@ mod tests {
         Email::parse("maximilian@example.com").unwrap()
     }
 
-    fn check(candidate: &str) -> Result<Secret, PolicyViolation> {
-        policy().check(&Secret::new(candidate), &email())
+    fn check(candidate: &str) -> Result<AcceptedPassword, PolicyViolation> {
+        policy().accept(&Secret::new(candidate), &email())
     }
 
     #[test]
@@ -135,7 +158,7 @@ mod tests {
     fn length_is_counted_after_nfkc() {
         // U+FB01 (the "fi" ligature) is one scalar value that NFKC turns into two.
         let accepted = check("\u{FB01}xqzrwv7").unwrap();
-        assert_eq!(accepted.expose(), "fixqzrwv7");
+        assert_eq!(accepted.secret().expose(), "fixqzrwv7");
     }
 
     #[test]
@@ -173,7 +196,7 @@ mod tests {
     fn short_local_parts_are_not_user_data() {
         let short = Email::parse("bob@example.com").unwrap();
         assert!(policy()
-            .check(&Secret::new("zq8bobwinterfjord"), &short)
+            .accept(&Secret::new("zq8bobwinterfjord"), &short)
             .is_ok());
     }
 

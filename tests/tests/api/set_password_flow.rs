@@ -1,10 +1,8 @@
 //! P1 `PUT /user/password` and P2 `POST /user/password/confirm`, end to end
 //! against the emulator: statuses, bodies, what is stored, what is mailed.
 
-use integration_tests::{
-    api_request, api_request_bytes, error_code, json_body, spawn_app, spawn_app_with, unique_email,
-};
-use password_service::auth::mint_hs256;
+use integration_tests::{error_code, json_body, spawn_app, spawn_app_with, unique_email, Endpoint};
+use password_service::auth::{mint_hs256, token_claims};
 use password_service::domain::Secret;
 use password_service::hashing::Verification;
 
@@ -156,16 +154,10 @@ async fn twenty_concurrent_confirms_with_one_token_set_the_password_once() {
 
     let mut tasks = tokio::task::JoinSet::new();
     for i in 0..20 {
-        let services = app.services.clone();
-        let body =
-            serde_json::json!({ "token": token, "password": format!("{GOOD_PASSWORD}-{i}") })
-                .to_string();
+        let (app, token) = (app.clone(), token.clone());
         tasks.spawn(async move {
-            let request = api_request("POST", "/user/password/confirm", &[], Some(&body));
-            set_password_confirm::handle(&services, request)
-                .await
-                .status()
-                .as_u16()
+            let password = format!("{GOOD_PASSWORD}-{i}");
+            app.p2_confirm(&token, &password).await.status().as_u16()
         });
     }
     let statuses: Vec<u16> = tasks.join_all().await;
@@ -301,13 +293,12 @@ async fn malformed_confirm_bodies_are_400_in_json_api_shape() {
         r#"{"token": "", "password": "violet-kettle"}"#,
     ];
     for body in bodies {
-        let request = api_request(
-            "POST",
-            "/user/password/confirm",
-            &[("content-type", "application/json")],
-            Some(body),
-        );
-        let response = set_password_confirm::handle(&app.services, request).await;
+        let response = app
+            .call(Endpoint::P2)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await;
         assert_eq!(response.status(), 400, "{body}");
         assert_eq!(
             response.headers()["content-type"],
@@ -320,68 +311,37 @@ async fn malformed_confirm_bodies_are_400_in_json_api_shape() {
 #[tokio::test]
 async fn invalid_utf8_oversized_and_wrong_media_types_are_rejected() {
     let app = spawn_app().await;
-    let invalid_utf8 = api_request_bytes(
-        "POST",
-        "/user/password/confirm",
-        &[],
-        Some(vec![b'{', 0xC3, 0x28, b'}']),
-        true,
-    );
-    assert_eq!(
-        set_password_confirm::handle(&app.services, invalid_utf8)
-            .await
-            .status(),
-        400
-    );
+    let confirm = || app.call(Endpoint::P2).without_header("content-type");
+    let invalid_utf8 = confirm().bytes(vec![b'{', 0xC3, 0x28, b'}']).send().await;
+    assert_eq!(invalid_utf8.status(), 400);
 
     let huge = format!(r#"{{"token":"{}","password":"x"}}"#, "a".repeat(17 * 1024));
-    let oversized = api_request("POST", "/user/password/confirm", &[], Some(&huge));
-    assert_eq!(
-        set_password_confirm::handle(&app.services, oversized)
-            .await
-            .status(),
-        413
-    );
+    assert_eq!(confirm().body(&huge).send().await.status(), 413);
 
     let body = r#"{"token":"abc","password":"violet-kettle"}"#;
-    let with_charset = api_request(
-        "POST",
-        "/user/password/confirm",
-        &[("content-type", "application/vnd.api+json; charset=utf-8")],
-        Some(body),
-    );
-    assert_eq!(
-        set_password_confirm::handle(&app.services, with_charset)
-            .await
-            .status(),
-        415
-    );
-    let form = api_request(
-        "POST",
-        "/user/password/confirm",
-        &[("content-type", "application/x-www-form-urlencoded")],
-        Some(body),
-    );
-    assert_eq!(
-        set_password_confirm::handle(&app.services, form)
-            .await
-            .status(),
-        415
-    );
+    for media_type in [
+        "application/vnd.api+json; charset=utf-8",
+        "application/x-www-form-urlencoded",
+    ] {
+        let response = confirm()
+            .header("content-type", media_type)
+            .body(body)
+            .send()
+            .await;
+        assert_eq!(response.status(), 415, "{media_type}");
+    }
 }
 
 #[tokio::test]
 async fn a_p1_body_that_is_sent_must_be_sound() {
     let app = spawn_app().await;
     let user = app.create_user(&unique_email("p1body")).await;
-    let auth = format!("Bearer {}", app.token_for(user.id.as_str()));
-    let request = api_request(
-        "PUT",
-        "/user/password",
-        &[("authorization", &auth)],
-        Some("{not json"),
-    );
-    let response = set_password_request::handle(&app.services, request).await;
+    let response = app
+        .call(Endpoint::P1)
+        .bearer(&app.token_for(user.id.as_str()))
+        .body("{not json")
+        .send()
+        .await;
     assert_eq!(response.status(), 400);
     assert_eq!(error_code(&response), "malformed-request");
 }
@@ -390,16 +350,15 @@ async fn a_p1_body_that_is_sent_must_be_sound() {
 async fn the_operator_token_minter_makes_tokens_the_service_accepts() {
     let app = spawn_app().await;
     let user = app.create_user(&unique_email("minted")).await;
-    let token = mint_hs256(
-        app.settings["JWT_HS256_SECRET"].as_bytes(),
+    let claims = token_claims(
         &app.settings["JWT_ISSUER"],
         &app.settings["JWT_AUDIENCE"],
         user.id.as_str(),
         None,
         chrono_now(&app),
         600,
-    )
-    .unwrap();
+    );
+    let token = mint_hs256(app.settings["JWT_HS256_SECRET"].as_bytes(), &claims).unwrap();
     assert_eq!(app.p1_request_link(&token).await.status(), 202);
 }
 
@@ -412,25 +371,17 @@ fn chrono_now(app: &integration_tests::TestApp) -> i64 {
 async fn p2_with_a_live_link_after_an_admin_set_the_password_is_409() {
     let app = spawn_app().await;
     let (user, _, token) = app.user_with_link("adminfirst").await;
-    let admin = app.token_with("admin-for-409", |c| {
-        c.insert("scope".into(), serde_json::json!("users:resetPassword"));
-    });
+    let admin = app.admin_token_for("admin-for-409");
     let body = serde_json::json!({ "new_password": "quiet-meadow-tractor-51" }).to_string();
-    let path = format!("/v1/users/{}/reset-password", user.id);
-    let auth = format!("Bearer {admin}");
-    let request = {
-        use lambda_http::RequestExt;
-        let params =
-            std::collections::HashMap::from([("user_id".to_string(), user.id.to_string())]);
-        api_request("POST", &path, &[("authorization", &auth)], Some(&body))
-            .with_path_parameters(params)
-    };
-    assert_eq!(
-        admin_reset_password::handle(&app.services, request)
-            .await
-            .status(),
-        204
-    );
+    let reset = app
+        .call(Endpoint::O1)
+        .without_header("content-type")
+        .bearer(&admin)
+        .user(user.id.as_str())
+        .body(&body)
+        .send()
+        .await;
+    assert_eq!(reset.status(), 204);
 
     let response = app.p2_confirm(&token, GOOD_PASSWORD).await;
     assert_eq!(response.status(), 409);

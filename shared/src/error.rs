@@ -1,0 +1,99 @@
+//! The outcomes the flows share beside success; each family renders them in
+//! its own shape (`http::jsonapi`, `http::grpc`, `http::admin`). Internal
+//! errors keep their cause for the log and show the client nothing of it.
+
+use crate::auth::{AuthError, Forbidden};
+use crate::domain::PolicyViolation;
+use crate::hashing::HashError;
+use crate::mail::MailError;
+use crate::rate_limit::{CounterError, RateLimited, TakeError};
+use crate::store::{StoreError, WriteError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error(transparent)]
+    Unauthenticated(#[from] AuthError),
+    #[error("the user lacks the required linked identity")]
+    MissingLinkedIdentity,
+    #[error("the caller lacks scope {0}")]
+    Forbidden(String),
+    #[error("no such user")]
+    UserNotFound,
+    #[error("the user already has a password")]
+    PasswordAlreadySet,
+    #[error("the token is unknown, used or expired")]
+    TokenInvalid,
+    #[error(transparent)]
+    Policy(#[from] PolicyViolation),
+    #[error("wrong PIN")]
+    PinInvalid { remaining_attempts: u32 },
+    #[error("the user has no PIN")]
+    NoProofDefined,
+    #[error("too many wrong PINs: the critical data was deleted")]
+    CriticalDataDeleted { retry_after_seconds: u64 },
+    #[error("the current password is required")]
+    PasswordRequired,
+    #[error("wrong current password")]
+    WrongPassword,
+    #[error("the verification code is wrong, used, replaced or expired")]
+    InvalidVerificationCode,
+    #[error("too many requests; retry after {retry_after_seconds} s")]
+    RateLimited { retry_after_seconds: u64 },
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl From<Forbidden> for ServiceError {
+    fn from(e: Forbidden) -> Self {
+        ServiceError::Forbidden(e.scope.to_string())
+    }
+}
+
+impl From<RateLimited> for ServiceError {
+    fn from(e: RateLimited) -> Self {
+        ServiceError::RateLimited {
+            retry_after_seconds: e.retry_after_seconds,
+        }
+    }
+}
+
+impl From<TakeError> for ServiceError {
+    fn from(e: TakeError) -> Self {
+        match e {
+            TakeError::Limited(limited) => limited.into(),
+            TakeError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<CounterError> for ServiceError {
+    fn from(e: CounterError) -> Self {
+        ServiceError::Internal(e.to_string())
+    }
+}
+
+impl From<StoreError> for ServiceError {
+    fn from(e: StoreError) -> Self {
+        ServiceError::Internal(e.to_string())
+    }
+}
+
+/// A refusal the flow did not expect at this point is an internal error; the
+/// flows match the refusals they expect before this applies.
+impl From<WriteError> for ServiceError {
+    fn from(e: WriteError) -> Self {
+        ServiceError::Internal(e.to_string())
+    }
+}
+
+impl From<HashError> for ServiceError {
+    fn from(e: HashError) -> Self {
+        ServiceError::Internal(e.to_string())
+    }
+}
+
+impl From<MailError> for ServiceError {
+    fn from(e: MailError) -> Self {
+        ServiceError::Internal(e.to_string())
+    }
+}

@@ -1,0 +1,95 @@
+//! Who is calling (SPEC section 1): the token verified, and where the caller
+//! is a user of this service, the session cut-off and the required linked
+//! identity. Every endpoint with a bearer starts here.
+
+use lambda_http::http::HeaderMap;
+
+use crate::auth::Caller;
+use crate::domain::User;
+use crate::error::ServiceError;
+use crate::services::Services;
+use crate::store::PinFailures;
+
+/// The caller of a valid token, without reading anything: for endpoints
+/// that decide access from the token alone before any lookup.
+pub fn authenticate_token(
+    services: &Services,
+    headers: &HeaderMap,
+) -> Result<Caller, ServiceError> {
+    Ok(services
+        .authenticator
+        .authenticate(headers, services.clock.now_seconds())?)
+}
+
+/// Any caller with a valid token. Where the caller is also a user of this
+/// service, a password change since the token was issued ends it too.
+pub async fn authenticate_caller(
+    services: &Services,
+    headers: &HeaderMap,
+) -> Result<Caller, ServiceError> {
+    let caller = authenticate_token(services, headers)?;
+    if let Some(id) = caller.user_id() {
+        if let Some(user) = services.store.get_user(&id).await? {
+            check_session(services, &caller, &user)?;
+        }
+    }
+    Ok(caller)
+}
+
+/// The caller of a user endpoint (caller = `sub`), with their record:
+/// token verified, user known, session not ended by a password change,
+/// and the required linked identity present where one is configured.
+pub async fn authenticate_user(
+    services: &Services,
+    headers: &HeaderMap,
+) -> Result<(Caller, User), ServiceError> {
+    let caller = authenticate_token(services, headers)?;
+    let user = match caller.user_id() {
+        Some(id) => services.store.get_user(&id).await?,
+        None => None,
+    };
+    let user = admit(services, &caller, user)?;
+    Ok((caller, user))
+}
+
+/// As [`authenticate_user`], reading the user's PIN failure counter in the
+/// same round trip, for the endpoints under the PIN rule.
+pub async fn authenticate_user_with_pin_failures(
+    services: &Services,
+    headers: &HeaderMap,
+) -> Result<(Caller, User, PinFailures), ServiceError> {
+    let now = services.clock.now_seconds();
+    let caller = authenticate_token(services, headers)?;
+    let found = match caller.user_id() {
+        Some(id) => services.store.user_with_pin_failures(&id, now).await?,
+        None => None,
+    };
+    let (user, failures) = found.map_or((None, PinFailures::default()), |(u, f)| (Some(u), f));
+    let user = admit(services, &caller, user)?;
+    Ok((caller, user, failures))
+}
+
+/// A password change or reset since the caller's token was issued ends it,
+/// where so configured.
+pub fn check_session(
+    services: &Services,
+    caller: &Caller,
+    user: &User,
+) -> Result<(), ServiceError> {
+    Ok(caller.check_session(
+        user,
+        services.config.access.revoke_sessions_on_password_change,
+    )?)
+}
+
+/// The checks on a user caller once their record is read.
+fn admit(services: &Services, caller: &Caller, user: Option<User>) -> Result<User, ServiceError> {
+    let user = user.ok_or(ServiceError::UserNotFound)?;
+    check_session(services, caller, &user)?;
+    if let Some(required) = &services.config.access.required_linked_identity {
+        if !user.linked_identities.iter().any(|i| i == required) {
+            return Err(ServiceError::MissingLinkedIdentity);
+        }
+    }
+    Ok(user)
+}

@@ -1,0 +1,126 @@
+//! The operations of the service, one file each, over the ports in
+//! [`Services`]: what happens, in which order, and what each refusal means.
+//! The function crates parse requests into domain types, call these, and
+//! render the outcome in their family's shape.
+//!
+//! | file | operations |
+//! |---|---|
+//! | `caller` | who is calling: token, user, session cut-off, linked identity, owner or admin |
+//! | `set_password` | P1 request a link, P2 confirm it |
+//! | `pin_proof` | P4 PIN-gated reset, P5 the callback's proof, P6 set the PIN (SPEC section 5) |
+//! | `reset_code` | Z1 issue a reset code |
+//! | `change_with_proof` | Z2 change with the current password, a code, or as admin |
+//! | `admin_reset` | O1 |
+//! | `replacement` | what every change or reset of an existing password shares |
+
+pub mod admin_reset;
+pub mod caller;
+pub mod change_with_proof;
+pub mod pin_proof;
+pub mod replacement;
+pub mod reset_code;
+pub mod set_password;
+
+use std::future::Future;
+use std::pin::Pin;
+
+use crate::domain::User;
+use crate::error::ServiceError;
+use crate::services::Services;
+use crate::store::WriteError;
+
+/// Attempts of one write whose decision keeps being overtaken: each lost race
+/// means another request's change went through (the PIN rule has only four
+/// steps to take), so more is contention, not progress.
+const MAX_ATTEMPTS: usize = 10;
+
+/// Why an attempt did not finish.
+#[derive(Debug)]
+pub(crate) enum Retry {
+    /// The state it was decided on changed: read again and decide again.
+    Conflict,
+    /// A final answer.
+    Refused(ServiceError),
+}
+
+/// A write's refusal: a concurrent change is retried, anything else is final
+/// (an attempt matches the refusals it expects before `?` gets here).
+impl From<WriteError> for Retry {
+    fn from(error: WriteError) -> Self {
+        match error {
+            WriteError::Conflict => Retry::Conflict,
+            other => Retry::Refused(other.into()),
+        }
+    }
+}
+
+/// Every other error is final.
+macro_rules! final_errors {
+    ($($error:ty),*) => {$(
+        impl From<$error> for Retry {
+            fn from(error: $error) -> Self {
+                Retry::Refused(error.into())
+            }
+        }
+    )*};
+}
+
+final_errors!(
+    ServiceError,
+    crate::store::StoreError,
+    crate::hashing::HashError,
+    crate::domain::PolicyViolation,
+    crate::rate_limit::TakeError
+);
+
+/// A boxed step of [`retry_on_conflict`]. Boxed and `Send` by name: the
+/// compiler cannot prove an async closure's future `Send` for every lifetime
+/// of its argument, which a Lambda handler's future must be.
+pub(crate) type Step<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Runs `attempt` on `state` (as the caller already read it) until it
+/// finishes; after a conflict, `reread` gets the state afresh. Each step gets
+/// its own copy of the state, so its future borrows nothing but what the
+/// flow lends for `'env`.
+pub(crate) async fn retry_on_conflict<'env, S: Clone, T>(
+    mut state: S,
+    reread: impl Fn(S) -> Step<'env, Result<S, ServiceError>>,
+    mut attempt: impl FnMut(S) -> Step<'env, Result<T, Retry>>,
+) -> Result<T, ServiceError> {
+    for attempts in 1..=MAX_ATTEMPTS {
+        match attempt(state.clone()).await {
+            Ok(done) => return Ok(done),
+            Err(Retry::Refused(error)) => return Err(error),
+            Err(Retry::Conflict) if attempts < MAX_ATTEMPTS => state = reread(state).await?,
+            Err(Retry::Conflict) => {}
+        }
+    }
+    Err(ServiceError::Internal(
+        "the state kept changing during the write".into(),
+    ))
+}
+
+/// [`retry_on_conflict`] for a change to one user, who is read afresh after
+/// a conflict.
+pub(crate) async fn retry_user_change<'env, T>(
+    services: &'env Services,
+    user: User,
+    attempt: impl FnMut(User) -> Step<'env, Result<T, Retry>>,
+) -> Result<T, ServiceError> {
+    retry_on_conflict(
+        user,
+        |user| Box::pin(async move { reload(services, &user).await }),
+        attempt,
+    )
+    .await
+}
+
+/// The user as stored now, after a write found them changed; gone is
+/// `UserNotFound`.
+pub(crate) async fn reload(services: &Services, user: &User) -> Result<User, ServiceError> {
+    services
+        .store
+        .get_user(&user.id)
+        .await?
+        .ok_or(ServiceError::UserNotFound)
+}

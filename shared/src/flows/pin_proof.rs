@@ -1,0 +1,204 @@
+//! PIN-protected recovery (SPEC sections 4 P4–P6 and 5).
+//!
+//! One failure counter per user, in a 24-hour window. Each step of the counter
+//! is a write conditional on the value it was decided on, so under any
+//! concurrency exactly one request takes each step: exactly three answer
+//! "wrong", exactly one deletes the payment methods (in the same transaction
+//! as its step), and every other answers 410 until the window ends.
+
+use crate::domain::{AuditEventType, Pin, Purpose, Secret, User};
+use crate::error::ServiceError;
+use crate::hashing::Verification;
+use crate::mail::Notice;
+use crate::rate_limit::Limit;
+use crate::services::Services;
+use crate::store::PinFailures;
+
+use super::replacement::{hash_new_password, replace_password, Replacement};
+use super::{retry_on_conflict, retry_user_change, Retry};
+
+/// Wrong PINs answered as such; the next one deletes the critical data.
+pub const MAX_PIN_FAILURES: u32 = 3;
+/// How long failures count, from the first one (seconds).
+pub const PIN_WINDOW_SECONDS: i64 = 24 * 3600;
+
+/// Checks `pin` under the PIN rule, starting from the user and counter as
+/// the caller's authentication read them (so a call is one read and one
+/// write). `PinInvalid`, `NoProofDefined` and `CriticalDataDeleted` are the
+/// rule's refusals.
+pub async fn check_pin(
+    services: &Services,
+    user: User,
+    failures: PinFailures,
+    pin: &Pin,
+) -> Result<User, ServiceError> {
+    let (user, _) = retry_on_conflict(
+        (user, failures),
+        |(user, _)| {
+            Box::pin(async move {
+                services
+                    .store
+                    .user_with_pin_failures(&user.id, services.clock.now_seconds())
+                    .await?
+                    .ok_or(ServiceError::UserNotFound)
+            })
+        },
+        |(user, failures)| {
+            Box::pin(async move {
+                let now = services.clock.now_seconds();
+                if failures.count > MAX_PIN_FAILURES {
+                    // Locked for the rest of the window: no check at all.
+                    return Err(Retry::Refused(ServiceError::CriticalDataDeleted {
+                        retry_after_seconds: seconds_left(failures.window_ends_at, now),
+                    }));
+                }
+                let Some(digest) = &user.pin_hmac else {
+                    return Err(Retry::Refused(ServiceError::NoProofDefined));
+                };
+                if services
+                    .pepper
+                    .verify(Purpose::Pin, user.id.as_str(), pin.secret(), digest)
+                {
+                    if failures.count > 0 {
+                        services
+                            .store
+                            .clear_pin_failures(&user.id, failures, now)
+                            .await?;
+                    }
+                    Ok((user, failures))
+                } else {
+                    Err(step_wrong(services, &user, failures, now).await)
+                }
+            })
+        },
+    )
+    .await?;
+    Ok(user)
+}
+
+/// Counts a wrong proof: the answer is "wrong" with the attempts left, or,
+/// for the failure past the limit, the deletion (in the same write) and 410.
+async fn step_wrong(services: &Services, user: &User, failures: PinFailures, now: i64) -> Retry {
+    let window_ends_at = failures.window_ends_at.unwrap_or(now + PIN_WINDOW_SECONDS);
+    if let Err(error) = services
+        .store
+        .record_pin_failure(
+            user,
+            failures,
+            MAX_PIN_FAILURES,
+            now,
+            window_ends_at,
+            services.clock.now_millis(),
+        )
+        .await
+    {
+        return error.into();
+    }
+    let count = failures.count + 1;
+    if count > MAX_PIN_FAILURES {
+        tracing::warn!(user_id = %user.id, "too many wrong PINs: critical data deleted");
+        services.notify(user, Notice::CriticalDataDeleted).await;
+        return Retry::Refused(ServiceError::CriticalDataDeleted {
+            retry_after_seconds: seconds_left(Some(window_ends_at), now),
+        });
+    }
+    Retry::Refused(ServiceError::PinInvalid {
+        remaining_attempts: MAX_PIN_FAILURES - count,
+    })
+}
+
+fn seconds_left(window_ends_at: Option<i64>, now: i64) -> u64 {
+    window_ends_at.map_or(1, |end| (end - now).max(1) as u64)
+}
+
+/// P5 with `skip: true`: the user gives up the proof; the payment methods go.
+pub async fn skip_proof(services: &Services, user: User) -> Result<(), ServiceError> {
+    let deleted = retry_user_change(services, user, |user| {
+        Box::pin(async move {
+            if user.payment_methods.is_empty() {
+                return Ok(None); // Nothing to delete: no change, no event.
+            }
+            services
+                .store
+                .delete_critical_data(&user, user.id.as_str(), services.clock.now_millis())
+                .await?;
+            Ok(Some(user))
+        })
+    })
+    .await?;
+    if let Some(user) = deleted {
+        tracing::info!(user_id = %user.id, "critical data deleted: proof skipped");
+        services.notify(&user, Notice::CriticalDataDeleted).await;
+    }
+    Ok(())
+}
+
+/// P4 (deprecated): resets the caller's password. With a PIN, under the PIN
+/// rule, keeping the payment methods; without one, deleting them.
+pub async fn reset_password(
+    services: &Services,
+    user: User,
+    failures: PinFailures,
+    password: &Secret,
+    pin: Option<&Pin>,
+) -> Result<(), ServiceError> {
+    // Bad input is refused before a PIN attempt is spent on it.
+    let accepted = services.policy.accept(password, &user.email)?;
+    let user = match pin {
+        Some(pin) => check_pin(services, user, failures, pin).await?,
+        None => user,
+    };
+    let password_hash = hash_new_password(services, &user, accepted).await?;
+    let replacement = Replacement {
+        change_required: false,
+        event: AuditEventType::PasswordReset,
+        actor: user.id.to_string(),
+        delete_critical_data: pin.is_none() && !user.payment_methods.is_empty(),
+    };
+    let user = replace_password(services, user, password_hash, &replacement).await?;
+    if replacement.delete_critical_data {
+        services.notify(&user, Notice::CriticalDataDeleted).await;
+    }
+    Ok(())
+}
+
+/// P6: sets or replaces the PIN. A user with a password proves it; a wrong
+/// one counts toward the wrong-secret limit.
+pub async fn set_pin(
+    services: &Services,
+    user: User,
+    pin: &Pin,
+    password: Option<&Secret>,
+) -> Result<(), ServiceError> {
+    if user.has_password() {
+        let password = password.ok_or(ServiceError::PasswordRequired)?;
+        let taken = services
+            .limiter
+            .take(Limit::WrongSecrets, user.id.as_str())
+            .await?;
+        match services
+            .hasher
+            .verify(password.clone(), user.password_hash.clone())
+            .await?
+        {
+            Verification::Valid { .. } => services.limiter.give_back(taken).await,
+            Verification::Invalid => return Err(ServiceError::WrongPassword),
+        }
+    }
+    let digest = services
+        .pepper
+        .digest(Purpose::Pin, user.id.as_str(), pin.secret());
+    let digest = &digest;
+    let user = retry_user_change(services, user, |user| {
+        Box::pin(async move {
+            services
+                .store
+                .set_pin(&user, digest, user.id.as_str(), services.clock.now_millis())
+                .await?;
+            Ok(user.id)
+        })
+    })
+    .await?;
+    tracing::info!(user_id = %user, "PIN set");
+    Ok(())
+}

@@ -1,0 +1,190 @@
+//! Z1: issue a password-reset code for a user, mailed with a link from a
+//! template or answered to an admin.
+//!
+//! A user's code lives in the tokens table as an HMAC under the pepper, one
+//! per user (a new one replaces the old), for an hour, dead after five wrong
+//! tries. Issuing one is a change of the user (sequence bump, audit event),
+//! so its `details` come from that transaction.
+
+use crate::auth::{Actor, Caller, SCOPE_RESET_PASSWORD};
+use crate::domain::{random_symbols, ChangeDetails, Purpose, Secret, User, UserId};
+use crate::error::ServiceError;
+use crate::mail::{render, Notice};
+use crate::rate_limit::Limit;
+use crate::services::Services;
+
+use super::caller::check_session;
+use super::retry_user_change;
+
+pub const CODE_TTL_SECONDS: i64 = 3600;
+pub const MAX_WRONG_CODE_TRIES: u32 = 5;
+const CODE_ALPHABET: &[u8; 36] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+
+/// A code of `length` characters from `[A-Z0-9]`, uniformly.
+pub fn new_code(length: usize) -> Secret {
+    Secret::new(random_symbols(CODE_ALPHABET, length))
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Delivery {
+    /// Mail the code, with a link from this template (or the configured one).
+    SendLink { url_template: Option<String> },
+    /// Answer the code to the (admin) caller.
+    ReturnCode,
+}
+
+/// The user `user_id` names, as the caller may see them: where the caller is
+/// the user, a password change since their token was issued ends it.
+pub(super) async fn find_user(
+    services: &Services,
+    caller: &Caller,
+    user_id: &str,
+) -> Result<User, ServiceError> {
+    let id = UserId::parse(user_id).ok_or(ServiceError::UserNotFound)?;
+    let user = services
+        .store
+        .get_user(&id)
+        .await?
+        .ok_or(ServiceError::UserNotFound)?;
+    if caller.subject == user.id.as_str() {
+        check_session(services, caller, &user)?;
+    }
+    Ok(user)
+}
+
+/// Z1: issues a new code for `user_id`, mailing it or answering it, on the
+/// authority of `actor` (see [`Caller::authorise`]).
+pub async fn issue_code(
+    services: &Services,
+    caller: &Caller,
+    actor: Actor,
+    user_id: &str,
+    delivery: &Delivery,
+) -> Result<(ChangeDetails, Option<Secret>), ServiceError> {
+    if *delivery == Delivery::ReturnCode && actor != Actor::Admin {
+        return Err(ServiceError::Forbidden(SCOPE_RESET_PASSWORD.into()));
+    }
+    let user = find_user(services, caller, user_id).await?;
+    let taken = match delivery {
+        Delivery::SendLink { .. } => {
+            let emails = Limit::Emails {
+                kind: "password-reset-code",
+            };
+            services.limiter.take(emails, user.id.as_str()).await?
+        }
+        Delivery::ReturnCode => {
+            services
+                .limiter
+                .take(Limit::AdminResets, &caller.subject)
+                .await?
+        }
+    };
+    let code = new_code(services.config.reset_codes.length);
+    let digest = services
+        .pepper
+        .digest(Purpose::ResetCode, user.id.as_str(), &code);
+    let digest = &digest;
+    let (user, details) = retry_user_change(services, user, |user| {
+        Box::pin(async move {
+            let at = services.clock.now_millis();
+            let expires_at = at.div_euclid(1000) + CODE_TTL_SECONDS;
+            let sequence = services
+                .store
+                .issue_reset_code(&user, digest, expires_at, &caller.subject, at)
+                .await?;
+            let details = ChangeDetails {
+                sequence,
+                change_date: at,
+                resource_owner: user.resource_owner.clone(),
+            };
+            Ok((user, details))
+        })
+    })
+    .await?;
+    tracing::info!(user_id = %user.id, "reset code issued");
+    match delivery {
+        Delivery::ReturnCode => Ok((details, Some(code))),
+        Delivery::SendLink { url_template } => {
+            let template =
+                url_template
+                    .as_deref()
+                    .or(services.config.reset_codes.url_template.as_deref());
+            let link = template.map(|t| fill_template(t, &user, &code));
+            let mail = render(
+                Notice::ResetCode {
+                    code: code.expose(),
+                    link: link.as_deref(),
+                    valid_minutes: 60,
+                },
+                &user.email,
+                user.locale,
+            );
+            if let Err(error) = services.mailer.send(&mail).await {
+                services.limiter.give_back(taken).await;
+                return Err(error.into());
+            }
+            Ok((details, None))
+        }
+    }
+}
+
+/// The link of a `urlTemplate`: `{{.UserID}}`, `{{.Code}}`, `{{.OrgID}}`
+/// replaced by their values, percent-encoded for a URL.
+pub fn fill_template(template: &str, user: &User, code: &Secret) -> String {
+    template
+        .replace("{{.UserID}}", &url_encode(user.id.as_str()))
+        .replace("{{.Code}}", &url_encode(code.expose()))
+        .replace("{{.OrgID}}", &url_encode(&user.resource_owner))
+}
+
+fn url_encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{Email, Locale};
+
+    #[test]
+    fn codes_have_the_length_asked_and_only_upper_case_letters_and_digits() {
+        for length in [1, 6, 20] {
+            let code = new_code(length);
+            assert_eq!(code.expose().len(), length);
+            assert!(code
+                .expose()
+                .bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()));
+        }
+        assert_ne!(new_code(20).expose(), new_code(20).expose());
+    }
+
+    #[test]
+    fn templates_get_their_values_percent_encoded() {
+        let user = User::new(
+            Email::parse("a@example.com").unwrap(),
+            Locale::En,
+            "org 1/x".into(),
+        );
+        let link = fill_template(
+            "https://x.example/reset?user={{.UserID}}&code={{.Code}}&org={{.OrgID}}",
+            &user,
+            &Secret::new("AB12CD"),
+        );
+        assert_eq!(
+            link,
+            format!(
+                "https://x.example/reset?user={}&code=AB12CD&org=org%201%2Fx",
+                user.id
+            )
+        );
+    }
+}

@@ -1,0 +1,55 @@
+//! What the flows work with: the ports (store, mailer, clock) and the
+//! components built once per cold start from the configuration.
+
+use std::sync::Arc;
+
+use crate::auth::Authenticator;
+use crate::clock::Clock;
+use crate::config::{Config, ConfigError};
+use crate::domain::{PasswordPolicy, Pepper, User};
+use crate::hashing::PasswordHasher;
+use crate::mail::{render, Mailer, Notice};
+use crate::rate_limit::RateLimiter;
+use crate::store::Store;
+
+pub struct Services {
+    pub config: Config,
+    pub store: Arc<dyn Store>,
+    pub mailer: Arc<dyn Mailer>,
+    pub clock: Arc<dyn Clock>,
+    pub hasher: Arc<PasswordHasher>,
+    pub authenticator: Authenticator,
+    pub policy: PasswordPolicy,
+    pub pepper: Pepper,
+    pub limiter: RateLimiter,
+}
+
+impl Services {
+    pub fn new(
+        config: Config,
+        store: Arc<dyn Store>,
+        mailer: Arc<dyn Mailer>,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, ConfigError> {
+        Ok(Self {
+            authenticator: Authenticator::new(&config.jwt)?,
+            hasher: PasswordHasher::new(config.passwords.argon2.clone()),
+            policy: PasswordPolicy::new(config.passwords.min_length),
+            pepper: Pepper::new(config.pepper.clone()),
+            limiter: RateLimiter::new(store.clone(), clock.clone(), config.limits.clone()),
+            config,
+            store,
+            mailer,
+            clock,
+        })
+    }
+
+    /// Mails `notice` to the user after a change (SPEC section 3). The change
+    /// stands whether or not the notice goes out, so a failure is logged.
+    pub async fn notify(&self, user: &User, notice: Notice<'_>) {
+        let mail = render(notice, &user.email, user.locale);
+        if let Err(error) = self.mailer.send(&mail).await {
+            tracing::error!(user_id = %user.id, %error, "notice not sent");
+        }
+    }
+}

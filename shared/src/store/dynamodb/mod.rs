@@ -1,0 +1,121 @@
+//! The DynamoDB adapter: the only module that speaks the SDK's types. One
+//! struct, its role implementations split by area (users, tokens, counters,
+//! the PIN proof, reset codes), over the transaction machinery and the item
+//! codec.
+
+mod codec;
+mod counters;
+mod pin;
+mod reset_codes;
+mod tokens;
+mod transaction;
+mod users;
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::Client;
+
+use crate::clock::Millis;
+use crate::config::Tables;
+use crate::domain::AuditEventType;
+use crate::store::{PasswordWrite, StoreError, WriteError};
+use codec::{backend, consistent_key, n, s, strings, Item};
+use transaction::{Transaction, UserChange};
+
+#[derive(Clone)]
+pub struct DynamoStore {
+    client: Client,
+    tables: Tables,
+}
+
+impl DynamoStore {
+    pub fn new(client: Client, tables: Tables) -> Self {
+        Self { client, tables }
+    }
+
+    /// Reads single items, at most one per table, in one strongly consistent
+    /// `BatchGetItem`: each `(table, key attribute, key)`. Returns the items
+    /// found, by table.
+    async fn read_items(
+        &self,
+        keys: &[(&str, &str, &str)],
+    ) -> Result<HashMap<String, Item>, StoreError> {
+        let mut request = self.client.batch_get_item();
+        for (table, name, value) in keys {
+            request = request.request_items(*table, consistent_key(name, value)?);
+        }
+        let output = request.send().await.map_err(backend)?;
+        if output.unprocessed_keys().is_some_and(|k| !k.is_empty()) {
+            return Err(StoreError(
+                "DynamoDB left keys unprocessed; try again".into(),
+            ));
+        }
+        Ok(output
+            .responses
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|(table, items)| Some((table, items.into_iter().next()?)))
+            .collect())
+    }
+
+    /// Writes `change`, with the other items of `transaction`; `Conflict`
+    /// if the user changed.
+    async fn commit_change(
+        &self,
+        change: UserChange,
+        mut transaction: Transaction,
+    ) -> Result<u64, WriteError> {
+        let next = self.add_change(change, &mut transaction)?;
+        transaction
+            .commit(&self.client)
+            .await
+            .map_err(|c| c.conflict())?;
+        Ok(next)
+    }
+
+    /// Adds `change` to `transaction`, in this store's tables.
+    fn add_change(
+        &self,
+        change: UserChange,
+        transaction: &mut Transaction,
+    ) -> Result<u64, StoreError> {
+        change.add_to(transaction, &self.tables.users, &self.tables.audit)
+    }
+}
+
+/// The change every password write makes: the hash and what goes with it,
+/// the session cut-off where the write ends sessions, and the deletion of
+/// the critical data where it goes with it (a second event).
+fn password_change(write: &PasswordWrite) -> UserChange {
+    let mut change = UserChange::new(
+        &write.user_id,
+        write.expected_sequence,
+        write.event,
+        &write.actor,
+        write.at,
+    )
+    .set("passwordHash", s(&write.password_hash))
+    .set(
+        "changeRequired",
+        AttributeValue::Bool(write.change_required),
+    )
+    .set("passwordChangedAt", n(write.at));
+    if let Some(not_before) = write.sessions_not_before {
+        change = change.set("sessionsNotBefore", n(not_before));
+    }
+    if write.delete_critical_data {
+        change = deleting_critical_data(
+            change.and_event(AuditEventType::CriticalDataDeleted),
+            write.at,
+        );
+    }
+    change
+}
+
+/// `change` also deletes the payment methods and marks when.
+fn deleting_critical_data(change: UserChange, at: Millis) -> UserChange {
+    change
+        .set("paymentMethods", strings(&[]))
+        .set("criticalDataDeletedAt", n(at))
+}

@@ -1,0 +1,124 @@
+//! The PIN rule's failure counter, and the deletion its last step makes in
+//! the same transaction.
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::types::Update;
+
+use super::codec::{backend, get_n, n, pin_counter_id, s, user_from_item};
+use super::deleting_critical_data;
+use super::transaction::{Slot, Transaction, UserChange};
+use super::DynamoStore;
+use crate::clock::Millis;
+use crate::domain::{AuditEventType, User, UserId};
+use crate::store::{PinFailures, PinProofs, StoreError, WriteError};
+
+#[async_trait]
+impl PinProofs for DynamoStore {
+    async fn user_with_pin_failures(
+        &self,
+        id: &UserId,
+        now: i64,
+    ) -> Result<Option<(User, PinFailures)>, StoreError> {
+        let counter = pin_counter_id(id);
+        let mut items = self
+            .read_items(&[
+                (&self.tables.users, "userId", id.as_str()),
+                (&self.tables.counters, "counterId", &counter),
+            ])
+            .await?;
+        let Some(user_item) = items.remove(&self.tables.users) else {
+            return Ok(None);
+        };
+        let failures = match items.get(&self.tables.counters) {
+            Some(item) => {
+                let window_ends_at: i64 = get_n(item, "expiresAt")?;
+                if window_ends_at > now {
+                    PinFailures {
+                        count: get_n(item, "count")?,
+                        window_ends_at: Some(window_ends_at),
+                    }
+                } else {
+                    PinFailures::default()
+                }
+            }
+            None => PinFailures::default(),
+        };
+        Ok(Some((user_from_item(&user_item)?, failures)))
+    }
+
+    async fn record_pin_failure(
+        &self,
+        user: &User,
+        seen: PinFailures,
+        max_failures: u32,
+        now: i64,
+        window_ends_at: i64,
+        at: Millis,
+    ) -> Result<(), WriteError> {
+        let count = Update::builder()
+            .table_name(&self.tables.counters)
+            .key("counterId", s(&pin_counter_id(&user.id)))
+            .expression_attribute_names("#count", "count")
+            .expression_attribute_values(":next", n(seen.count + 1))
+            .expression_attribute_values(":now", n(now));
+        let count = if seen.count == 0 {
+            // A first failure (re)opens the window, replacing an expired one.
+            count
+                .update_expression("SET #count = :next, expiresAt = :ends")
+                .condition_expression("attribute_not_exists(counterId) OR expiresAt <= :now")
+                .expression_attribute_values(":ends", n(window_ends_at))
+        } else {
+            count
+                .update_expression("SET #count = :next")
+                .condition_expression("#count = :seen AND expiresAt > :now")
+                .expression_attribute_values(":seen", n(seen.count))
+        }
+        .build()
+        .map_err(backend)?;
+
+        let mut transaction = Transaction::default();
+        transaction.update(Slot::Counter, count);
+        if seen.count + 1 > max_failures {
+            // The failure past the limit: the deletion goes in the same transaction.
+            let change = UserChange::new(
+                &user.id,
+                user.sequence,
+                AuditEventType::CriticalDataDeleted,
+                user.id.as_str(),
+                at,
+            );
+            self.add_change(deleting_critical_data(change, at), &mut transaction)?;
+        }
+        transaction
+            .commit(&self.client)
+            .await
+            .map_err(|c| c.conflict())
+    }
+
+    async fn clear_pin_failures(
+        &self,
+        id: &UserId,
+        seen: PinFailures,
+        now: i64,
+    ) -> Result<(), WriteError> {
+        let result = self
+            .client
+            .delete_item()
+            .table_name(&self.tables.counters)
+            .key("counterId", s(&pin_counter_id(id)))
+            .condition_expression("#count = :seen AND expiresAt > :now")
+            .expression_attribute_names("#count", "count")
+            .expression_attribute_values(":seen", n(seen.count))
+            .expression_attribute_values(":now", n(now))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
+                Err(WriteError::Conflict)
+            }
+            Err(e) => Err(backend(e).into()),
+        }
+    }
+}

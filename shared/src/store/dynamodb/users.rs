@@ -1,0 +1,128 @@
+//! Users: creation, reads, the audit trail, and the changes that are not
+//! part of another area's flow.
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::types::Put;
+
+use super::codec::{backend, get_n, get_s, n, s, user_from_item, user_to_item, Item};
+use super::transaction::{audit_put, Cancelled, Slot, Transaction, UserChange};
+use super::{deleting_critical_data, password_change, DynamoStore};
+use crate::clock::Millis;
+use crate::domain::{AuditEvent, AuditEventType, User, UserId};
+use crate::store::{PasswordWrite, StoreError, Users, WriteError};
+
+#[async_trait]
+impl Users for DynamoStore {
+    async fn create_user(&self, user: &User, actor: &str, at: Millis) -> Result<(), StoreError> {
+        let mut item = user_to_item(user);
+        item.insert("sequence".into(), n(1));
+        item.insert("createdAt".into(), n(at));
+        let put = Put::builder()
+            .table_name(&self.tables.users)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(userId)")
+            .build()
+            .map_err(backend)?;
+        let mut transaction = Transaction::default();
+        transaction.put(Slot::User, put);
+        transaction.put(
+            Slot::Audit,
+            audit_put(
+                &self.tables.audit,
+                &user.id,
+                1,
+                AuditEventType::UserCreated,
+                actor,
+                at,
+            )?,
+        );
+        transaction
+            .commit(&self.client)
+            .await
+            .map_err(Cancelled::into_store_error)
+    }
+
+    async fn get_user(&self, id: &UserId) -> Result<Option<User>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.tables.users)
+            .key("userId", s(id.as_str()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(backend)?;
+        output.item().map(user_from_item).transpose()
+    }
+
+    async fn audit_events(&self, id: &UserId) -> Result<Vec<AuditEvent>, StoreError> {
+        let mut events = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.tables.audit)
+                .key_condition_expression("userId = :u")
+                .expression_attribute_values(":u", s(id.as_str()))
+                .consistent_read(true)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(backend)?;
+            for item in page.items() {
+                events.push(AuditEvent {
+                    user_id: id.clone(),
+                    sequence: get_n(item, "sequence")?,
+                    event_type: get_s(item, "eventType")?,
+                    at: get_n(item, "at")?,
+                    actor: get_s(item, "actor")?,
+                });
+            }
+            match page.last_evaluated_key() {
+                Some(key) if !key.is_empty() => start = Some(key.clone()),
+                _ => break,
+            }
+        }
+        Ok(events)
+    }
+
+    async fn replace_password(&self, write: &PasswordWrite) -> Result<u64, WriteError> {
+        let mut transaction = Transaction::default();
+        let next = self.add_change(password_change(write), &mut transaction)?;
+        transaction
+            .commit(&self.client)
+            .await
+            .map_err(|c| c.conflict())?;
+        Ok(next)
+    }
+
+    async fn delete_critical_data(
+        &self,
+        user: &User,
+        actor: &str,
+        at: Millis,
+    ) -> Result<u64, WriteError> {
+        let change = UserChange::new(
+            &user.id,
+            user.sequence,
+            AuditEventType::CriticalDataDeleted,
+            actor,
+            at,
+        );
+        self.commit_change(deleting_critical_data(change, at), Transaction::default())
+            .await
+    }
+
+    async fn set_pin(
+        &self,
+        user: &User,
+        pin_digest: &str,
+        actor: &str,
+        at: Millis,
+    ) -> Result<u64, WriteError> {
+        let change = UserChange::new(&user.id, user.sequence, AuditEventType::PinSet, actor, at)
+            .set("pinHmac", s(pin_digest));
+        self.commit_change(change, Transaction::default()).await
+    }
+}

@@ -1,0 +1,52 @@
+//! The PIN rule's failure counter (SPEC section 5).
+
+use async_trait::async_trait;
+
+use super::{StoreError, WriteError};
+use crate::clock::Millis;
+use crate::domain::{User, UserId};
+
+/// The failure counter as read: failures in the live window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PinFailures {
+    pub count: u32,
+    /// Unix seconds; `None` when no window is live (count 0).
+    pub window_ends_at: Option<i64>,
+}
+
+#[async_trait]
+pub trait PinProofs: Send + Sync {
+    /// The user and their failure counter, in one round trip; a counter whose
+    /// window ended at `now` (Unix seconds) reads as zero.
+    async fn user_with_pin_failures(
+        &self,
+        id: &UserId,
+        now: i64,
+    ) -> Result<Option<(User, PinFailures)>, StoreError>;
+
+    /// Counts one more failure, on condition that the counter still holds
+    /// `seen` (its window live at `now`); a first failure opens a window that
+    /// ends at `window_ends_at`. The failure that makes `seen + 1` exceed
+    /// `max_failures` also deletes the user's payment methods, marks
+    /// `criticalDataDeletedAt` and appends the audit event, in the same
+    /// transaction (on condition that the user's sequence is still
+    /// `user.sequence`). `Conflict` if either moved.
+    async fn record_pin_failure(
+        &self,
+        user: &User,
+        seen: PinFailures,
+        max_failures: u32,
+        now: i64,
+        window_ends_at: i64,
+        at: Millis,
+    ) -> Result<(), WriteError>;
+
+    /// Clears the counter after a correct proof, on condition that it still
+    /// holds `seen`; `Conflict` otherwise.
+    async fn clear_pin_failures(
+        &self,
+        id: &UserId,
+        seen: PinFailures,
+        now: i64,
+    ) -> Result<(), WriteError>;
+}

@@ -1,0 +1,45 @@
+//! Set-password tokens: one live token per user, stored as its digest.
+
+use async_trait::async_trait;
+
+use super::{PasswordWrite, StoreError, WriteError};
+use crate::domain::{User, UserId};
+
+/// A live-or-dead set-password token as stored (its digest is the key).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenRecord {
+    pub user_id: UserId,
+    /// Unix seconds; DynamoDB's TTL deletes it some time after, so every read
+    /// checks it.
+    pub expires_at: i64,
+}
+
+#[async_trait]
+pub trait SetPasswordTokens: Send + Sync {
+    /// Stores a new token for a user without a password and makes it the
+    /// user's only live one (the previous one stops working). `NotEligible`
+    /// if the user has a password by now, or is gone.
+    async fn issue_set_password_token(
+        &self,
+        user: &User,
+        digest: &str,
+        expires_at: i64,
+    ) -> Result<(), WriteError>;
+
+    /// Looks a token up by its digest (strongly consistent).
+    async fn find_set_password_token(
+        &self,
+        digest: &str,
+    ) -> Result<Option<TokenRecord>, StoreError>;
+
+    /// Consumes the token and sets the first password, in one transaction.
+    /// `TokenNotLive` if the token is not live at `now` (Unix seconds);
+    /// `Conflict` if the user's live token is another, the user has a
+    /// password, or the sequence moved.
+    async fn set_password_with_token(
+        &self,
+        digest: &str,
+        now: i64,
+        write: &PasswordWrite,
+    ) -> Result<u64, WriteError>;
+}

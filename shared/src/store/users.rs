@@ -1,0 +1,66 @@
+//! Users and the changes made to them, each with its sequence bump and audit
+//! event in one transaction.
+
+use async_trait::async_trait;
+
+use super::{StoreError, WriteError};
+use crate::clock::Millis;
+use crate::domain::{AuditEvent, AuditEventType, User, UserId};
+
+/// A new password and everything recorded with it, in one transaction.
+#[derive(Debug, Clone)]
+pub struct PasswordWrite {
+    pub user_id: UserId,
+    /// The sequence the decision was made on; the write fails if it moved.
+    pub expected_sequence: u64,
+    pub password_hash: String,
+    pub change_required: bool,
+    /// Set when the write ends older sessions.
+    pub sessions_not_before: Option<i64>,
+    pub event: AuditEventType,
+    pub actor: String,
+    pub at: Millis,
+    /// Also delete the payment methods (and record it), as P4 without a PIN.
+    pub delete_critical_data: bool,
+}
+
+impl PasswordWrite {
+    /// The user's sequence once the write is done: one per audit event.
+    pub fn next_sequence(&self) -> u64 {
+        self.expected_sequence + 1 + u64::from(self.delete_critical_data)
+    }
+}
+
+#[async_trait]
+pub trait Users: Send + Sync {
+    /// Creates the user with sequence 1 and its `user.created` audit event.
+    async fn create_user(&self, user: &User, actor: &str, at: Millis) -> Result<(), StoreError>;
+
+    /// A strongly consistent read.
+    async fn get_user(&self, id: &UserId) -> Result<Option<User>, StoreError>;
+
+    /// The user's audit trail, oldest first.
+    async fn audit_events(&self, id: &UserId) -> Result<Vec<AuditEvent>, StoreError>;
+
+    /// Replaces the password of an existing user (change or reset). Returns
+    /// the new sequence; `Conflict` if the user changed or is gone.
+    async fn replace_password(&self, write: &PasswordWrite) -> Result<u64, WriteError>;
+
+    /// Deletes the payment methods (the user chose to skip the proof).
+    /// `Conflict` if the user changed.
+    async fn delete_critical_data(
+        &self,
+        user: &User,
+        actor: &str,
+        at: Millis,
+    ) -> Result<u64, WriteError>;
+
+    /// Sets the PIN digest. `Conflict` if the user changed.
+    async fn set_pin(
+        &self,
+        user: &User,
+        pin_digest: &str,
+        actor: &str,
+        at: Millis,
+    ) -> Result<u64, WriteError>;
+}

@@ -1,0 +1,282 @@
+//! Every endpoint's caller. [`TestApp::call`] builds any request to an
+//! endpoint (raw bytes, odd headers, another client address); the named
+//! callers below are the usual requests.
+
+use std::collections::HashMap;
+
+use lambda_http::{Body, RequestExt, Response};
+use serde_json::Value;
+
+use crate::requests::{event, event_request, random_address};
+use crate::TestApp;
+
+/// The endpoints of SPEC section 4, by the SPEC's names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint {
+    P1,
+    P2,
+    P3,
+    P4,
+    P5,
+    P6,
+    Z1,
+    Z2,
+    O1,
+}
+
+impl Endpoint {
+    fn method(self) -> &'static str {
+        match self {
+            Endpoint::P3 => "GET",
+            Endpoint::P1 | Endpoint::P4 | Endpoint::P6 => "PUT",
+            _ => "POST",
+        }
+    }
+
+    /// The path, with the user id where the route has one.
+    fn path(self, user_id: &str) -> String {
+        match self {
+            Endpoint::P1 => "/user/password".into(),
+            Endpoint::P2 => "/user/password/confirm".into(),
+            Endpoint::P3 => "/user/password/set".into(),
+            Endpoint::P4 => "/user/password/reset".into(),
+            Endpoint::P5 => "/callbacks/password-reset".into(),
+            Endpoint::P6 => "/user/pin".into(),
+            Endpoint::Z1 => format!("/v2/users/{user_id}/password_reset"),
+            Endpoint::Z2 => format!("/v2/users/{user_id}/password"),
+            Endpoint::O1 => format!("/v1/users/{user_id}/reset-password"),
+        }
+    }
+
+    /// The route's path parameter naming the user, where it has one.
+    fn user_parameter(self) -> Option<&'static str> {
+        match self {
+            Endpoint::Z1 | Endpoint::Z2 => Some("userId"),
+            Endpoint::O1 => Some("user_id"),
+            _ => None,
+        }
+    }
+}
+
+/// A request to one endpoint, built step by step, then sent to its handler.
+pub struct Call<'a> {
+    app: &'a TestApp,
+    endpoint: Endpoint,
+    headers: Vec<(String, String)>,
+    body: Option<Vec<u8>>,
+    base64_encoded: bool,
+    user_id: String,
+    query: HashMap<String, String>,
+    address: Option<String>,
+}
+
+impl Call<'_> {
+    pub fn bearer(self, token: &str) -> Self {
+        self.header("authorization", &format!("Bearer {token}"))
+    }
+
+    /// Sets a header (replacing one of the same name).
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+        self.headers.push((name.to_string(), value.to_string()));
+        self
+    }
+
+    pub fn without_header(mut self, name: &str) -> Self {
+        self.headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+        self
+    }
+
+    pub fn body(mut self, text: &str) -> Self {
+        self.body = Some(text.as_bytes().to_vec());
+        self
+    }
+
+    pub fn json(self, body: &Value) -> Self {
+        self.body(&body.to_string())
+    }
+
+    /// A body of any bytes, sent base64-encoded as API Gateway sends binary.
+    pub fn bytes(mut self, bytes: Vec<u8>) -> Self {
+        self.body = Some(bytes);
+        self.base64_encoded = true;
+        self
+    }
+
+    /// The user the route's path names (Z1, Z2, O1).
+    pub fn user(mut self, user_id: &str) -> Self {
+        self.user_id = user_id.to_string();
+        self
+    }
+
+    pub fn query(mut self, name: &str, value: &str) -> Self {
+        self.query.insert(name.to_string(), value.to_string());
+        self
+    }
+
+    /// The client's address as API Gateway reports it (random otherwise).
+    pub fn from_address(mut self, address: &str) -> Self {
+        self.address = Some(address.to_string());
+        self
+    }
+
+    pub async fn send(self) -> Response<Body> {
+        let endpoint = self.endpoint;
+        let headers: Vec<(&str, &str)> = self
+            .headers
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.as_str()))
+            .collect();
+        let address = self.address.clone().unwrap_or_else(random_address);
+        let event = event(
+            endpoint.method(),
+            &endpoint.path(&self.user_id),
+            &headers,
+            self.body,
+            self.base64_encoded,
+            &address,
+        );
+        let mut request = event_request(&event);
+        if let Some(name) = endpoint.user_parameter() {
+            request = request
+                .with_path_parameters(HashMap::from([(name.to_string(), self.user_id.clone())]));
+        }
+        if !self.query.is_empty() {
+            request = request.with_query_string_parameters(self.query);
+        }
+        let services = &self.app.services;
+        match endpoint {
+            Endpoint::P1 => set_password_request::handle(services, request).await,
+            Endpoint::P2 => set_password_confirm::handle(services, request).await,
+            Endpoint::P3 => set_password_page::handle(&services.config.passwords, request).await,
+            Endpoint::P4 => password_reset_with_pin::handle(services, request).await,
+            Endpoint::P5 => password_reset_callback::handle(services, request).await,
+            Endpoint::P6 => set_pin::handle(services, request).await,
+            Endpoint::Z1 => password_reset_code::handle(services, request).await,
+            Endpoint::Z2 => change_password::handle(services, request).await,
+            Endpoint::O1 => admin_reset_password::handle(services, request).await,
+        }
+    }
+}
+
+impl TestApp {
+    /// A request to `endpoint`, with the content type its family's clients send.
+    pub fn call(&self, endpoint: Endpoint) -> Call<'_> {
+        let content_type = match endpoint {
+            Endpoint::P2 => Some("application/vnd.api+json"),
+            Endpoint::Z1 | Endpoint::Z2 | Endpoint::O1 => Some("application/json"),
+            _ => None,
+        };
+        Call {
+            app: self,
+            endpoint,
+            headers: content_type
+                .map(|ct| vec![("content-type".to_string(), ct.to_string())])
+                .unwrap_or_default(),
+            body: None,
+            base64_encoded: false,
+            user_id: String::new(),
+            query: HashMap::new(),
+            address: None,
+        }
+    }
+
+    /// P1 `PUT /user/password`.
+    pub async fn p1_request_link(&self, bearer: &str) -> Response<Body> {
+        self.call(Endpoint::P1).bearer(bearer).send().await
+    }
+
+    /// P2 `POST /user/password/confirm`.
+    pub async fn p2_confirm(&self, token: &str, password: &str) -> Response<Body> {
+        self.call(Endpoint::P2)
+            .json(&serde_json::json!({ "token": token, "password": password }))
+            .send()
+            .await
+    }
+
+    /// P3 `GET /user/password/set?token=…` in a browser preferring `language`.
+    pub async fn p3_page(&self, token: Option<&str>, language: &str) -> Response<Body> {
+        let call = self.call(Endpoint::P3).header("accept-language", language);
+        match token {
+            Some(token) => call.query("token", token),
+            None => call,
+        }
+        .send()
+        .await
+    }
+
+    /// P4 `PUT /user/password/reset[?pin=…]`.
+    pub async fn p4_reset(
+        &self,
+        bearer: &str,
+        query_pin: Option<&str>,
+        body: &str,
+    ) -> Response<Body> {
+        let call = self.call(Endpoint::P4).bearer(bearer).body(body);
+        match query_pin {
+            Some(pin) => call.query("pin", pin),
+            None => call,
+        }
+        .send()
+        .await
+    }
+
+    /// P5 `POST /callbacks/password-reset`.
+    pub async fn p5_callback(&self, bearer: &str, body: &str) -> Response<Body> {
+        self.call(Endpoint::P5)
+            .bearer(bearer)
+            .body(body)
+            .send()
+            .await
+    }
+
+    /// P6 `PUT /user/pin`.
+    pub async fn p6_set_pin(&self, bearer: &str, body: &str) -> Response<Body> {
+        self.call(Endpoint::P6)
+            .bearer(bearer)
+            .body(body)
+            .send()
+            .await
+    }
+
+    /// Z1 `POST /v2/users/{userId}/password_reset`.
+    pub async fn z1_reset_code(&self, bearer: &str, user_id: &str, body: &str) -> Response<Body> {
+        self.call(Endpoint::Z1)
+            .bearer(bearer)
+            .user(user_id)
+            .body(body)
+            .send()
+            .await
+    }
+
+    /// Z2 `POST /v2/users/{userId}/password`.
+    pub async fn z2_set_password(
+        &self,
+        bearer: &str,
+        user_id: &str,
+        body: &Value,
+    ) -> Response<Body> {
+        self.call(Endpoint::Z2)
+            .bearer(bearer)
+            .user(user_id)
+            .json(body)
+            .send()
+            .await
+    }
+
+    /// O1 `POST /v1/users/{user_id}/reset-password`, with or without a token.
+    pub async fn o1_admin_reset(
+        &self,
+        bearer: Option<&str>,
+        user_id: &str,
+        body: &str,
+    ) -> Response<Body> {
+        let call = self.call(Endpoint::O1).user(user_id).body(body);
+        match bearer {
+            Some(token) => call.bearer(token),
+            None => call,
+        }
+        .send()
+        .await
+    }
+}

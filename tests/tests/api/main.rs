@@ -1,0 +1,15 @@
+//! The integration tests: one binary, black-box over the handlers, against
+//! the emulator (`make test` starts it and sets its address). Each module
+//! covers one area; every endpoint is reached through the callers of
+//! `integration_tests::TestApp`.
+
+mod admin_reset;
+mod authentication;
+mod failures;
+mod family_z;
+mod local_stack;
+mod logs;
+mod pin_recovery;
+mod rate_limits;
+mod set_password_flow;
+mod set_password_page;
