@@ -64,13 +64,19 @@ impl Caller {
         UserId::parse(&self.subject)
     }
 
+    /// Whether the caller is the user `user_id` names (ids compare in either case).
+    pub fn is(&self, user_id: &str) -> bool {
+        self.user_id()
+            .is_some_and(|me| UserId::parse(user_id) == Some(me))
+    }
+
     /// On whose authority the caller may act on the user `target`: their own,
     /// or an admin's (`users:resetPassword`). Decided from the token alone,
     /// before any lookup, so a stranger learns nothing of the user.
     pub fn authorise(&self, target: &str) -> Result<Actor, Forbidden> {
         if self.has_scope(SCOPE_RESET_PASSWORD) {
             Ok(Actor::Admin)
-        } else if self.subject == target {
+        } else if self.is(target) {
             Ok(Actor::Owner)
         } else {
             Err(Forbidden {

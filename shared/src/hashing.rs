@@ -25,10 +25,11 @@ pub enum HashError {
 /// The outcome of checking a password against a stored hash.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Verification {
-    /// Matches; `rehash` holds a new PHC string when the stored one used other
-    /// parameters than the configured ones.
+    /// Matches; `outdated` when the stored hash used other parameters than
+    /// the configured ones, so a caller that keeps the password may store
+    /// [`PasswordHasher::rehash`] of it (a caller replacing it need not pay).
     Valid {
-        rehash: Option<String>,
+        outdated: bool,
     },
     Invalid,
 }
@@ -60,6 +61,14 @@ impl PasswordHasher {
     pub async fn hash(self: &Arc<Self>, password: AcceptedPassword) -> Result<String, HashError> {
         let this = Arc::clone(self);
         tokio::task::spawn_blocking(move || this.hash_blocking(password.secret())).await?
+    }
+
+    /// The hash of a verified current password with the configured
+    /// parameters, to replace an outdated one (SPEC section 3). It is the same
+    /// password, so no policy applies.
+    pub async fn rehash(self: &Arc<Self>, password: Secret) -> Result<String, HashError> {
+        let this = Arc::clone(self);
+        tokio::task::spawn_blocking(move || this.hash_blocking(&normalise(&password))).await?
     }
 
     /// Verifies `password` against `stored`, or against the dummy hash when the
@@ -114,12 +123,7 @@ impl PasswordHasher {
             || params.m_cost() != self.params.m_cost()
             || params.t_cost() != self.params.t_cost()
             || params.p_cost() != self.params.p_cost();
-        let rehash = if outdated {
-            Some(self.hash_blocking(password)?)
-        } else {
-            None
-        };
-        Ok(Verification::Valid { rehash })
+        Ok(Verification::Valid { outdated })
     }
 
     fn compute(
@@ -188,7 +192,7 @@ mod tests {
                 .verify(Secret::new("correct horse"), Some(phc.clone()))
                 .await
                 .unwrap(),
-            Verification::Valid { rehash: None }
+            Verification::Valid { outdated: false }
         );
         assert_eq!(
             hasher
@@ -219,22 +223,21 @@ mod tests {
         let old = PasswordHasher::new(Params::new(512, 1, 1, None).unwrap());
         let phc = old.hash(accepted("correct horse")).await.unwrap();
         let current = PasswordHasher::new(cheap_params());
-        let Verification::Valid {
-            rehash: Some(new_phc),
-        } = current
-            .verify(Secret::new("correct horse"), Some(phc))
-            .await
-            .unwrap()
-        else {
-            panic!("expected a rehash");
-        };
+        assert_eq!(
+            current
+                .verify(Secret::new("correct horse"), Some(phc))
+                .await
+                .unwrap(),
+            Verification::Valid { outdated: true }
+        );
+        let new_phc = current.rehash(Secret::new("correct horse")).await.unwrap();
         assert!(new_phc.contains("m=1024,t=1,p=1"), "{new_phc}");
         assert_eq!(
             current
                 .verify(Secret::new("correct horse"), Some(new_phc))
                 .await
                 .unwrap(),
-            Verification::Valid { rehash: None }
+            Verification::Valid { outdated: false }
         );
     }
 
@@ -256,7 +259,7 @@ mod tests {
                 .verify(Secret::new("\u{FB01}xqzrwv7"), Some(phc))
                 .await
                 .unwrap(),
-            Verification::Valid { rehash: None }
+            Verification::Valid { outdated: false }
         );
     }
 }

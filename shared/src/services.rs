@@ -6,7 +6,7 @@ use std::sync::Arc;
 use crate::auth::Authenticator;
 use crate::clock::Clock;
 use crate::config::{Config, ConfigError};
-use crate::domain::{PasswordPolicy, Pepper, User};
+use crate::domain::{Email, Locale, PasswordPolicy, Pepper, User, UserId};
 use crate::hashing::PasswordHasher;
 use crate::mail::{render, Mailer, Notice};
 use crate::rate_limit::RateLimiter;
@@ -47,9 +47,22 @@ impl Services {
     /// Mails `notice` to the user after a change (SPEC section 3). The change
     /// stands whether or not the notice goes out, so a failure is logged.
     pub async fn notify(&self, user: &User, notice: Notice<'_>) {
-        let mail = render(notice, &user.email, user.locale);
+        self.notify_address(&user.id, &user.email, user.locale, notice)
+            .await;
+    }
+
+    /// As [`Services::notify`], for a flow that has the address but not the
+    /// whole user.
+    pub async fn notify_address(
+        &self,
+        user_id: &UserId,
+        email: &Email,
+        locale: Locale,
+        notice: Notice<'_>,
+    ) {
+        let mail = render(notice, email, locale);
         if let Err(error) = self.mailer.send(&mail).await {
-            tracing::error!(user_id = %user.id, %error, "notice not sent");
+            tracing::error!(user_id = %user_id, %error, "notice not sent");
         }
     }
 }

@@ -67,6 +67,16 @@ impl Users for InstrumentedStore {
         self.inner.replace_password(write).await
     }
 
+    async fn rehash_password(
+        &self,
+        id: &UserId,
+        current_hash: &str,
+        new_hash: &str,
+    ) -> Result<(), WriteError> {
+        self.fails("rehash_password")?;
+        self.inner.rehash_password(id, current_hash, new_hash).await
+    }
+
     async fn delete_critical_data(
         &self,
         user: &User,

@@ -69,6 +69,27 @@ pub async fn authenticate_user_with_pin_failures(
     Ok((caller, user, failures))
 }
 
+/// The session cut-off for a caller acting on `target`, wherever the caller
+/// is a user of this service (SPEC section 1): checked on `target` when the
+/// caller is that user, else on the caller's own record (an admin's token
+/// ends with the admin's own password change too).
+pub async fn check_caller_session(
+    services: &Services,
+    caller: &Caller,
+    target: &User,
+) -> Result<(), ServiceError> {
+    if caller.is(target.id.as_str()) {
+        return check_session(services, caller, target);
+    }
+    match caller.user_id() {
+        Some(id) => match services.store.get_user(&id).await? {
+            Some(own) => check_session(services, caller, &own),
+            None => Ok(()),
+        },
+        None => Ok(()),
+    }
+}
+
 /// A password change or reset since the caller's token was issued ends it,
 /// where so configured.
 pub fn check_session(

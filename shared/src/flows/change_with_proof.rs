@@ -17,7 +17,7 @@ use crate::rate_limit::{Limit, Window};
 use crate::services::Services;
 use crate::store::{Proof, ResetState, WriteError};
 
-use super::caller::check_session;
+use super::caller::check_caller_session;
 use super::replacement::{hash_new_password, replace_password, Replacement};
 use super::reset_code::{find_user, MAX_WRONG_CODE_TRIES};
 use super::{retry_on_conflict, Retry};
@@ -87,7 +87,7 @@ async fn change_with_proof(
                     .reset_state(id, &window.counter)
                     .await?
                     .ok_or(ServiceError::UserNotFound)?;
-                check_session(services, caller, &state.user)?;
+                check_caller_session(services, caller, &state.user).await?;
                 if state.wrong_secrets >= window.quota {
                     return Err(ServiceError::from(window.limited()).into());
                 }

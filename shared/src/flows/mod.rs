@@ -12,10 +12,12 @@
 //! | `change_with_proof` | Z2 change with the current password, a code, or as admin |
 //! | `admin_reset` | O1 |
 //! | `replacement` | what every change or reset of an existing password shares |
+//! | `current_password` | verifying a kept password, and rehashing it with current parameters |
 
 pub mod admin_reset;
 pub mod caller;
 pub mod change_with_proof;
+pub mod current_password;
 pub mod pin_proof;
 pub mod replacement;
 pub mod reset_code;

@@ -8,12 +8,12 @@
 
 use crate::domain::{AuditEventType, Pin, Purpose, Secret, User};
 use crate::error::ServiceError;
-use crate::hashing::Verification;
 use crate::mail::Notice;
 use crate::rate_limit::Limit;
 use crate::services::Services;
 use crate::store::PinFailures;
 
+use super::current_password;
 use super::replacement::{hash_new_password, replace_password, Replacement};
 use super::{retry_on_conflict, retry_user_change, Retry};
 
@@ -176,14 +176,10 @@ pub async fn set_pin(
             .limiter
             .take(Limit::WrongSecrets, user.id.as_str())
             .await?;
-        match services
-            .hasher
-            .verify(password.clone(), user.password_hash.clone())
-            .await?
-        {
-            Verification::Valid { .. } => services.limiter.give_back(taken).await,
-            Verification::Invalid => return Err(ServiceError::WrongPassword),
+        if !current_password::verify(services, &user, password).await? {
+            return Err(ServiceError::WrongPassword);
         }
+        services.limiter.give_back(taken).await;
     }
     let digest = services
         .pepper

@@ -13,7 +13,7 @@ use crate::mail::{render, Notice};
 use crate::rate_limit::Limit;
 use crate::services::Services;
 
-use super::caller::check_session;
+use super::caller::check_caller_session;
 use super::retry_user_change;
 
 pub const CODE_TTL_SECONDS: i64 = 3600;
@@ -33,8 +33,8 @@ pub enum Delivery {
     ReturnCode,
 }
 
-/// The user `user_id` names, as the caller may see them: where the caller is
-/// the user, a password change since their token was issued ends it.
+/// The user `user_id` names, once the caller's session is known to be live
+/// (see [`check_caller_session`]).
 pub(super) async fn find_user(
     services: &Services,
     caller: &Caller,
@@ -46,9 +46,7 @@ pub(super) async fn find_user(
         .get_user(&id)
         .await?
         .ok_or(ServiceError::UserNotFound)?;
-    if caller.subject == user.id.as_str() {
-        check_session(services, caller, &user)?;
-    }
+    check_caller_session(services, caller, &user).await?;
     Ok(user)
 }
 

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::domain::{new_token, token_digest, AuditEventType, Secret, User};
+use crate::domain::{new_token, token_digest, AuditEventType, Email, Locale, Secret, User, UserId};
 use crate::error::ServiceError;
 use crate::mail::{render, Notice};
 use crate::rate_limit::Limit;
@@ -70,25 +70,56 @@ async fn issue_and_mail(
 }
 
 /// P2: sets the first password if the token is live, consuming it in the
-/// same transaction. Invalid links count against the client's address.
+/// same transaction. The link is decided first: a live one always goes
+/// through, and only an invalid one counts against the client's address, or
+/// is refused by that limit (SPEC section 3: thousands of users may share an
+/// address behind a carrier-grade NAT).
 pub async fn confirm(
     services: &Services,
     client: Option<&str>,
     token: &Secret,
     password: &Secret,
 ) -> Result<(), ServiceError> {
-    let taken = match client {
-        Some(address) => Some(services.limiter.take(Limit::InvalidLinks, address).await?),
-        None => None,
-    };
-    let outcome = confirm_with_token(services, token, password).await;
-    if let (Some(taken), false) = (taken, matches!(outcome, Err(ServiceError::TokenInvalid))) {
-        services.limiter.give_back(taken).await;
+    match (redeem(services, token, password).await, client) {
+        (Err(ServiceError::TokenInvalid), Some(address)) => {
+            services.limiter.take(Limit::InvalidLinks, address).await?;
+            Err(ServiceError::TokenInvalid)
+        }
+        (outcome, _) => outcome,
     }
-    outcome
 }
 
-async fn confirm_with_token(
+/// The user a live token was issued to, as far as redeeming it needs them.
+#[derive(Debug, Clone)]
+struct Holder {
+    id: UserId,
+    email: Email,
+    locale: Locale,
+    /// The sequence the write expects.
+    sequence: u64,
+}
+
+impl Holder {
+    /// The user as stored now, if the link with `digest` is still theirs to redeem.
+    async fn read(services: &Services, id: &UserId, digest: &str) -> Result<Self, ServiceError> {
+        let user = services
+            .store
+            .get_user(id)
+            .await?
+            .ok_or(ServiceError::TokenInvalid)?;
+        still_redeemable(&user, digest)?;
+        Ok(Self {
+            id: user.id,
+            email: user.email,
+            locale: user.locale,
+            sequence: user.sequence,
+        })
+    }
+}
+
+/// Two round trips when the user did not change since the link was issued:
+/// the token (which records its user), then the transaction.
+async fn redeem(
     services: &Services,
     token: &Secret,
     password: &Secret,
@@ -100,39 +131,35 @@ async fn confirm_with_token(
         .await?
         .filter(|r| r.expires_at > services.clock.now_seconds())
         .ok_or(ServiceError::TokenInvalid)?;
-    let user = services
-        .store
-        .get_user(&record.user_id)
-        .await?
-        .ok_or(ServiceError::TokenInvalid)?;
-    still_redeemable(&user, &digest)?;
-    let accepted = services.policy.accept(password, &user.email)?;
+    let holder = match record.issued_to {
+        Some(issued) => Holder {
+            id: record.user_id,
+            email: issued.email,
+            locale: issued.locale,
+            sequence: issued.sequence,
+        },
+        None => Holder::read(services, &record.user_id, &digest).await?,
+    };
+    let accepted = services.policy.accept(password, &holder.email)?;
     let password_hash = services.hasher.hash(accepted).await?;
     let (digest, password_hash) = (&digest, &password_hash);
-    let user = retry_on_conflict(
-        user,
-        |user| {
+    let holder = retry_on_conflict(
+        holder,
+        // The user changed since the link was issued: the link may have been
+        // replaced, or a password set another way; else retry on the new sequence.
+        |holder| Box::pin(async move { Holder::read(services, &holder.id, digest).await }),
+        |holder| {
             Box::pin(async move {
-                services
-                    .store
-                    .get_user(&user.id)
-                    .await?
-                    .ok_or(ServiceError::TokenInvalid)
-            })
-        },
-        |user| {
-            Box::pin(async move {
-                still_redeemable(&user, digest)?;
                 let now = services.clock.now_millis();
                 let write = PasswordWrite {
-                    user_id: user.id.clone(),
-                    expected_sequence: user.sequence,
+                    user_id: holder.id.clone(),
+                    expected_sequence: holder.sequence,
                     password_hash: password_hash.clone(),
                     change_required: false,
                     // The first password ends no session (SPEC section 1).
                     sessions_not_before: None,
                     event: AuditEventType::PasswordSet,
-                    actor: user.id.to_string(),
+                    actor: holder.id.to_string(),
                     at: now,
                     delete_critical_data: false,
                 };
@@ -141,7 +168,7 @@ async fn confirm_with_token(
                     .set_password_with_token(digest, now.div_euclid(1000), &write)
                     .await
                 {
-                    Ok(_) => Ok(user),
+                    Ok(_) => Ok(holder),
                     Err(WriteError::TokenNotLive) => {
                         Err(Retry::Refused(ServiceError::TokenInvalid))
                     }
@@ -151,8 +178,15 @@ async fn confirm_with_token(
         },
     )
     .await?;
-    tracing::info!(user_id = %user.id, "password set");
-    services.notify(&user, Notice::PasswordSet).await;
+    tracing::info!(user_id = %holder.id, "password set");
+    services
+        .notify_address(
+            &holder.id,
+            &holder.email,
+            holder.locale,
+            Notice::PasswordSet,
+        )
+        .await;
     Ok(())
 }
 

@@ -16,7 +16,7 @@ mod users;
 pub use dynamodb::DynamoStore;
 pub use pin::{PinFailures, PinProofs};
 pub use reset_codes::{Proof, ResetCode, ResetCodes, ResetState};
-pub use tokens::{SetPasswordTokens, TokenRecord};
+pub use tokens::{IssuedTo, SetPasswordTokens, TokenRecord};
 pub use users::{PasswordWrite, Users};
 
 use crate::rate_limit::{CounterError, Counters};

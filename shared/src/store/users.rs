@@ -46,6 +46,16 @@ pub trait Users: Send + Sync {
     /// the new sequence; `Conflict` if the user changed or is gone.
     async fn replace_password(&self, write: &PasswordWrite) -> Result<u64, WriteError>;
 
+    /// Stores `new_hash`, the same password with the current parameters, on
+    /// condition that the stored hash is still `current_hash`. Not a change
+    /// of the user: no sequence, no audit event. `Conflict` if it moved.
+    async fn rehash_password(
+        &self,
+        id: &UserId,
+        current_hash: &str,
+        new_hash: &str,
+    ) -> Result<(), WriteError>;
+
     /// Deletes the payment methods (the user chose to skip the proof).
     /// `Conflict` if the user changed.
     async fn delete_critical_data(

@@ -387,6 +387,120 @@ async fn return_code_is_for_admins_and_unknown_users_are_404() {
 }
 
 #[tokio::test]
+async fn an_admins_older_token_ends_with_the_admins_own_password_change() {
+    let app = spawn_app().await;
+    let (admin_user, _) = user_with_password(&app, "zadminuser").await;
+    let (user, _) = user_with_password(&app, "zadmintarget").await;
+    let old_admin_token = app.admin_token_for(admin_user.id.as_str());
+    app.clock.advance_seconds(1);
+    let own_change = z2(
+        &app,
+        &app.token_for(admin_user.id.as_str()),
+        &admin_user,
+        json!({ "newPassword": { "password": NEW_PASSWORD }, "currentPassword": PASSWORD }),
+    )
+    .await;
+    assert_eq!(own_change.status(), 200);
+
+    let change = z2(
+        &app,
+        &old_admin_token,
+        &user,
+        json!({ "newPassword": { "password": "a-third-password-99" } }),
+    )
+    .await;
+    assert_eq!((change.status().as_u16(), grpc_code(&change)), (401, 16));
+    let code = z1(&app, &old_admin_token, &user, r#"{"returnCode": {}}"#).await;
+    assert_eq!((code.status().as_u16(), grpc_code(&code)), (401, 16));
+    assert!(app.password_is(&user, PASSWORD).await, "nothing changed");
+    assert_eq!(app.stored_user(&user).await.sequence, user.sequence);
+
+    let new_admin_token = app.admin_token_for(admin_user.id.as_str());
+    let code = z1(&app, &new_admin_token, &user, r#"{"returnCode": {}}"#).await;
+    assert_eq!(code.status(), 200, "a token issued after the change works");
+}
+
+#[tokio::test]
+async fn user_ids_name_the_caller_in_either_case() {
+    let app = spawn_app().await;
+    let (user, _) = user_with_password(&app, "zcase").await;
+    let upper = user.id.as_str().to_uppercase();
+    let issued = app
+        .z1_reset_code(&app.token_for(user.id.as_str()), &upper, "{}")
+        .await;
+    assert_eq!(
+        issued.status(),
+        200,
+        "the user naming themself in upper case"
+    );
+
+    // A token whose `sub` is the id in upper case is the same user's, and
+    // ends with the user's password change like any other.
+    let upper_token = app.token_for(&upper);
+    app.clock.advance_seconds(1);
+    let changed = z2(
+        &app,
+        &app.token_for(user.id.as_str()),
+        &user,
+        json!({ "newPassword": { "password": NEW_PASSWORD }, "currentPassword": PASSWORD }),
+    )
+    .await;
+    assert_eq!(changed.status(), 200);
+    let stale = app
+        .z2_set_password(
+            &upper_token,
+            &upper,
+            &json!({ "newPassword": { "password": "a-third-password-99" }, "currentPassword": NEW_PASSWORD }),
+        )
+        .await;
+    assert_eq!((stale.status().as_u16(), grpc_code(&stale)), (401, 16));
+}
+
+#[tokio::test]
+async fn a_password_change_or_reset_kills_the_live_code() {
+    let app = spawn_app().await;
+    let (user, _) = user_with_password(&app, "zcodekill").await;
+    let admin = app.admin_token();
+    let issue_code = || async {
+        let returned = z1(&app, &admin, &user, r#"{"returnCode": {}}"#).await;
+        json_body(&returned)["verificationCode"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let code = issue_code().await;
+    let changed = z2(
+        &app,
+        &app.token_for(user.id.as_str()),
+        &user,
+        json!({ "newPassword": { "password": NEW_PASSWORD }, "currentPassword": PASSWORD }),
+    )
+    .await;
+    assert_eq!(changed.status(), 200);
+    app.clock.advance_seconds(1);
+    let me = app.token_for(user.id.as_str());
+    let late = z2(&app, &me, &user, with_code(&code, "a-third-password-99")).await;
+    assert_eq!((late.status().as_u16(), grpc_code(&late)), (400, 3));
+    assert!(app.password_is(&user, NEW_PASSWORD).await);
+
+    // The same after an admin's reset (O1).
+    let code = issue_code().await;
+    let reset = app
+        .o1_admin_reset(
+            Some(&admin),
+            user.id.as_str(),
+            &json!({ "new_password": "an-admins-choice-77" }).to_string(),
+        )
+        .await;
+    assert_eq!(reset.status(), 204);
+    app.clock.advance_seconds(1);
+    let me = app.token_for(user.id.as_str());
+    let late = z2(&app, &me, &user, with_code(&code, "a-fourth-password-98")).await;
+    assert_eq!((late.status().as_u16(), grpc_code(&late)), (400, 3));
+    assert!(app.password_is(&user, "an-admins-choice-77").await);
+}
+
+#[tokio::test]
 async fn an_admin_may_give_neither_secret() {
     let app = spawn_app().await;
     let (user, _) = user_with_password(&app, "zadmin").await;

@@ -476,6 +476,54 @@ async fn replacing_a_pin_needs_the_current_password() {
 }
 
 #[tokio::test]
+async fn a_password_hashed_with_older_parameters_is_rehashed_when_it_proves_a_pin_change() {
+    let app = spawn_app().await;
+    let older = password_service::hashing::PasswordHasher::new(
+        argon2::Params::new(1024, 1, 1, None).unwrap(),
+    );
+    let accepted = password_service::domain::PasswordPolicy::new(1)
+        .accept(
+            &Secret::new(PASSWORD),
+            &password_service::domain::Email::parse("old.hash@example.com").unwrap(),
+        )
+        .unwrap();
+    let old_hash = older.hash(accepted).await.unwrap();
+    let user = app
+        .create_user_with(&unique_email("oldhash"), |u| {
+            u.password_hash = Some(old_hash.clone())
+        })
+        .await;
+    let response = p6(
+        &app,
+        &user,
+        &json!({ "pin": PIN, "password": PASSWORD }).to_string(),
+    )
+    .await;
+    assert_eq!(response.status(), 204);
+    let stored = app.stored_user(&user).await;
+    let new_hash = stored.password_hash.clone().unwrap();
+    assert!(
+        new_hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+        "{new_hash}"
+    );
+    assert!(app.password_is(&user, PASSWORD).await, "the same password");
+    assert_eq!(
+        stored.sequence,
+        user.sequence + 1,
+        "only the PIN change counts"
+    );
+
+    let wrong = p6(
+        &app,
+        &user,
+        &json!({ "pin": PIN, "password": "not-it-at-all" }).to_string(),
+    )
+    .await;
+    assert_eq!(wrong.status(), 403);
+    assert_eq!(app.stored_user(&user).await.password_hash, Some(new_hash));
+}
+
+#[tokio::test]
 async fn wrong_passwords_at_p6_hit_the_wrong_secret_limit() {
     let app = spawn_app_with(|s| {
         s.insert("RATE_LIMIT_WRONG_SECRETS_PER_HOUR".into(), "2".into());

@@ -1,7 +1,7 @@
 //! SPEC section 3's limits as P1 and P2 meet them: 429 with a `Retry-After`
 //! that counts down to the end of a fixed window, exact under concurrency.
 
-use integration_tests::{error_code, spawn_app, unique_email, Endpoint, TestApp};
+use integration_tests::{error_code, spawn_app, spawn_app_with, unique_email, Endpoint, TestApp};
 
 fn retry_after(response: &lambda_http::Response<lambda_http::Body>) -> i64 {
     response.headers()["retry-after"]
@@ -85,41 +85,78 @@ async fn confirm_from(
         .await
 }
 
+/// A client address no other test uses (the limits outlive a test run).
+fn fresh_address() -> String {
+    format!("2001:db8::{}", password_service::domain::random_hex(4))
+}
+
 #[tokio::test]
 async fn invalid_links_from_one_address_are_limited_and_others_are_not() {
     let app = spawn_app().await;
-    let address = "198.51.100.77";
+    let address = fresh_address();
     for i in 0..20 {
-        let response = confirm_from(&app, address, &format!("not-a-live-token-{i}")).await;
+        let response = confirm_from(&app, &address, &format!("not-a-live-token-{i}")).await;
         assert_eq!(response.status(), 410, "attempt {i}");
     }
-    let limited = confirm_from(&app, address, "not-a-live-token-21").await;
+    let limited = confirm_from(&app, &address, "not-a-live-token-21").await;
     assert_eq!(limited.status(), 429);
     assert!(retry_after(&limited) >= 1);
+    let elsewhere = confirm_from(&app, &fresh_address(), "not-a-live-token-22").await;
+    assert_eq!(elsewhere.status(), 410, "another address is not limited");
+}
 
-    let (_, _, token) = app.user_with_link("elsewhere").await;
+#[tokio::test]
+async fn a_live_link_goes_through_from_an_address_that_used_up_its_invalid_links() {
+    let app = spawn_app().await;
+    let address = fresh_address();
+    for i in 0..21 {
+        confirm_from(&app, &address, &format!("stale-link-{i}")).await;
+    }
     assert_eq!(
-        confirm_from(&app, address, &token).await.status(),
+        confirm_from(&app, &address, "stale-link-22").await.status(),
         429,
-        "the address is limited"
+        "the address is limited for invalid links"
     );
+    let (user, _, token) = app.user_with_link("behindnat").await;
     assert_eq!(
-        confirm_from(&app, "198.51.100.78", &token).await.status(),
-        204
+        confirm_from(&app, &address, &token).await.status(),
+        204,
+        "a live link is never refused by the limit"
     );
+    assert!(app.password_is(&user, "violet-kettle-sunrise-42").await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn twenty_concurrent_live_links_behind_one_address_all_go_through() {
+    let app = spawn_app_with(|s| {
+        s.insert("RATE_LIMIT_INVALID_LINKS_PER_HOUR".into(), "5".into());
+    })
+    .await;
+    let address = fresh_address();
+    let mut tokens = Vec::new();
+    for i in 0..20 {
+        tokens.push(app.user_with_link(&format!("nat{i}")).await.2);
+    }
+    let mut tasks = tokio::task::JoinSet::new();
+    for token in tokens {
+        let (app, address) = (app.clone(), address.clone());
+        tasks.spawn(async move { confirm_from(&app, &address, &token).await.status().as_u16() });
+    }
+    let statuses = tasks.join_all().await;
+    assert!(statuses.iter().all(|s| *s == 204), "{statuses:?}");
 }
 
 #[tokio::test]
 async fn valid_links_do_not_count_against_the_address() {
     let app = spawn_app().await;
-    let address = "198.51.100.90";
+    let address = fresh_address();
     for i in 0..25 {
         let email = unique_email(&format!("valid{i}"));
         let user = app.create_user(&email).await;
         app.p1_request_link(&app.token_for(user.id.as_str())).await;
         let token = app.token_from_latest_link(&email);
         assert_eq!(
-            confirm_from(&app, address, &token).await.status(),
+            confirm_from(&app, &address, &token).await.status(),
             204,
             "user {i}"
         );

@@ -50,7 +50,7 @@ async fn the_emailed_link_sets_the_first_password() {
             .verify(Secret::new(GOOD_PASSWORD), Some(hash))
             .await
             .unwrap(),
-        Verification::Valid { rehash: None }
+        Verification::Valid { outdated: false }
     );
     assert_eq!(stored.sequence, user.sequence + 1);
     assert_eq!(stored.set_password_token_hash, None);

@@ -74,6 +74,22 @@ impl DynamoStore {
         Ok(next)
     }
 
+    /// Deletes the user's reset code, whatever its state: every password
+    /// write kills it (a code must not outlive the password it could reset).
+    fn kill_reset_code(
+        &self,
+        user_id: &crate::domain::UserId,
+        transaction: &mut Transaction,
+    ) -> Result<(), StoreError> {
+        let delete = aws_sdk_dynamodb::types::Delete::builder()
+            .table_name(&self.tables.tokens)
+            .key("tokenId", s(&codec::reset_code_id(user_id)))
+            .build()
+            .map_err(backend)?;
+        transaction.delete(transaction::Slot::Code, delete);
+        Ok(())
+    }
+
     /// Adds `change` to `transaction`, in this store's tables.
     fn add_change(
         &self,

@@ -107,6 +107,9 @@ impl ResetCodes for DynamoStore {
         let mut transaction = Transaction::default();
         transaction.check(Slot::Window, not_full);
         let next = self.add_change(password_change(write), &mut transaction)?;
+        if let Proof::CurrentPassword = proof {
+            self.kill_reset_code(&write.user_id, &mut transaction)?;
+        }
         if let Proof::Code {
             digest,
             max_wrong_tries,

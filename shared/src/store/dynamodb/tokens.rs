@@ -6,12 +6,14 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{Delete, Put, Update};
 
-use super::codec::{backend, get_n, get_s, n, parse_user_id, s};
+use super::codec::{backend, get_n, get_s, n, opt_n, opt_s, parse_user_id, s};
 use super::password_change;
 use super::transaction::{Slot, Transaction};
 use super::DynamoStore;
-use crate::domain::User;
-use crate::store::{PasswordWrite, SetPasswordTokens, StoreError, TokenRecord, WriteError};
+use crate::domain::{Email, Locale, User};
+use crate::store::{
+    IssuedTo, PasswordWrite, SetPasswordTokens, StoreError, TokenRecord, WriteError,
+};
 
 const SET_PASSWORD_PURPOSE: &str = "set-password";
 
@@ -30,6 +32,9 @@ impl SetPasswordTokens for DynamoStore {
                 ("purpose".into(), s(SET_PASSWORD_PURPOSE)),
                 ("userId".into(), s(user.id.as_str())),
                 ("expiresAt".into(), n(expires_at)),
+                ("email".into(), s(user.email.as_str())),
+                ("locale".into(), s(user.locale.as_str())),
+                ("userSequence".into(), n(user.sequence)),
             ])))
             .condition_expression("attribute_not_exists(tokenId)")
             .build()
@@ -84,9 +89,21 @@ impl SetPasswordTokens for DynamoStore {
         if get_s(item, "purpose")? != SET_PASSWORD_PURPOSE {
             return Ok(None);
         }
+        let issued_to = match (opt_s(item, "email")?, opt_n(item, "userSequence")?) {
+            (Some(email), Some(sequence)) => Some(IssuedTo {
+                email: Email::parse(&email)
+                    .ok_or_else(|| StoreError("stored email is malformed".into()))?,
+                locale: opt_s(item, "locale")?
+                    .and_then(|l| Locale::parse(&l))
+                    .unwrap_or_default(),
+                sequence,
+            }),
+            _ => None,
+        };
         Ok(Some(TokenRecord {
             user_id: parse_user_id(&get_s(item, "userId")?)?,
             expires_at: get_n(item, "expiresAt")?,
+            issued_to,
         }))
     }
 
@@ -111,6 +128,7 @@ impl SetPasswordTokens for DynamoStore {
             .remove("setPasswordTokenHash");
         let mut transaction = Transaction::default();
         transaction.delete(Slot::Token, consume);
+        self.kill_reset_code(&write.user_id, &mut transaction)?;
         let next = self.add_change(change, &mut transaction)?;
         transaction.commit(&self.client).await.map_err(|c| {
             c.meaning(&[

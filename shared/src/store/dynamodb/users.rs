@@ -2,6 +2,7 @@
 //! part of another area's flow.
 
 use async_trait::async_trait;
+use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::Put;
 
 use super::codec::{backend, get_n, get_s, n, s, user_from_item, user_to_item, Item};
@@ -89,12 +90,35 @@ impl Users for DynamoStore {
 
     async fn replace_password(&self, write: &PasswordWrite) -> Result<u64, WriteError> {
         let mut transaction = Transaction::default();
-        let next = self.add_change(password_change(write), &mut transaction)?;
-        transaction
-            .commit(&self.client)
+        self.kill_reset_code(&write.user_id, &mut transaction)?;
+        self.commit_change(password_change(write), transaction)
             .await
-            .map_err(|c| c.conflict())?;
-        Ok(next)
+    }
+
+    async fn rehash_password(
+        &self,
+        id: &UserId,
+        current_hash: &str,
+        new_hash: &str,
+    ) -> Result<(), WriteError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.tables.users)
+            .key("userId", s(id.as_str()))
+            .update_expression("SET passwordHash = :new")
+            .condition_expression("passwordHash = :current")
+            .expression_attribute_values(":new", s(new_hash))
+            .expression_attribute_values(":current", s(current_hash))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
+                Err(WriteError::Conflict)
+            }
+            Err(e) => Err(backend(e).into()),
+        }
     }
 
     async fn delete_critical_data(
