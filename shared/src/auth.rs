@@ -216,11 +216,25 @@ impl Authenticator {
             })
         })?;
         let claims = data.claims;
-        if claims.exp + self.leeway <= now {
+        // Saturating: a claim near i64's ends must not wrap (release) or
+        // panic (debug).
+        if claims.exp.saturating_add(self.leeway) <= now {
             return Err(AuthError::InvalidToken("the token has expired"));
         }
-        if claims.nbf.is_some_and(|nbf| nbf - self.leeway > now) {
+        if claims
+            .nbf
+            .is_some_and(|nbf| nbf.saturating_sub(self.leeway) > now)
+        {
             return Err(AuthError::InvalidToken("the token is not valid yet"));
+        }
+        // A token from the future would outlive every later session cut-off.
+        if claims
+            .iat
+            .is_some_and(|iat| iat.saturating_sub(self.leeway) > now)
+        {
+            return Err(AuthError::InvalidToken(
+                "the token was issued in the future",
+            ));
         }
         if claims.sub.is_empty() {
             return Err(AuthError::InvalidToken("the token names no subject"));

@@ -104,6 +104,9 @@ pub struct ResetCodeSettings {
     pub length: usize,
     /// The link a Z1 email carries when the request names no `urlTemplate`.
     pub url_template: Option<String>,
+    /// The hosts a request's `urlTemplate` may link to (lowercase, no port);
+    /// none when unset, so a request can only use the configured template.
+    pub url_hosts: Vec<String>,
 }
 
 /// When the PIN-gated reset (P4) was deprecated and when it goes away (Unix
@@ -174,6 +177,16 @@ impl Config {
             reset_codes: ResetCodeSettings {
                 length: vars.bounded("RESET_CODE_LENGTH", 6, 1..=20)?,
                 url_template: vars.optional("RESET_CODE_URL_TEMPLATE"),
+                url_hosts: vars
+                    .optional("RESET_CODE_URL_HOSTS")
+                    .map(|hosts| {
+                        hosts
+                            .split(',')
+                            .map(|h| h.trim().to_ascii_lowercase())
+                            .filter(|h| !h.is_empty())
+                            .collect()
+                    })
+                    .unwrap_or_default(),
             },
             deprecation: DeprecationSettings {
                 // 2025-01-01 and 2027-07-01, 00:00 UTC.

@@ -37,6 +37,13 @@ pub enum ServiceError {
     WrongPassword,
     #[error("the verification code is wrong, used, replaced or expired")]
     InvalidVerificationCode,
+    /// A field the request gave is not acceptable here (beyond its syntax).
+    #[error("{field}: {description}")]
+    InvalidField {
+        /// The request's path to the field, e.g. `sendLink.urlTemplate`.
+        field: &'static str,
+        description: String,
+    },
     #[error("too many requests; retry after {retry_after_seconds} s")]
     RateLimited { retry_after_seconds: u64 },
     #[error("internal error: {0}")]

@@ -244,6 +244,21 @@ impl TestApp {
         link_token(&mail.body).expect("a link with a token")
     }
 
+    /// The reset code (Z1) in the newest email sent to `to`.
+    pub fn code_from_latest_mail(&self, to: &str) -> String {
+        let mails = self.mails_to(to);
+        let body = &mails.last().expect("a reset email").body;
+        body.lines()
+            .map(str::trim)
+            .find(|l| {
+                l.len() == 6
+                    && l.bytes()
+                        .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+            })
+            .expect("a code line")
+            .to_string()
+    }
+
     /// A new user (address from `name`) who has asked for a set-password
     /// link: the user, their address, and the token from the emailed link.
     pub async fn user_with_link(&self, name: &str) -> (User, String, String) {

@@ -33,7 +33,8 @@ async fn respond(services: &Services, request: &Request) -> Result<Response<Body
     })?;
     let body = json_object(request, MediaTypes::Json)?;
     let new_password = match body.get("new_password") {
-        None => Err(AdminError::new(
+        // `null` means absent, for every field of every family.
+        None | Some(Value::Null) => Err(AdminError::new(
             StatusCode::BAD_REQUEST,
             MISSING_FIELDS,
             "new_password is required!",

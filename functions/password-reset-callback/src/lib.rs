@@ -35,7 +35,8 @@ async fn respond(services: &Services, request: &Request) -> Result<Response<Body
         }
     };
     let pin = match body.get("pin") {
-        None => None,
+        // `null` means absent, for every field of every family.
+        None | Some(Value::Null) => None,
         Some(Value::String(raw)) => Some(Pin::parse(raw).ok_or_else(malformed_pin)?),
         Some(_) => return Err(malformed_pin()),
     };

@@ -46,25 +46,35 @@ async fn respond(services: &Services, request: &Request) -> Result<Response<Body
         caller::authenticate_user_with_pin_failures(services, request.headers()).await?;
     let body = json_object(request, MediaTypes::JsonApi)?;
     let password = string_field(&body, "password").map_err(|p| ApiError::field(p, "/password"))?;
-    let pin = requested_pin(request, &body)?;
+    let requested = requested_pin(request, &body)?;
     match pin_proof::reset_password(
         services,
         user,
         failures,
         &Secret::new(password),
-        pin.as_ref(),
+        requested.as_ref().map(|(pin, _)| pin),
     )
     .await
     {
         Ok(()) => Ok(empty_response(StatusCode::NO_CONTENT)),
-        // The original answers a wrong PIN here with 403.
+        // The original answers a wrong PIN here with 403, naming where it came from.
         Err(error @ ServiceError::PinInvalid { .. }) => {
             let mut error = ApiError::from(error);
             error.status = StatusCode::FORBIDDEN;
-            Err(error)
+            Err(match requested {
+                Some((_, PinSource::Query)) => error.parameter("pin"),
+                _ => error.pointer("/pin"),
+            })
         }
         Err(error) => Err(error.into()),
     }
+}
+
+/// Where the request gave its PIN.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PinSource {
+    Query,
+    Body,
 }
 
 /// The PIN from the query (as documented) or the body (as the original also
@@ -72,7 +82,7 @@ async fn respond(services: &Services, request: &Request) -> Result<Response<Body
 fn requested_pin(
     request: &Request,
     body: &serde_json::Map<String, Value>,
-) -> Result<Option<Pin>, ApiError> {
+) -> Result<Option<(Pin, PinSource)>, ApiError> {
     let from_query = request
         .query_string_parameters_ref()
         .and_then(|q| q.first("pin"))
@@ -82,18 +92,24 @@ fn requested_pin(
         Some(Value::String(raw)) => Some(raw.clone()),
         Some(_) => return Err(malformed_pin().pointer("/pin")),
     };
-    let raw = match (from_query, from_body) {
+    let (raw, source) = match (from_query, from_body) {
         (Some(q), Some(b)) if q != b => {
             return Err(
                 ApiError::malformed("The PIN in the query and in the body differ.")
                     .parameter("pin"),
             )
         }
-        (Some(q), _) => Some(q),
-        (None, b) => b,
+        (Some(q), _) => (q, PinSource::Query),
+        (None, Some(b)) => (b, PinSource::Body),
+        (None, None) => return Ok(None),
     };
-    raw.map(|raw| Pin::parse(&raw).ok_or_else(|| malformed_pin().parameter("pin")))
-        .transpose()
+    let malformed = || match source {
+        PinSource::Query => malformed_pin().parameter("pin"),
+        PinSource::Body => malformed_pin().pointer("/pin"),
+    };
+    Pin::parse(&raw)
+        .map(|pin| Some((pin, source)))
+        .ok_or_else(malformed)
 }
 
 fn malformed_pin() -> ApiError {

@@ -101,16 +101,26 @@ impl PasswordPolicy {
                 max: PASSWORD_MAX_LENGTH,
             });
         }
-        let lowered = normalised.expose().to_lowercase();
-        let local_part = email.local_part().to_lowercase();
-        if local_part.chars().count() >= MIN_LOCAL_PART_CHARS && lowered.contains(&local_part) {
+        let local_part = caseless_form(email.local_part());
+        if local_part.chars().count() >= MIN_LOCAL_PART_CHARS
+            && caseless_form(normalised.expose()).contains(&local_part)
+        {
             return Err(PolicyViolation::ContainsUserData);
         }
+        let lowered = normalised.expose().to_lowercase();
         if COMMON_PASSWORDS.contains(&lowered) {
             return Err(PolicyViolation::TooCommon);
         }
         Ok(AcceptedPassword(normalised))
     }
+}
+
+/// The form in which a password and the email's local part are compared:
+/// NFKC, full case folding, NFKC again (Unicode's NFKC_Casefold), so that
+/// "STRASSE" is found in "straße" and full-width letters match ASCII ones.
+fn caseless_form(text: &str) -> String {
+    let folded = caseless::default_case_fold_str(&text.nfkc().collect::<String>());
+    folded.nfkc().collect()
 }
 
 /// NFKC, so that the same password typed on different keyboards (full-width
@@ -188,6 +198,20 @@ mod tests {
     fn passwords_containing_the_email_name_are_rejected() {
         assert_eq!(
             check("xxMaximilian2024"),
+            Err(PolicyViolation::ContainsUserData)
+        );
+    }
+
+    #[test]
+    fn user_data_is_compared_after_nfkc_and_case_folding() {
+        let strasse = Email::parse("STRASSE@example.com").unwrap();
+        assert_eq!(
+            policy().accept(&Secret::new("meine-straße-12"), &strasse),
+            Err(PolicyViolation::ContainsUserData)
+        );
+        let full_width = Email::parse("ｍａｘｉｍｉｌｉａｎ@example.com").unwrap();
+        assert_eq!(
+            policy().accept(&Secret::new("xxMaximilian2024"), &full_width),
             Err(PolicyViolation::ContainsUserData)
         );
     }

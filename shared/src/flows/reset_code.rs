@@ -62,6 +62,12 @@ pub async fn issue_code(
     if *delivery == Delivery::ReturnCode && actor != Actor::Admin {
         return Err(ServiceError::Forbidden(SCOPE_RESET_PASSWORD.into()));
     }
+    if let Delivery::SendLink {
+        url_template: Some(template),
+    } = delivery
+    {
+        check_link_host(&services.config.reset_codes.url_hosts, template)?;
+    }
     let user = find_user(services, caller, user_id).await?;
     let taken = match delivery {
         Delivery::SendLink { .. } => {
@@ -78,6 +84,28 @@ pub async fn issue_code(
         }
     };
     let code = new_code(services.config.reset_codes.length);
+    if let Delivery::SendLink { url_template } = delivery {
+        // The mail goes out before the code is stored: if it fails, nothing
+        // changed and the previous code still works.
+        let template =
+            url_template
+                .as_deref()
+                .or(services.config.reset_codes.url_template.as_deref());
+        let link = template.map(|t| fill_template(t, &user, &code));
+        let mail = render(
+            Notice::ResetCode {
+                code: code.expose(),
+                link: link.as_deref(),
+                valid_minutes: (CODE_TTL_SECONDS / 60) as u64,
+            },
+            &user.email,
+            user.locale,
+        );
+        if let Err(error) = services.mailer.send(&mail).await {
+            services.limiter.give_back(taken).await;
+            return Err(error.into());
+        }
+    }
     let digest = services
         .pepper
         .digest(Purpose::ResetCode, user.id.as_str(), &code);
@@ -100,30 +128,38 @@ pub async fn issue_code(
     })
     .await?;
     tracing::info!(user_id = %user.id, "reset code issued");
-    match delivery {
-        Delivery::ReturnCode => Ok((details, Some(code))),
-        Delivery::SendLink { url_template } => {
-            let template =
-                url_template
-                    .as_deref()
-                    .or(services.config.reset_codes.url_template.as_deref());
-            let link = template.map(|t| fill_template(t, &user, &code));
-            let mail = render(
-                Notice::ResetCode {
-                    code: code.expose(),
-                    link: link.as_deref(),
-                    valid_minutes: 60,
-                },
-                &user.email,
-                user.locale,
-            );
-            if let Err(error) = services.mailer.send(&mail).await {
-                services.limiter.give_back(taken).await;
-                return Err(error.into());
-            }
-            Ok((details, None))
-        }
+    let returned = (*delivery == Delivery::ReturnCode).then_some(code);
+    Ok((details, returned))
+}
+
+/// A request's `urlTemplate` may link only to a configured host, over https
+/// (plain http only to this machine, for the local stack): else anyone with
+/// a user's token could have a genuine-looking email carry the code away.
+fn check_link_host(allowed: &[String], template: &str) -> Result<(), ServiceError> {
+    let refuse = |description: &str| ServiceError::InvalidField {
+        field: "sendLink.urlTemplate",
+        description: description.to_string(),
+    };
+    let (scheme, rest) = template
+        .split_once("://")
+        .ok_or_else(|| refuse("must be an absolute URL"))?;
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host = authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, host)| host)
+        .to_ascii_lowercase();
+    let host = match host.strip_prefix('[') {
+        Some(bracketed) => bracketed.split(']').next().unwrap_or_default().to_string(),
+        None => host.split(':').next().unwrap_or_default().to_string(),
+    };
+    if !allowed.contains(&host) {
+        return Err(refuse("must link to a host this service is configured for"));
     }
+    let local = matches!(host.as_str(), "localhost" | "127.0.0.1" | "::1");
+    if !(scheme.eq_ignore_ascii_case("https") || (local && scheme.eq_ignore_ascii_case("http"))) {
+        return Err(refuse("must be an https URL"));
+    }
+    Ok(())
 }
 
 /// The link of a `urlTemplate`: `{{.UserID}}`, `{{.Code}}`, `{{.OrgID}}`
@@ -163,6 +199,28 @@ mod tests {
                 .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()));
         }
         assert_ne!(new_code(20).expose(), new_code(20).expose());
+    }
+
+    #[test]
+    fn link_templates_may_name_only_configured_hosts_over_https() {
+        let allowed = vec!["app.example".to_string(), "127.0.0.1".to_string()];
+        for good in [
+            "https://app.example/reset?code={{.Code}}",
+            "https://APP.example:8443/r",
+            "http://127.0.0.1:9000/password/reset?code={{.Code}}",
+        ] {
+            assert!(check_link_host(&allowed, good).is_ok(), "{good}");
+        }
+        for bad in [
+            "https://evil.example/reset?code={{.Code}}",
+            "https://app.example@evil.example/",
+            "https://app.example.evil.example/",
+            "http://app.example/reset",
+            "https://{{.OrgID}}.app.example/",
+            "app.example/reset",
+        ] {
+            assert!(check_link_host(&allowed, bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

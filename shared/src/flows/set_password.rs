@@ -17,6 +17,11 @@ const SET_PASSWORD_EMAILS: Limit = Limit::Emails {
 
 /// P1: replaces the user's set-password link with a new one and mails it.
 /// Returns when the link expires (Unix seconds).
+///
+/// The mail goes out first and the new link is stored after: if the mail
+/// fails, nothing changed and the previous link still works; if the store
+/// fails after it, the answer is an error and, again, the previous link
+/// still works (the mailed one never became live).
 pub async fn request_link(
     services: &Services,
     user: &User,
@@ -29,32 +34,9 @@ pub async fn request_link(
         .limiter
         .take(SET_PASSWORD_EMAILS, user.id.as_str())
         .await?;
-    match issue_and_mail(services, user, page_url).await {
-        Ok(expires_at) => Ok(expires_at),
-        Err(error) => {
-            // No email went out: the attempt does not count.
-            services.limiter.give_back(taken).await;
-            Err(error)
-        }
-    }
-}
-
-async fn issue_and_mail(
-    services: &Services,
-    user: &User,
-    page_url: &str,
-) -> Result<i64, ServiceError> {
     let token = new_token();
     let ttl = services.config.mail.set_password_ttl;
     let expires_at = services.clock.now_seconds() + ttl.as_secs() as i64;
-    services
-        .store
-        .issue_set_password_token(user, &token_digest(&token), expires_at)
-        .await
-        .map_err(|e| match e {
-            WriteError::NotEligible => ServiceError::PasswordAlreadySet,
-            other => other.into(),
-        })?;
     let link = link_with_token(page_url, &token);
     let mail = render(
         Notice::SetPasswordLink {
@@ -64,7 +46,19 @@ async fn issue_and_mail(
         &user.email,
         user.locale,
     );
-    services.mailer.send(&mail).await?;
+    if let Err(error) = services.mailer.send(&mail).await {
+        // No email went out: the attempt does not count.
+        services.limiter.give_back(taken).await;
+        return Err(error.into());
+    }
+    services
+        .store
+        .issue_set_password_token(user, &token_digest(&token), expires_at)
+        .await
+        .map_err(|e| match e {
+            WriteError::NotEligible => ServiceError::PasswordAlreadySet,
+            other => other.into(),
+        })?;
     tracing::info!(user_id = %user.id, "set-password link sent");
     Ok(expires_at)
 }

@@ -157,6 +157,11 @@ impl From<ServiceError> for AdminError {
                 MISSING_FIELDS,
                 "password is required!",
             ),
+            ServiceError::InvalidField { field, description } => AdminError::new(
+                StatusCode::BAD_REQUEST,
+                INVALID_FIELDS,
+                format!("{field} {description}"),
+            ),
             ServiceError::Internal(cause) => {
                 tracing::error!(error = %cause, "internal error");
                 AdminError::internal()

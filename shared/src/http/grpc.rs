@@ -193,6 +193,9 @@ impl From<ServiceError> for Status {
                 Code::ResourceExhausted,
                 format!("too many attempts; retry in {retry_after_seconds} s"),
             ),
+            ServiceError::InvalidField { field, description } => {
+                Status::new(Code::InvalidArgument, "invalid request").violation(field, description)
+            }
             ServiceError::Internal(cause) => {
                 tracing::error!(error = %cause, "internal error");
                 Status::internal()

@@ -267,6 +267,13 @@ impl From<ServiceError> for ApiError {
                 "Invalid code",
                 "The code is wrong, used, replaced or expired.",
             ),
+            ServiceError::InvalidField { field, description } => ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid-field",
+                "Invalid field",
+                description,
+            )
+            .pointer(&format!("/{}", field.replace('.', "/"))),
             ServiceError::Internal(cause) => {
                 tracing::error!(error = %cause, "internal error");
                 ApiError::internal()

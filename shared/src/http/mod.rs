@@ -10,7 +10,7 @@ use lambda_http::http::{HeaderMap, HeaderValue, StatusCode};
 use lambda_http::{Body, Request, Response};
 use serde_json::Value;
 
-use crate::auth::insufficient_scope_challenge;
+use crate::auth::{insufficient_scope_challenge, AuthError};
 use crate::error::ServiceError;
 
 /// SPEC section 2: bodies over 16 KiB answer 413.
@@ -185,6 +185,15 @@ impl ErrorHeaders {
         match error {
             ServiceError::Unauthenticated(auth) => Self {
                 www_authenticate: Some(auth.challenge()),
+                ..Self::default()
+            },
+            // The token is valid but the account it names may not use family
+            // P: still a 401, and a 401 always carries a challenge.
+            ServiceError::MissingLinkedIdentity => Self {
+                www_authenticate: Some(
+                    AuthError::InvalidToken("the account lacks the required linked identity")
+                        .challenge(),
+                ),
                 ..Self::default()
             },
             ServiceError::Forbidden(scope) => Self {

@@ -202,6 +202,34 @@ fn nbf_is_honoured() {
 }
 
 #[test]
+fn a_token_issued_in_the_future_is_rejected_beyond_the_leeway() {
+    let auth = authenticator(&keys(), true);
+    assert!(rejects(
+        &auth,
+        &hs256(&with(claims(), "iat", json!(NOW + 31)))
+    ));
+    assert!(auth
+        .authenticate(
+            &bearer(&hs256(&with(claims(), "iat", json!(NOW + 29)))),
+            NOW
+        )
+        .is_ok());
+}
+
+#[test]
+fn time_claims_at_the_ends_of_the_range_neither_wrap_nor_panic() {
+    let auth = authenticator(&keys(), true);
+    let far_future = hs256(&with(claims(), "exp", json!(i64::MAX)));
+    assert!(auth.authenticate(&bearer(&far_future), NOW).is_ok());
+    let far_past = hs256(&with(claims(), "exp", json!(i64::MIN)));
+    assert!(rejects(&auth, &far_past));
+    let nbf_min = hs256(&with(claims(), "nbf", json!(i64::MIN)));
+    assert!(auth.authenticate(&bearer(&nbf_min), NOW).is_ok());
+    let iat_max = hs256(&with(claims(), "iat", json!(i64::MAX)));
+    assert!(rejects(&auth, &iat_max));
+}
+
+#[test]
 fn hs256_signed_with_the_rsa_public_key_is_rejected() {
     let keys = keys();
     let header = Header {
@@ -347,8 +375,21 @@ async fn p1_answers_401_with_a_challenge_for_every_bad_token() {
     ));
     let rsa = rsa_key("any");
     let key_confusion = mint_hs256(&rsa.public_der, &claims).unwrap();
+    let from_the_future = hs(&with(
+        claims.clone(),
+        "iat",
+        json!(claims["iat"].as_i64().unwrap() + 3600),
+    ));
 
-    for token in [none, tampered, wrong_iss, wrong_aud, expired, key_confusion] {
+    for token in [
+        none,
+        tampered,
+        wrong_iss,
+        wrong_aud,
+        expired,
+        key_confusion,
+        from_the_future,
+    ] {
         assert_invalid_token_at_p1(&app, &token).await;
     }
     assert_eq!(

@@ -101,3 +101,70 @@ async fn p2_still_sets_the_password_when_the_notice_cannot_be_sent() {
     );
     assert!(healthy.stored_user(&user).await.password_hash.is_some());
 }
+
+#[tokio::test]
+async fn when_the_link_email_fails_the_previous_link_still_works() {
+    let healthy = spawn_app().await;
+    let (user, _, token) = healthy.user_with_link("keeplink").await;
+    let no_mail = spawn_app_with(|s| {
+        s.insert("AWS_ENDPOINT_URL_SESV2".into(), CLOSED_PORT.into());
+    })
+    .await;
+    let again = no_mail
+        .p1_request_link(&no_mail.token_for(user.id.as_str()))
+        .await;
+    assert_eq!(again.status(), 501);
+    assert_eq!(
+        healthy
+            .p2_confirm(&token, "violet-kettle-sunrise-42")
+            .await
+            .status(),
+        204,
+        "the link mailed before the failure is still live"
+    );
+}
+
+#[tokio::test]
+async fn when_the_code_email_fails_the_previous_code_still_works() {
+    let healthy = spawn_app().await;
+    let user = healthy
+        .create_user_with_password(&unique_email("keepcode"), "amber-harbor-lighthouse-7")
+        .await;
+    let issued = healthy
+        .z1_reset_code(
+            &healthy.admin_token(),
+            user.id.as_str(),
+            r#"{"returnCode": {}}"#,
+        )
+        .await;
+    let code = integration_tests::json_body(&issued)["verificationCode"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let no_mail = spawn_app_with(|s| {
+        s.insert("AWS_ENDPOINT_URL_SESV2".into(), CLOSED_PORT.into());
+    })
+    .await;
+    let again = no_mail
+        .z1_reset_code(&no_mail.token_for(user.id.as_str()), user.id.as_str(), "{}")
+        .await;
+    assert_eq!(again.status(), 500);
+    assert_eq!(integration_tests::json_body(&again)["code"], 13);
+    let change = healthy
+        .z2_set_password(
+            &healthy.token_for(user.id.as_str()),
+            user.id.as_str(),
+            &serde_json::json!({ "newPassword": { "password": "quiet-meadow-tractor-51" }, "verificationCode": code }),
+        )
+        .await;
+    assert_eq!(
+        change.status(),
+        200,
+        "the code issued before the failure is still live"
+    );
+    assert_eq!(
+        healthy.stored_user(&user).await.sequence,
+        user.sequence + 2,
+        "the failed request changed nothing: one code issued, one change"
+    );
+}

@@ -23,21 +23,6 @@ fn with_code(code: &str, password: &str) -> Value {
     json!({ "newPassword": { "password": password }, "verificationCode": code })
 }
 
-/// The code in the newest reset email to `email`.
-fn mailed_code(app: &TestApp, email: &str) -> String {
-    let mails = app.mails_to(email);
-    let body = &mails.last().expect("a reset email").body;
-    body.lines()
-        .map(str::trim)
-        .find(|l| {
-            l.len() == 6
-                && l.bytes()
-                    .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
-        })
-        .expect("a code line")
-        .to_string()
-}
-
 fn grpc_code(response: &Response<Body>) -> i64 {
     json_body(response)["code"].as_i64().unwrap_or(-1)
 }
@@ -78,7 +63,7 @@ async fn a_mailed_code_changes_the_password() {
     );
     assert!(json_body(&issued).get("verificationCode").is_none());
 
-    let code = mailed_code(&app, &email);
+    let code = app.code_from_latest_mail(&email);
     let mail = app.mails_to(&email).pop().unwrap();
     assert!(
         mail.body.contains(&format!(
@@ -126,7 +111,7 @@ async fn the_default_template_is_used_when_none_is_given() {
             .status(),
         200
     );
-    let code = mailed_code(&app, &email);
+    let code = app.code_from_latest_mail(&email);
     let body = app.mails_to(&email).pop().unwrap().body;
     assert!(
         body.contains(&format!(
@@ -143,9 +128,9 @@ async fn a_second_code_kills_the_first() {
     let (user, email) = user_with_password(&app, "zsecond").await;
     let me = app.token_for(user.id.as_str());
     z1(&app, &me, &user, "{}").await;
-    let first = mailed_code(&app, &email);
+    let first = app.code_from_latest_mail(&email);
     z1(&app, &me, &user, "{}").await;
-    let second = mailed_code(&app, &email);
+    let second = app.code_from_latest_mail(&email);
     let old = z2(&app, &me, &user, with_code(&first, NEW_PASSWORD)).await;
     assert_eq!((old.status().as_u16(), grpc_code(&old)), (400, 3));
     assert_eq!(
@@ -164,8 +149,8 @@ async fn a_code_lives_one_hour() {
     z1(&app, &app.token_for(early.id.as_str()), &early, "{}").await;
     z1(&app, &app.token_for(late.id.as_str()), &late, "{}").await;
     let (early_code, late_code) = (
-        mailed_code(&app, &early_email),
-        mailed_code(&app, &late_email),
+        app.code_from_latest_mail(&early_email),
+        app.code_from_latest_mail(&late_email),
     );
 
     app.clock.advance_seconds(3599);
@@ -198,7 +183,7 @@ async fn five_wrong_tries_kill_the_code() {
     let (user, email) = user_with_password(&app, "ztries").await;
     let me = app.token_for(user.id.as_str());
     z1(&app, &me, &user, "{}").await;
-    let code = mailed_code(&app, &email);
+    let code = app.code_from_latest_mail(&email);
     for _ in 0..5 {
         let wrong = z2(&app, &me, &user, with_code("WRONG1", NEW_PASSWORD)).await;
         assert_eq!((wrong.status().as_u16(), grpc_code(&wrong)), (400, 3));
@@ -218,7 +203,7 @@ async fn twenty_concurrent_changes_with_one_code_succeed_once() {
     let (user, email) = user_with_password(&app, "zrace").await;
     let me = app.token_for(user.id.as_str());
     z1(&app, &me, &user, "{}").await;
-    let code = mailed_code(&app, &email);
+    let code = app.code_from_latest_mail(&email);
     let mut tasks = tokio::task::JoinSet::new();
     for i in 0..20 {
         let (app, user, me, code) = (app.clone(), user.clone(), me.clone(), code.clone());
@@ -501,6 +486,28 @@ async fn a_password_change_or_reset_kills_the_live_code() {
 }
 
 #[tokio::test]
+async fn a_link_template_to_a_foreign_host_is_refused_and_nothing_is_mailed() {
+    let app = spawn_app().await;
+    let (user, email) = user_with_password(&app, "zevil").await;
+    let body = json!({ "sendLink": { "urlTemplate": "https://evil.example/r?code={{.Code}}" } });
+    let response = z1(
+        &app,
+        &app.token_for(user.id.as_str()),
+        &user,
+        &body.to_string(),
+    )
+    .await;
+    assert_eq!((response.status().as_u16(), grpc_code(&response)), (400, 3));
+    let violations = &json_body(&response)["details"][0]["fieldViolations"];
+    assert_eq!(
+        violations[0]["field"], "sendLink.urlTemplate",
+        "{violations}"
+    );
+    assert!(app.mails_to(&email).is_empty());
+    assert_eq!(app.stored_user(&user).await.sequence, user.sequence);
+}
+
+#[tokio::test]
 async fn an_admin_may_give_neither_secret() {
     let app = spawn_app().await;
     let (user, _) = user_with_password(&app, "zadmin").await;
@@ -642,6 +649,8 @@ async fn malformed_bodies_are_400_code_3_never_5xx() {
     for body in [
         r#"{"sendLink": "yes"}"#,
         r#"{"sendLink": {"urlTemplate": "javascript:alert(1)"}}"#,
+        r#"{"sendLink": {"urlTemplate": "https://evil.example/steal?code={{.Code}}"}}"#,
+        r#"{"sendLink": {"urlTemplate": "http://app.example/reset?code={{.Code}}"}}"#,
         r#"{"sendLink": {"urlTemplate": "/relative/path"}}"#,
         r#"{"sendLink": {"notificationType": "NOTIFICATION_TYPE_Sms"}}"#,
         r#"{"returnCode": []}"#,
@@ -691,7 +700,7 @@ async fn the_sequence_rises_with_every_change_and_matches_the_audit_trail() {
                 .parse::<u64>()
                 .unwrap(),
         );
-        let code = mailed_code(&app, &email);
+        let code = app.code_from_latest_mail(&email);
         let changed = z2(
             &app,
             &me,
@@ -753,7 +762,7 @@ async fn a_change_by_the_user_costs_two_dynamodb_round_trips() {
     app.clock.advance_seconds(1);
     let me = app.token_for(user.id.as_str());
     z1(&app, &me, &user, "{}").await;
-    let code = mailed_code(&app, &email);
+    let code = app.code_from_latest_mail(&email);
     for (label, body) in [
         ("wrong code", with_code("ZZZZZZ", "third-password-77")),
         ("code", with_code(&code, "third-password-77")),

@@ -246,3 +246,69 @@ fn the_template_serves_exactly_the_spec_routes() {
     let template: BTreeSet<(String, String)> = template_routes().into_keys().collect();
     assert_eq!(template, spec);
 }
+
+/// A gateway response's body as API Gateway would send it: its variables
+/// replaced by sample values (`$context.error.messageString` is a quoted
+/// JSON string).
+fn gateway_body(template: &str) -> serde_json::Value {
+    let body = template
+        .replace("$context.requestId", "c0ffee00-0000-4000-8000-000000000000")
+        .replace("$context.error.messageString", "\"Forbidden\"");
+    serde_json::from_str(&body).unwrap_or_else(|e| panic!("{e}: {body}"))
+}
+
+#[test]
+fn api_gateways_own_answers_have_the_families_shapes() {
+    let template = template();
+    let responses = &template["Resources"]["Api"]["Properties"]["GatewayResponses"];
+    let fixed = [
+        ("THROTTLED", 429),
+        ("QUOTA_EXCEEDED", 429),
+        ("MISSING_AUTHENTICATION_TOKEN", 404),
+        ("RESOURCE_NOT_FOUND", 404),
+        ("REQUEST_TOO_LARGE", 413),
+        ("INTEGRATION_FAILURE", 503),
+        ("INTEGRATION_TIMEOUT", 503),
+        ("DEFAULT_5XX", 503),
+    ];
+    for (kind, status) in fixed {
+        let response = &responses[kind];
+        assert_eq!(response["StatusCode"].as_u64(), Some(status), "{kind}");
+        let headers = &response["ResponseParameters"]["Headers"];
+        assert_eq!(
+            headers["Content-Type"].as_str(),
+            Some("'application/json'"),
+            "{kind}"
+        );
+        if status == 429 || status == 503 {
+            let retry = headers["Retry-After"].as_str().expect("Retry-After");
+            let seconds: u64 = retry.trim_matches('\'').parse().expect("seconds");
+            assert!(seconds >= 1, "{kind}");
+        }
+        let body = gateway_body(
+            response["ResponseTemplates"]["application/json"]
+                .as_str()
+                .unwrap(),
+        );
+        // Family O: `code` equals the status, with message and description.
+        assert_eq!(body["code"], status, "{kind}");
+        assert!(
+            body["message"].is_string() && body["description"].is_string(),
+            "{kind}"
+        );
+        // Family P: a JSON:API error object with a string status and a code.
+        let error = &body["errors"][0];
+        assert_eq!(error["status"], status.to_string(), "{kind}");
+        assert!(
+            error["code"].is_string() && error["id"].is_string(),
+            "{kind}"
+        );
+    }
+    let default_4xx = &responses["DEFAULT_4XX"];
+    let body = gateway_body(
+        default_4xx["ResponseTemplates"]["application/json"]
+            .as_str()
+            .unwrap(),
+    );
+    assert!(body["errors"][0]["detail"].is_string(), "{body}");
+}

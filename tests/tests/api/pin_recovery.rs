@@ -202,6 +202,7 @@ async fn malformed_callback_bodies_are_400_and_leave_the_counter_alone() {
         r#"{"pin": "١٢٣٤"}"#,
         r#"{"pin": " 123"}"#,
         r#"{"pin": null}"#,
+        r#"{"pin": null, "skip": false}"#,
         r#"{"pin": ["1234"]}"#,
         r#"{"pin": {"value": "1234"}}"#,
         r#"{}"#,
@@ -345,6 +346,40 @@ async fn p4_reads_the_pin_from_the_body_too() {
     assert_eq!(app.stored_user(&user).await.payment_methods.len(), 2);
     let differing = json!({ "password": "another-fine-password-9", "pin": WRONG }).to_string();
     assert_eq!(p4(&app, &user, Some(PIN), &differing).await.status(), 400);
+}
+
+#[tokio::test]
+async fn a_wrong_pin_names_where_it_came_from() {
+    let app = spawn_app().await;
+    let (user, _) = user_with_pin(&app, "p4source").await;
+    let body = json!({ "password": NEW_PASSWORD }).to_string();
+    let from_query = p4(&app, &user, Some(WRONG), &body).await;
+    assert_eq!(from_query.status(), 403);
+    let error = &json_body(&from_query)["errors"][0];
+    assert_eq!(error["source"], json!({ "parameter": "pin" }), "{error}");
+
+    let in_body = json!({ "password": NEW_PASSWORD, "pin": WRONG }).to_string();
+    let from_body = p4(&app, &user, None, &in_body).await;
+    assert_eq!(from_body.status(), 403);
+    let error = &json_body(&from_body)["errors"][0];
+    assert_eq!(error["source"], json!({ "pointer": "/pin" }), "{error}");
+}
+
+#[tokio::test]
+async fn null_means_absent_for_every_field_of_the_callback() {
+    let app = spawn_app().await;
+    let (user, _) = user_with_pin(&app, "p5null").await;
+    let absent = p5(&app, &user, "{}").await;
+    let null = p5(&app, &user, r#"{"pin": null}"#).await;
+    assert_eq!(null.status(), 400);
+    assert_eq!(error_code(&null), error_code(&absent));
+    assert_eq!(
+        json_body(&null)["errors"][0]["source"],
+        json_body(&absent)["errors"][0]["source"]
+    );
+    let skipped = p5(&app, &user, r#"{"pin": null, "skip": true}"#).await;
+    assert_eq!(skipped.status(), 204, "as {{\"skip\": true}} alone");
+    assert!(app.stored_user(&user).await.payment_methods.is_empty());
 }
 
 #[tokio::test]

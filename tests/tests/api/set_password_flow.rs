@@ -237,6 +237,17 @@ async fn p1_without_the_required_linked_identity_is_401() {
         .await;
     assert_eq!(response.status(), 401);
     assert_eq!(error_code(&response), "missing-linked-identity");
+    let challenge = response
+        .headers()
+        .get("www-authenticate")
+        .expect("a 401 carries a challenge (RFC 9110)")
+        .to_str()
+        .unwrap();
+    assert!(challenge.starts_with("Bearer "), "{challenge}");
+    assert!(
+        challenge.contains(r#"error="invalid_token""#),
+        "{challenge}"
+    );
 
     let with = app
         .create_user_with(&unique_email("linked"), |u| {
