@@ -58,6 +58,15 @@ impl Users for InstrumentedStore {
         self.inner.get_user(id).await
     }
 
+    async fn user_with_count(
+        &self,
+        id: &UserId,
+        counter: &str,
+    ) -> Result<Option<(User, u32)>, StoreError> {
+        self.fails("user_with_count")?;
+        self.inner.user_with_count(id, counter).await
+    }
+
     async fn audit_events(&self, id: &UserId) -> Result<Vec<AuditEvent>, StoreError> {
         self.inner.audit_events(id).await
     }
@@ -93,9 +102,12 @@ impl Users for InstrumentedStore {
         pin_digest: &str,
         actor: &str,
         at: Millis,
+        window: Option<&Window>,
     ) -> Result<u64, WriteError> {
         self.fails("set_pin")?;
-        self.inner.set_pin(user, pin_digest, actor, at).await
+        self.inner
+            .set_pin(user, pin_digest, actor, at, window)
+            .await
     }
 }
 

@@ -7,6 +7,7 @@ use password_service::domain::{Pin, Secret};
 use password_service::flows::{caller, pin_proof};
 use password_service::http::jsonapi::ApiError;
 use password_service::http::{empty_response, json_object, string_field, FieldProblem, MediaTypes};
+use password_service::rate_limit::Limit;
 use password_service::services::Services;
 use serde_json::Value;
 
@@ -17,7 +18,9 @@ pub async fn handle(services: &Services, request: Request) -> Response<Body> {
 }
 
 async fn respond(services: &Services, request: &Request) -> Result<Response<Body>, ApiError> {
-    let (_caller, user) = caller::authenticate_user(services, request.headers()).await?;
+    let (_caller, user, window) =
+        caller::authenticate_user_with_window(services, request.headers(), Limit::WrongSecrets)
+            .await?;
     let body = json_object(request, MediaTypes::JsonApi)?;
     let pin = string_field(&body, "pin").map_err(|p| ApiError::field(p, "/pin"))?;
     let pin = Pin::parse(pin).ok_or_else(|| {
@@ -28,6 +31,6 @@ async fn respond(services: &Services, request: &Request) -> Result<Response<Body
         Some(Value::String(p)) => Some(Secret::new(p.as_str())),
         Some(_) => return Err(ApiError::field(FieldProblem::WrongType, "/password")),
     };
-    pin_proof::set_pin(services, user, &pin, password.as_ref()).await?;
+    pin_proof::set_pin(services, user, &window, &pin, password.as_ref()).await?;
     Ok(empty_response(StatusCode::NO_CONTENT))
 }

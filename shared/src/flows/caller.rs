@@ -7,6 +7,7 @@ use lambda_http::http::HeaderMap;
 use crate::auth::Caller;
 use crate::domain::User;
 use crate::error::ServiceError;
+use crate::rate_limit::{Limit, Window};
 use crate::services::Services;
 use crate::store::PinFailures;
 
@@ -88,6 +89,37 @@ pub async fn check_caller_session(
         },
         None => Ok(()),
     }
+}
+
+/// As [`authenticate_user`], reading the count of the user's current window
+/// of `limit` in the same round trip, for a change the user proves with a
+/// secret (see `current_password::prove`).
+pub async fn authenticate_user_with_window(
+    services: &Services,
+    headers: &HeaderMap,
+    limit: Limit,
+) -> Result<(Caller, User, WindowCount), ServiceError> {
+    let caller = authenticate_token(services, headers)?;
+    let (user, window) = match caller.user_id() {
+        Some(id) => {
+            let window = services.limiter.window(limit, id.as_str());
+            match services.store.user_with_count(&id, &window.counter).await? {
+                Some((user, count)) => (Some(user), Some(WindowCount { window, count })),
+                None => (None, None),
+            }
+        }
+        None => (None, None),
+    };
+    let user = admit(services, &caller, user)?;
+    let window = window.expect("a window is read with every user");
+    Ok((caller, user, window))
+}
+
+/// A rate-limit window and its count as read.
+#[derive(Debug, Clone)]
+pub struct WindowCount {
+    pub window: Window,
+    pub count: u32,
 }
 
 /// A password change or reset since the caller's token was issued ends it,

@@ -3,12 +3,52 @@
 //! verification against a hash with older argon2 parameters stores the
 //! password's hash with the current ones (SPEC section 3), on condition that
 //! the stored hash did not change since it was read.
+//!
+//! A wrong password counts on the wrong-secret limit as in Z2: the window is
+//! read with the user, a wrong password steps it in one conditional write,
+//! and the change it proves is written on condition that the window is not
+//! full. So a right password costs no extra round trip, the limit is exact,
+//! and once it is reached every attempt, right or wrong, is 429 without the
+//! password being checked.
 
 use crate::domain::{Secret, User};
 use crate::error::ServiceError;
 use crate::hashing::Verification;
 use crate::services::Services;
 use crate::store::WriteError;
+
+use super::caller::WindowCount;
+
+/// Proves a change of `user` with their current password, where they have
+/// one: `PasswordRequired` without it, `RateLimited` once the window is full,
+/// `WrongPassword` (counted) when wrong. The caller writes the change on
+/// condition that `window` is still not full.
+pub async fn prove(
+    services: &Services,
+    user: &User,
+    window: &WindowCount,
+    password: Option<&Secret>,
+) -> Result<(), ServiceError> {
+    if !user.has_password() {
+        return Ok(());
+    }
+    let password = password.ok_or(ServiceError::PasswordRequired)?;
+    if window.count >= window.window.quota {
+        return Err(window.window.limited().into());
+    }
+    if verify(services, user, password).await? {
+        return Ok(());
+    }
+    match services
+        .store
+        .record_wrong_secret(&window.window, None, 0)
+        .await
+    {
+        Ok(()) => Err(ServiceError::WrongPassword),
+        Err(WriteError::LimitReached) => Err(window.window.limited().into()),
+        Err(other) => Err(other.into()),
+    }
+}
 
 /// Whether `password` is `user`'s current password (false for a user without one).
 pub async fn verify(

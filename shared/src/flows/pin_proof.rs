@@ -9,10 +9,10 @@
 use crate::domain::{AuditEventType, Pin, Purpose, Secret, User};
 use crate::error::ServiceError;
 use crate::mail::Notice;
-use crate::rate_limit::Limit;
 use crate::services::Services;
-use crate::store::PinFailures;
+use crate::store::{PinFailures, WriteError};
 
+use super::caller::WindowCount;
 use super::current_password;
 use super::replacement::{hash_new_password, replace_password, Replacement};
 use super::{retry_on_conflict, retry_user_change, Retry};
@@ -162,36 +162,36 @@ pub async fn reset_password(
     Ok(())
 }
 
-/// P6: sets or replaces the PIN. A user with a password proves it; a wrong
-/// one counts toward the wrong-secret limit.
+/// P6: sets or replaces the PIN. A user with a password proves it, on the
+/// wrong-secret limit (`window`, read with the user; see
+/// [`current_password::prove`]): two round trips when right.
 pub async fn set_pin(
     services: &Services,
     user: User,
+    window: &WindowCount,
     pin: &Pin,
     password: Option<&Secret>,
 ) -> Result<(), ServiceError> {
-    if user.has_password() {
-        let password = password.ok_or(ServiceError::PasswordRequired)?;
-        let taken = services
-            .limiter
-            .take(Limit::WrongSecrets, user.id.as_str())
-            .await?;
-        if !current_password::verify(services, &user, password).await? {
-            return Err(ServiceError::WrongPassword);
-        }
-        services.limiter.give_back(taken).await;
-    }
+    current_password::prove(services, &user, window, password).await?;
+    let proven = user.has_password().then_some(&window.window);
     let digest = services
         .pepper
         .digest(Purpose::Pin, user.id.as_str(), pin.secret());
     let digest = &digest;
     let user = retry_user_change(services, user, |user| {
         Box::pin(async move {
-            services
+            let at = services.clock.now_millis();
+            match services
                 .store
-                .set_pin(&user, digest, user.id.as_str(), services.clock.now_millis())
-                .await?;
-            Ok(user.id)
+                .set_pin(&user, digest, user.id.as_str(), at, proven)
+                .await
+            {
+                Ok(_) => Ok(user.id),
+                Err(WriteError::LimitReached) => {
+                    Err(Retry::Refused(window.window.limited().into()))
+                }
+                Err(other) => Err(other.into()),
+            }
         })
     })
     .await?;

@@ -6,6 +6,7 @@ use async_trait::async_trait;
 use super::{StoreError, WriteError};
 use crate::clock::Millis;
 use crate::domain::{AuditEvent, AuditEventType, User, UserId};
+use crate::rate_limit::Window;
 
 /// A new password and everything recorded with it, in one transaction.
 #[derive(Debug, Clone)]
@@ -39,6 +40,14 @@ pub trait Users: Send + Sync {
     /// A strongly consistent read.
     async fn get_user(&self, id: &UserId) -> Result<Option<User>, StoreError>;
 
+    /// The user and the count of `counter` (a rate-limit window), in one
+    /// round trip: for a change the user proves with a secret.
+    async fn user_with_count(
+        &self,
+        id: &UserId,
+        counter: &str,
+    ) -> Result<Option<(User, u32)>, StoreError>;
+
     /// The user's audit trail, oldest first.
     async fn audit_events(&self, id: &UserId) -> Result<Vec<AuditEvent>, StoreError>;
 
@@ -65,12 +74,15 @@ pub trait Users: Send + Sync {
         at: Millis,
     ) -> Result<u64, WriteError>;
 
-    /// Sets the PIN digest. `Conflict` if the user changed.
+    /// Sets the PIN digest, where a secret proved it on condition that its
+    /// wrong-secret `window` is not full (`LimitReached`). `Conflict` if the
+    /// user changed.
     async fn set_pin(
         &self,
         user: &User,
         pin_digest: &str,
         actor: &str,
         at: Millis,
+        window: Option<&Window>,
     ) -> Result<u64, WriteError>;
 }

@@ -631,3 +631,31 @@ async fn a_callback_costs_at_most_two_dynamodb_round_trips() {
     );
     println!("DynamoDB round trips per P5 call: {trips:?}");
 }
+
+#[tokio::test]
+async fn a_pin_change_costs_two_dynamodb_round_trips() {
+    let app = spawn_app().await;
+    let (user, _) = user_with_pin(&app, "p6trips").await;
+    let (probed, store) = app.instrumented(&[]);
+    let mut trips = Vec::new();
+    for (label, body) in [
+        (
+            "right password",
+            json!({ "pin": "1122", "password": PASSWORD }),
+        ),
+        (
+            "wrong password",
+            json!({ "pin": "3344", "password": "not-the-password" }),
+        ),
+    ] {
+        let before = store.calls();
+        let status = p6(&probed, &user, &body.to_string()).await.status();
+        trips.push((label, status.as_u16(), store.calls() - before));
+    }
+    assert_eq!(
+        trips.iter().map(|(_, s, n)| (*s, *n)).collect::<Vec<_>>(),
+        [(204, 2), (403, 2)],
+        "{trips:?}"
+    );
+    println!("DynamoDB round trips per P6 call: {trips:?}");
+}

@@ -74,6 +74,21 @@ impl DynamoStore {
         Ok(next)
     }
 
+    /// The condition that a rate-limit window is not full.
+    fn window_not_full(
+        &self,
+        window: &crate::rate_limit::Window,
+    ) -> Result<aws_sdk_dynamodb::types::ConditionCheck, StoreError> {
+        aws_sdk_dynamodb::types::ConditionCheck::builder()
+            .table_name(&self.tables.counters)
+            .key("counterId", s(&window.counter))
+            .condition_expression("attribute_not_exists(counterId) OR #count < :quota")
+            .expression_attribute_names("#count", "count")
+            .expression_attribute_values(":quota", n(window.quota))
+            .build()
+            .map_err(backend)
+    }
+
     /// Deletes the user's reset code, whatever its state: every password
     /// write kills it (a code must not outlive the password it could reset).
     fn kill_reset_code(

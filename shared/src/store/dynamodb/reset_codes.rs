@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::{ConditionCheck, Delete, Put, Update};
+use aws_sdk_dynamodb::types::{Delete, Put, Update};
 
 use super::codec::{backend, get_n, get_s, n, reset_code_id, s, user_from_item};
 use super::password_change;
@@ -96,16 +96,8 @@ impl ResetCodes for DynamoStore {
         proof: Proof<'_>,
         window: &Window,
     ) -> Result<u64, WriteError> {
-        let not_full = ConditionCheck::builder()
-            .table_name(&self.tables.counters)
-            .key("counterId", s(&window.counter))
-            .condition_expression("attribute_not_exists(counterId) OR #count < :quota")
-            .expression_attribute_names("#count", "count")
-            .expression_attribute_values(":quota", n(window.quota))
-            .build()
-            .map_err(backend)?;
         let mut transaction = Transaction::default();
-        transaction.check(Slot::Window, not_full);
+        transaction.check(Slot::Window, self.window_not_full(window)?);
         let next = self.add_change(password_change(write), &mut transaction)?;
         if let Proof::CurrentPassword = proof {
             self.kill_reset_code(&write.user_id, &mut transaction)?;

@@ -10,6 +10,7 @@ use super::transaction::{audit_put, Cancelled, Slot, Transaction, UserChange};
 use super::{deleting_critical_data, password_change, DynamoStore};
 use crate::clock::Millis;
 use crate::domain::{AuditEvent, AuditEventType, User, UserId};
+use crate::rate_limit::Window;
 use crate::store::{PasswordWrite, StoreError, Users, WriteError};
 
 #[async_trait]
@@ -54,6 +55,28 @@ impl Users for DynamoStore {
             .await
             .map_err(backend)?;
         output.item().map(user_from_item).transpose()
+    }
+
+    async fn user_with_count(
+        &self,
+        id: &UserId,
+        counter: &str,
+    ) -> Result<Option<(User, u32)>, StoreError> {
+        let items = self
+            .read_items(&[
+                (&self.tables.users, "userId", id.as_str()),
+                (&self.tables.counters, "counterId", counter),
+            ])
+            .await?;
+        let Some(user) = items.get(&self.tables.users) else {
+            return Ok(None);
+        };
+        let count = items
+            .get(&self.tables.counters)
+            .map(|item| get_n(item, "count"))
+            .transpose()?
+            .unwrap_or(0);
+        Ok(Some((user_from_item(user)?, count)))
     }
 
     async fn audit_events(&self, id: &UserId) -> Result<Vec<AuditEvent>, StoreError> {
@@ -144,9 +167,21 @@ impl Users for DynamoStore {
         pin_digest: &str,
         actor: &str,
         at: Millis,
+        window: Option<&Window>,
     ) -> Result<u64, WriteError> {
+        let mut transaction = Transaction::default();
+        if let Some(window) = window {
+            transaction.check(Slot::Window, self.window_not_full(window)?);
+        }
         let change = UserChange::new(&user.id, user.sequence, AuditEventType::PinSet, actor, at)
             .set("pinHmac", s(pin_digest));
-        self.commit_change(change, Transaction::default()).await
+        let next = self.add_change(change, &mut transaction)?;
+        transaction.commit(&self.client).await.map_err(|c| {
+            c.meaning(&[
+                (Slot::Window, WriteError::LimitReached),
+                (Slot::User, WriteError::Conflict),
+            ])
+        })?;
+        Ok(next)
     }
 }
