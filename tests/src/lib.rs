@@ -287,6 +287,10 @@ pub fn captured_mail(emulator: &str) -> Vec<CapturedMail> {
         .call()
         .expect("emulator data")
         .body_mut()
+        // The dump holds the whole emulator (tables and mail), which grows
+        // with every test of the run: past ureq's default 10 MB limit.
+        .with_config()
+        .limit(1 << 30)
         .read_json()
         .expect("emulator data is JSON");
     data["ses"]["Message"]

@@ -229,6 +229,9 @@ fn list_mail(to: Option<&str>) -> Result<Value, String> {
         .call()
         .map_err(|e| format!("the emulator at {endpoint} did not answer: {e}"))?
         .body_mut()
+        // The dump holds the whole emulator, tables included.
+        .with_config()
+        .limit(1 << 30)
         .read_json()
         .map_err(|e| e.to_string())?;
     let mails: Vec<Value> = data["ses"]["Message"]
