@@ -9,7 +9,9 @@ Columns and where they come from:
   (cargo lambda build --release --arm64); "—" when not built.
 - init ms, cold ms, × hello: startup.json (scripts/cold_start.py), medians of
   exec → first GET …/invocation/next and exec → first answer posted, and the
-  latter's ratio to the hello-world lambda_http binary of the same run.
+  latter's ratio to the hello-world lambda_http binary of the same run; CPU ×
+  hello: the same ratio for the process's CPU time (user + system), which
+  other load on the machine moves much less than wall time.
 - RSS 1st / RSS 1000th: startup.json's warm run (RSS after the first and the
   last event served to one process), and their ratio.
 - RT, argon2, p50, p99 per outcome: NOT measured by these scripts. They come
@@ -65,6 +67,7 @@ def rows():
             "init": cell(c.get("init_median_ms"), ".2f"),
             "cold": cell(c.get("median_ms"), ".2f"),
             "ratio": cell(c.get("ratio"), ".2f"),
+            "cpux": cell(c.get("cpu_ratio"), ".2f"),
             "rss1": cell(first and first / 1024, ".1f"),
             "rssN": cell(last and last / 1024, ".1f"),
             "growth": cell(first and last and last / first, ".2f"),
@@ -81,7 +84,7 @@ def rows():
 
 COLUMNS = [
     ("function", "function", "<"), ("x86", "x86-64 MiB", ">"), ("arm64", "arm64 MiB", ">"),
-    ("init", "init ms", ">"), ("cold", "cold ms", ">"), ("ratio", "× hello", ">"), ("rss1", "RSS 1st MiB", ">"),
+    ("init", "init ms", ">"), ("cold", "cold ms", ">"), ("ratio", "× hello", ">"), ("cpux", "CPU × hello", ">"), ("rss1", "RSS 1st MiB", ">"),
     ("rssN", "RSS last MiB", ">"), ("growth", "last/1st", ">"), ("outcome", "outcome (harness)", "<"),
     ("rt", "RT", ">"), ("a2", "argon2", ">"), ("p50", "p50 ms", ">"), ("p99", "p99 ms", ">"),
 ]

@@ -104,9 +104,11 @@ ASSUMPTIONS = {
     "ses_rate_production_start": 14,     # a common starting rate after production access (account-specific)
 }
 
-# List prices, USD. Date and source per line; verify before use: AWS changes them.
+# List prices, USD, as read on 2026-11-29 in stored copies of the pages named
+# (the pages carry no date of their own); verify before use: AWS changes them.
 PRICES = {
     "region": "eu-central-1 (Frankfurt)",
+    "read_on": "2026-11-29",
     "lambda_arm_gb_second": 0.0000133334,
     "lambda_requests_per_million": 0.20,
     "dynamodb_wru_per_million": 0.7625,
@@ -115,7 +117,7 @@ PRICES = {
     "sources": [
         "Lambda: aws.amazon.com/lambda/pricing (Arm, first tier $0.0000133334/GB-s, $0.20 per 1M requests); "
         "eu-central-1 is not among the regions priced differently from the base in artillery 2.0.28's "
-        "lib/platform/aws-lambda/prices.js — read 2026 from stored copies",
+        "lib/platform/aws-lambda/prices.js",
         "DynamoDB on-demand, eu-central-1: $0.7625 per million WRU, $0.1525 per million RRU (after the "
         "November 2024 halving; us-east-1 $0.625/$0.125 confirmed in stored copies, Frankfurt NOT confirmed "
         "in a stored AWS page — check aws.amazon.com/dynamodb/pricing/on-demand before relying on it)",
@@ -229,7 +231,7 @@ def main():
           f"changes/s (slowest change flow, all other traffic left out). Notices over the rate fail and are "
           f"logged, not retried (Services::notify).")
     print()
-    print("Prices (USD, list, verify before use):")
+    print(f"Prices (USD, list prices as read on {prices['read_on']}; verify before use):")
     for source in prices["sources"]:
         print(f"  - {source}")
 
