@@ -116,8 +116,10 @@ def main():
     if warm:
         print(f"RSS: {startup['warm_invocations']} events to one process; scenario and answers per function:")
         for name, w in warm.items():
-            print(f"  {name}: {w['scenario']} — answers {w['statuses']}, {w['mails_sent']} mails, "
-                  f"stub-side latency p50 {w['warm_p50_ms']:.1f} ms / p99 {w['warm_p99_ms']:.1f} ms")
+            latency = (f", stub-side latency p50 {w['warm_p50_ms']:.1f} ms / p99 {w['warm_p99_ms']:.1f} ms"
+                       if w.get("warm_p50_ms") is not None else "")
+            mails = f", {w['mails_sent']} mails" if w.get("mails_sent") is not None else ""
+            print(f"  {name}: {w['scenario']} — answers {w['statuses']}{mails}{latency}")
     source = figures.get("source", "no source given") if figures else None
     print(f"RT / argon2 / p50 / p99 per outcome: "
           f"{'from ' + str(figures_path()) + ' (' + source + ')' if figures else 'not measured yet — the in-process harness writes ' + os.fspath(figures_path())}")
