@@ -9,7 +9,7 @@ dev:
 test:
 	scripts/test.sh
 
-## Print the benchmarks' figures: cold start against a hello-world function, hashing memory
+## Print the benchmark table of every function, argon2 against the C reference, start-up
+## step by step, and the capacity and cost model (see scripts/bench.sh)
 bench:
-	python3 scripts/cold_start.py
-	cargo bench -p password-service --bench hash_memory
+	scripts/bench.sh

@@ -1,0 +1,227 @@
+//! What a function does before it asks for its first event, step by step, in
+//! the order `password_service::lambda::serve` does it: each step timed in a
+//! fresh process (a cold start happens once per process: first-touch page
+//! faults, lazy statics and the crypto library's set-up land on the step that
+//! triggers them), many processes, medians.
+//!
+//! cargo bench -p password-service --bench startup [-- ROUNDS]
+//!
+//! The children get a Lambda-like environment: the local stack's settings
+//! without the emulator endpoints, static credentials as Lambda sets them, no
+//! HOME (so no profile file). `--with-home` keeps HOME to show the cost of
+//! the profile files' look-up.
+
+use std::collections::BTreeMap;
+use std::process::Command;
+use std::time::Instant;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use password_service::auth::Authenticator;
+use password_service::config::{Config, TlsTrust};
+use password_service::domain::{Email, Secret};
+use password_service::hashing::PasswordHasher;
+use password_service::policy::PasswordPolicy;
+use password_service::secrets::{fill_random, Pepper};
+use password_service::service::{aws_roots_https_client, Services};
+
+const DEFAULT_ROUNDS: usize = 25;
+
+/// Steps in the order the child runs them; the last ones are not start-up
+/// work today and are shown for comparison.
+const STEPS: &[&str] = &[
+    "tokio runtime (#[tokio::main])",
+    "tracing subscriber init",
+    "Config::from_env",
+    "https client, AWS roots",
+    "aws_config load()",
+    "DynamoDB client",
+    "SESv2 client",
+    "Authenticator::new (config: HS256)",
+    "PasswordHasher::new (dummy hash)",
+    "PasswordPolicy + Pepper",
+    "= serve() start-up, sum of the above",
+    "= the same in one piece (tokio, logs, Services::from_env)",
+    "Authenticator::new (JWKS: RSA-2048 + P-256)",
+    "common-password list, first check (lazy)",
+];
+
+/// Runs `step`, recording how long it took under `name`.
+fn timed<T>(
+    spent: &mut BTreeMap<&'static str, f64>,
+    name: &'static str,
+    step: impl FnOnce() -> T,
+) -> T {
+    let started = Instant::now();
+    let value = step();
+    spent.insert(name, started.elapsed().as_secs_f64() * 1e6);
+    value
+}
+
+fn child(mode: &str) {
+    let mut spent: BTreeMap<&'static str, f64> = BTreeMap::new();
+    if mode == "whole" {
+        let services = timed(&mut spent, STEPS[11], || {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            password_service::telemetry::init();
+            let services = runtime.block_on(Services::from_env()).expect("services");
+            (runtime, services)
+        });
+        drop(services);
+        print_json(&spent);
+        return;
+    }
+
+    let runtime = timed(&mut spent, STEPS[0], || {
+        tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+    });
+    timed(&mut spent, STEPS[1], password_service::telemetry::init);
+    let config = timed(&mut spent, STEPS[2], || {
+        Config::from_env().expect("configuration")
+    });
+    let loader = timed(&mut spent, STEPS[3], || {
+        let loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+        if config.tls_trust == TlsTrust::AwsRoots {
+            loader.http_client(aws_roots_https_client())
+        } else {
+            loader
+        }
+    });
+    let sdk = timed(&mut spent, STEPS[4], || runtime.block_on(loader.load()));
+    let dynamodb = timed(&mut spent, STEPS[5], || aws_sdk_dynamodb::Client::new(&sdk));
+    let sesv2 = timed(&mut spent, STEPS[6], || aws_sdk_sesv2::Client::new(&sdk));
+    let authenticator = timed(&mut spent, STEPS[7], || {
+        Authenticator::new(&config.jwt).expect("keys")
+    });
+    let hasher = timed(&mut spent, STEPS[8], || {
+        PasswordHasher::new(config.argon2.clone())
+    });
+    let (policy, pepper) = timed(&mut spent, STEPS[9], || {
+        (
+            PasswordPolicy::new(config.password_min_length),
+            Pepper::new(config.pepper.clone()),
+        )
+    });
+    let total: f64 = STEPS[..10].iter().map(|s| spent[s]).sum();
+    spent.insert(STEPS[10], total);
+
+    let mut jwt = config.jwt.clone();
+    jwt.jwks_json = Some(synthetic_jwks());
+    let with_jwks = timed(&mut spent, STEPS[12], || {
+        Authenticator::new(&jwt).expect("JWKS keys")
+    });
+    let email = Email::parse("bench@example.com").unwrap();
+    timed(&mut spent, STEPS[13], || {
+        policy.check(&Secret::new("quiet-meadow-tractor-51"), &email)
+    })
+    .expect("an uncommon password");
+
+    drop((dynamodb, sesv2, authenticator, with_jwks, hasher, pepper));
+    print_json(&spent);
+}
+
+/// A JWKS of the shape a stage is given: one RSA-2048 and one P-256 public
+/// key. The bytes are random: the keys are parsed when a token is verified,
+/// not here, so only their size matters.
+fn synthetic_jwks() -> String {
+    let random = |n: usize| {
+        let mut bytes = vec![0u8; n];
+        fill_random(&mut bytes);
+        URL_SAFE_NO_PAD.encode(bytes)
+    };
+    serde_json::json!({"keys": [
+        {"kty": "RSA", "kid": "rsa-1", "alg": "RS256", "use": "sig", "n": random(256), "e": "AQAB"},
+        {"kty": "EC", "kid": "ec-1", "alg": "ES256", "use": "sig", "crv": "P-256", "x": random(32), "y": random(32)},
+    ]})
+    .to_string()
+}
+
+fn print_json(spent: &BTreeMap<&str, f64>) {
+    println!("{}", serde_json::to_string(spent).unwrap());
+}
+
+/// The local stack's settings, as a deployed function would see them: no
+/// emulator endpoints, credentials and region as Lambda sets them.
+fn lambda_like_environment(keep_home: bool) -> Vec<(String, String)> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut vars: Vec<(String, String)> = password_service::env_file::read(&root.join("local.env"))
+        .expect("local.env")
+        .into_iter()
+        .filter(|(k, _)| !k.starts_with("AWS_ENDPOINT_URL") && k != "RUST_LOG")
+        .collect();
+    vars.extend(
+        [
+            ("AWS_SESSION_TOKEN", "local"),
+            ("AWS_DEFAULT_REGION", "eu-central-1"),
+            ("AWS_LAMBDA_FUNCTION_NAME", "bench"),
+            ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "512"),
+            ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST"),
+            ("LAMBDA_TASK_ROOT", "/var/task"),
+            ("TZ", ":UTC"),
+        ]
+        .map(|(k, v)| (k.to_string(), v.to_string())),
+    );
+    if keep_home {
+        if let Ok(home) = std::env::var("HOME") {
+            vars.push(("HOME".into(), home));
+        }
+    }
+    vars
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if let Some(i) = args.iter().position(|a| a == "--child") {
+        child(&args[i + 1]);
+        return;
+    }
+    let rounds = args
+        .iter()
+        .find_map(|a| a.parse().ok())
+        .unwrap_or(DEFAULT_ROUNDS);
+    let keep_home = args.iter().any(|a| a == "--with-home");
+    let env = lambda_like_environment(keep_home);
+    let mut samples: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    for _ in 0..rounds {
+        for mode in ["steps", "whole"] {
+            let output = Command::new(std::env::current_exe().unwrap())
+                .args(["--child", mode])
+                .env_clear()
+                .envs(env.iter().map(|(k, v)| (k, v)))
+                .output()
+                .expect("child process");
+            assert!(output.status.success(), "{output:?}");
+            let line = String::from_utf8_lossy(&output.stdout);
+            let line = line.lines().last().unwrap_or_default();
+            let spent: BTreeMap<String, f64> = serde_json::from_str(line).expect("JSON");
+            for (step, us) in spent {
+                samples.entry(step).or_default().push(us);
+            }
+        }
+    }
+    println!(
+        "start-up steps before the first GET …/invocation/next; {rounds} fresh processes each, µs ({})",
+        if keep_home {
+            "HOME set"
+        } else {
+            "no HOME, as on Lambda"
+        }
+    );
+    println!("{:<46} {:>9} {:>9}", "step", "median", "p90");
+    for step in STEPS {
+        let mut values = samples.remove(*step).unwrap_or_default();
+        values.sort_by(f64::total_cmp);
+        if values.is_empty() {
+            continue;
+        }
+        let median = values[values.len() / 2];
+        let p90 = values[(values.len() * 9 / 10).min(values.len() - 1)];
+        println!("{step:<46} {median:>9.0} {p90:>9.0}");
+    }
+}
