@@ -12,13 +12,16 @@
 #   sam_local_stop           stops what the above started (also on exit)
 #
 # Settings: SAM_PORT (the API, default 3000), EMULATOR_PORT (default
-# local.env's, as `make dev`), SAM_LOCAL_RUNTIME=docker|podman to choose.
+# local.env's, as `make dev`), SAM_LOCAL_RUNTIME=docker|podman to choose,
+# SAM_LOCAL_ARCH=arm64|x86_64 (default: the host's; the other one runs
+# emulated by qemu-user-static, e.g. the arm64 binaries AWS runs, on x86_64).
 
 # Versions pinned to their upstream release; Debian's own revisions (security
 # fixes) may move. Verified here: podman 4.3.1+ds1-8+deb12u1+b3, runc
 # 1.1.5+ds1-1+deb12u1, debootstrap 1.0.128+nmu2+deb12u2.
 PODMAN_PACKAGES=("podman=4.3.1+*" "runc=1.1.5+*")
 DEBOOTSTRAP_PACKAGE="debootstrap=1.0.128+*"
+QEMU_PACKAGE="qemu-user-static=1:7.2+*" # verified: 1:7.2+dfsg-7+deb12u18+b3
 
 SAM_PORT=${SAM_PORT:-3000}
 EMULATOR_PORT=${EMULATOR_PORT:-$(sed -n 's|^AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:\([0-9]*\).*|\1|p' local.env)}
@@ -32,10 +35,11 @@ while IFS='=' read -r key value; do
 done < <(grep -E '^(AWS_REGION|AWS_ACCESS_KEY_ID|AWS_SECRET_ACCESS_KEY)=' local.env)
 
 case "$(uname -m)" in
-  x86_64 | amd64) SAM_LOCAL_ARCH=x86_64 ;;
-  aarch64 | arm64) SAM_LOCAL_ARCH=arm64 ;;
+  x86_64 | amd64) SAM_LOCAL_HOST_ARCH=x86_64 ;;
+  aarch64 | arm64) SAM_LOCAL_HOST_ARCH=arm64 ;;
   *) echo "sam local: no Lambda architecture for $(uname -m)" >&2; return 1 ;;
 esac
+SAM_LOCAL_ARCH=${SAM_LOCAL_ARCH:-$SAM_LOCAL_HOST_ARCH}
 SAM_LOCAL_DIR=.aws-sam/local
 SAM_LOCAL_ARGS=()
 PODMAN_SERVICE_PID=
@@ -70,6 +74,7 @@ sam_local_runtime_start() {
   for _ in $(seq 1 50); do [ -S "$socket" ] && break; sleep 0.2; done
   [ -S "$socket" ] || { cat ".local/podman/service-$SAM_PORT.log"; echo "sam local: podman's service did not start" >&2; return 1; }
   export DOCKER_HOST="unix://$socket"
+  [ "$SAM_LOCAL_ARCH" = "$SAM_LOCAL_HOST_ARCH" ] || sam_local_emulate_arch
   # Through its Docker API podman puts every container on its bridge
   # (containers.conf's netns does not apply there); podman names the host's
   # address on it host.containers.internal.
@@ -86,8 +91,9 @@ sam_local_runtime_start() {
 # 2.36, Amazon Linux 2023 2.34); SAM adds its runtime interface emulator
 # (samcli/local/rapid/aws-lambda-rie-*) on top with a shell and `mv`.
 sam_local_base_image() {
-  local codename
+  local codename debian_arch=amd64
   codename=$(. /etc/os-release && echo "$VERSION_CODENAME")
+  [ "$SAM_LOCAL_ARCH" = arm64 ] && debian_arch=arm64
   SAM_LOCAL_BASE_IMAGE="localhost/password-service-lambda-base:$codename-$SAM_LOCAL_ARCH"
   podman image exists "$SAM_LOCAL_BASE_IMAGE" && return 0
   command -v debootstrap >/dev/null ||
@@ -95,18 +101,35 @@ sam_local_base_image() {
   local mirror rootfs
   mirror=$(apt-get indextargets --format '$(REPO_URI)' 'Identifier: Packages' "Codename: $codename" | head -n 1)
   rootfs=$(mktemp -d)
-  echo "sam local: building $SAM_LOCAL_BASE_IMAGE with debootstrap (once, about a minute)…"
-  if ! debootstrap --variant=minbase "$codename" "$rootfs" "$mirror" >.local/podman/debootstrap.log 2>&1; then
+  echo "sam local: building $SAM_LOCAL_BASE_IMAGE with debootstrap (once, a minute; emulated, four)…"
+  # --foreign and the second stage inside: that one runs the image's own
+  # binaries, through qemu when the architecture is not the host's.
+  if ! { debootstrap --variant=minbase --arch="$debian_arch" --foreign "$codename" "$rootfs" "$mirror" &&
+    chroot "$rootfs" /debootstrap/debootstrap --second-stage; } >.local/podman/debootstrap.log 2>&1; then
     tail -n 20 .local/podman/debootstrap.log
     rm -rf "$rootfs"
     return 1
   fi
   rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*
   mkdir -p "$rootfs/var/task" "$rootfs/var/runtime" "$rootfs/opt"
-  tar -C "$rootfs" -c . | podman import \
+  tar -C "$rootfs" -c . | podman import --arch "$debian_arch" \
     --change 'ENV LAMBDA_TASK_ROOT=/var/task' --change 'ENV LAMBDA_RUNTIME_DIR=/var/runtime' \
     --change 'WORKDIR /var/task' --change 'CMD ["/bin/sh"]' - "$SAM_LOCAL_BASE_IMAGE" >/dev/null
   rm -rf "$rootfs"
+}
+
+# The other architecture's binaries (SAM's runtime interface emulator, the
+# functions, the base image's) run through qemu-user-static, registered with
+# the kernel's binfmt_misc with the F flag, so that it works inside containers
+# too. The registration is the machine's and stays until it restarts.
+sam_local_emulate_arch() {
+  local qemu=qemu-aarch64
+  [ "$SAM_LOCAL_ARCH" = x86_64 ] && qemu=qemu-x86_64
+  [ -f "/usr/lib/binfmt.d/$qemu.conf" ] ||
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$QEMU_PACKAGE" >/dev/null
+  [ -f /proc/sys/fs/binfmt_misc/register ] || mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc
+  [ -f "/proc/sys/fs/binfmt_misc/$qemu" ] || cat "/usr/lib/binfmt.d/$qemu.conf" >/proc/sys/fs/binfmt_misc/register
+  echo "sam local: $SAM_LOCAL_ARCH emulated by $(qemu-${qemu#qemu-}-static --version | head -n 1)"
 }
 
 # The containers reach the host through its address on their bridge, not
