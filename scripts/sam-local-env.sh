@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by sam-local.sh and sam-local-test.sh: everything `sam local` needs
 # on this machine, and how to stop it again.
 #
@@ -9,7 +10,8 @@
 #   sam_local_build          the functions for this host's instruction set, the
 #                            template and --env-vars file SAM reads (.aws-sam/local)
 #   SAM_LOCAL_ARGS           the options every `sam local` command here takes
-#   sam_local_stop           stops what the above started (also on exit)
+#   sam_local_start_api      `sam local start-api` in the background (SAM_PID)
+#   sam_local_stop           stops what the above started, in order
 #
 # Settings: SAM_PORT (the API, default 3000), EMULATOR_PORT (default
 # local.env's, as `make dev`), SAM_LOCAL_RUNTIME=docker|podman to choose,
@@ -69,7 +71,9 @@ sam_local_runtime_start() {
   mkdir -p .local/podman
   local socket="$PWD/.local/podman/sam-$SAM_PORT.sock"
   rm -f "$socket"
-  podman --runtime runc system service --time=0 "unix://$socket" >".local/podman/service-$SAM_PORT.log" 2>&1 &
+  # In a session of its own: Ctrl-C must not stop the service before SAM has
+  # removed its containers through it.
+  setsid podman --runtime runc system service --time=0 "unix://$socket" >".local/podman/service-$SAM_PORT.log" 2>&1 &
   PODMAN_SERVICE_PID=$!
   for _ in $(seq 1 50); do [ -S "$socket" ] && break; sleep 0.2; done
   [ -S "$socket" ] || { cat ".local/podman/service-$SAM_PORT.log"; echo "sam local: podman's service did not start" >&2; return 1; }
@@ -124,9 +128,11 @@ sam_local_base_image() {
 # too. The registration is the machine's and stays until it restarts.
 sam_local_emulate_arch() {
   local qemu=qemu-aarch64
-  [ "$SAM_LOCAL_ARCH" = x86_64 ] && qemu=qemu-x86_64
-  [ -f "/usr/lib/binfmt.d/$qemu.conf" ] ||
+  [ "$SAM_LOCAL_ARCH" = x86_64 ] && qemu="qemu-x86_64"
+  if [ ! -f "/usr/lib/binfmt.d/$qemu.conf" ]; then
+    apt-get update -qq >/dev/null
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$QEMU_PACKAGE" >/dev/null
+  fi
   [ -f /proc/sys/fs/binfmt_misc/register ] || mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc
   [ -f "/proc/sys/fs/binfmt_misc/$qemu" ] || cat "/usr/lib/binfmt.d/$qemu.conf" >/proc/sys/fs/binfmt_misc/register
   echo "sam local: $SAM_LOCAL_ARCH emulated by $(qemu-${qemu#qemu-}-static --version | head -n 1)"
@@ -151,9 +157,10 @@ sam_local_build() {
   local lambda_dir="$CARGO_TARGET_DIR/lambda-$SAM_LOCAL_ARCH" started=$SECONDS
   local arch_flag=--x86-64
   [ "$SAM_LOCAL_ARCH" = arm64 ] && arch_flag=--arm64
+  local binaries=() function
+  for function in functions/*/; do binaries+=(--bin "$(basename "$function")"); done
   # target/lambda holds the arm64 build that deployments use; this one goes beside it.
-  cargo lambda build --release "$arch_flag" --lambda-dir "$lambda_dir" \
-    $(for f in functions/*/; do printf -- '--bin %s ' "$(basename "$f")"; done)
+  cargo lambda build --release "$arch_flag" --lambda-dir "$lambda_dir" "${binaries[@]}"
   mkdir -p "$SAM_LOCAL_DIR"
   .local/sam/bin/python scripts/sam_local.py template --lambda-dir "$lambda_dir" --out "$SAM_LOCAL_DIR/template.yaml"
   .local/sam/bin/python scripts/sam_local.py env-vars --out "$SAM_LOCAL_DIR/env-vars-$SAM_PORT.json" \
@@ -168,7 +175,33 @@ sam_local_build() {
   )
 }
 
+# SAM's output goes to the terminal and to $SAM_LOG, where sam_local_stop
+# finds the containers it started.
+sam_local_start_api() {
+  SAM_LOG=".local/sam-local-$SAM_PORT.log"
+  : >"$SAM_LOG"
+  # LAZY: a function's container starts on its first request and stays, as a
+  # warm Lambda does; SAM removes them when it stops.
+  sam local start-api "${SAM_LOCAL_ARGS[@]}" --host 127.0.0.1 --port "$SAM_PORT" --warm-containers LAZY \
+    "$@" > >(tee -a "$SAM_LOG") 2>&1 &
+  SAM_PID=$!
+}
+
 sam_local_stop() {
+  if [ -n "${SAM_PID:-}" ]; then
+    # Started in the background, SAM ignores Ctrl-C's SIGINT; on SIGTERM it
+    # removes its containers (through podman's service, still running).
+    kill -TERM "$SAM_PID" 2>/dev/null || true
+    wait "$SAM_PID" 2>/dev/null || true
+    SAM_PID=
+  fi
+  if [ -n "$PODMAN_SERVICE_PID" ] && [ -f "${SAM_LOG:-}" ]; then
+    # Containers a failed shutdown left behind (`sam local invoke` logs too).
+    local id
+    sed -n 's/.*SAM_CONTAINER_ID: \([0-9a-f]*\).*/\1/p' "$SAM_LOG" | while read -r id; do
+      if podman container exists "$id"; then podman rm -f "$id" >/dev/null; fi
+    done
+  fi
   if [ -n "$SAM_LOCAL_EMULATOR_PID" ]; then
     kill "$SAM_LOCAL_EMULATOR_PID" 2>/dev/null || true
     wait "$SAM_LOCAL_EMULATOR_PID" 2>/dev/null || true

@@ -15,14 +15,5 @@ sam_local_runtime_start
 sam_local_emulator_start
 sam_local_build
 echo "sam local: API on http://127.0.0.1:$SAM_PORT (the first request to a function starts its container)"
-# LAZY: a function's container starts on its first request and stays, as a
-# warm Lambda does; SAM removes them when it stops.
-sam local start-api "${SAM_LOCAL_ARGS[@]}" --host 127.0.0.1 --port "$SAM_PORT" --warm-containers LAZY &
-SAM_PID=$!
-stop_sam() {
-  kill -TERM "$SAM_PID" 2>/dev/null || true
-  wait "$SAM_PID" 2>/dev/null || true
-  sam_local_stop
-}
-trap stop_sam EXIT
+sam_local_start_api
 wait "$SAM_PID"
