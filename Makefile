@@ -1,5 +1,5 @@
 # The two commands a newcomer needs (see README.md).
-.PHONY: dev test bench
+.PHONY: dev test bench sam-local test-sam-local
 
 ## Start the whole API locally on http://127.0.0.1:9000 (Ctrl-C stops it)
 dev:
@@ -13,3 +13,11 @@ test:
 ## step by step, and the capacity and cost model (see scripts/bench.sh)
 bench:
 	scripts/bench.sh
+
+## The API through SAM's local mode (sam local start-api) on http://127.0.0.1:3000 (Ctrl-C stops it)
+sam-local:
+	scripts/sam-local.sh
+
+## Prove sam local: a flow through start-api and a sam local invoke (see README, "sam local")
+test-sam-local:
+	scripts/sam-local-test.sh
