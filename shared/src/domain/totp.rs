@@ -284,6 +284,8 @@ mod tests {
             "123 456",
             "１２３４５６", // fullwidth digits
             "١٢٣٤٥٦",       // Arabic-Indic digits
+            "١٢٣",          // three Arabic-Indic digits: six bytes
+            "1234٥",        // four ASCII digits and one Arabic-Indic: six bytes
             "१२३४५६",       // Devanagari digits
             "12345\u{0}",
         ] {
