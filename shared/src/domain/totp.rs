@@ -42,8 +42,8 @@ pub fn step_at(unix_seconds: u64) -> u64 {
     unix_seconds / STEP_SECONDS
 }
 
-/// The code an authenticator shows during `step`: what tests and the operator
-/// CLI use to prove a device.
+/// The code an authenticator app shows during `step`, for tests and tools
+/// that stand in for the user's device.
 pub fn code_for_step(secret: &[u8], step: u64) -> OtpCode {
     OtpCode(Secret::new(format!(
         "{:0width$}",
