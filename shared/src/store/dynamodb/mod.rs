@@ -1,10 +1,11 @@
 //! The DynamoDB adapter: the only module that speaks the SDK's types. One
 //! struct, its role implementations split by area (users, tokens, counters,
-//! the PIN proof, reset codes), over the transaction machinery and the item
-//! codec.
+//! the PIN proof, reset codes, the device OTP), over the transaction machinery
+//! and the item codec.
 
 mod codec;
 mod counters;
+mod device_otp;
 mod pin;
 mod reset_codes;
 mod tokens;
