@@ -620,6 +620,50 @@ async fn a_failed_step_write_at_the_callback_is_501_and_spends_nothing() {
 }
 
 #[tokio::test]
+async fn with_the_database_unreachable_p7_and_p5_answer_501() {
+    let healthy = spawn_app().await;
+    let (user, secret) = user_with_device(&healthy, "nodb", false).await;
+    let broken = spawn_app_with(|s| {
+        s.insert(
+            "AWS_ENDPOINT_URL_DYNAMODB".into(),
+            "http://127.0.0.1:9".into(),
+        );
+    })
+    .await;
+    let (enrolment, _) = start(&broken, &user, &json!({ "password": PASSWORD })).await;
+    assert_eq!(enrolment.status(), 501);
+    assert_eq!(error_code(&enrolment), "internal-error");
+    let proof = p5_otp(&broken, &user, &code(&healthy, &secret, 0)).await;
+    assert_eq!(proof.status(), 501);
+    assert_eq!(
+        p5_otp(&healthy, &user, &code(&healthy, &secret, 0))
+            .await
+            .status(),
+        204,
+        "the code was not spent"
+    );
+}
+
+#[tokio::test]
+async fn an_activation_stands_when_its_notice_cannot_be_sent() {
+    let app = spawn_app_with(|s| {
+        s.insert("AWS_ENDPOINT_URL_SESV2".into(), "http://127.0.0.1:9".into());
+    })
+    .await;
+    let user = app.create_user(&unique_email("nomail")).await;
+    let (started, secret) = start(&app, &user, &json!({})).await;
+    assert_eq!(started.status(), 201);
+    let secret = secret.unwrap();
+    assert_eq!(
+        activate(&app, &user, &code(&app, &secret, 0))
+            .await
+            .status(),
+        204
+    );
+    assert!(app.stored_user(&user).await.otp_device.is_some());
+}
+
+#[tokio::test]
 async fn a_callback_with_a_code_costs_the_same_two_round_trips_as_with_a_pin() {
     let app = spawn_app().await;
     let (user, secret) = user_with_device(&app, "trips", true).await;
