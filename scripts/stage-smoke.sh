@@ -26,3 +26,6 @@ expect 401 PUT /user/password "www-authenticate: Bearer"
 expect 401 POST /v2/users/000000000000000000000000/password "www-authenticate: Bearer"
 expect 401 POST /v1/users/000000000000000000000000/reset-password "www-authenticate: Bearer"
 expect 401 PUT "/user/password/reset?pin=0000" "deprecation: @"
+# P5 and P7 start only with the OTP key ring: a 401 shows it resolved.
+expect 401 POST /callbacks/password-reset "www-authenticate: Bearer"
+expect 401 POST /user/otp "www-authenticate: Bearer"

@@ -18,12 +18,11 @@ use std::time::Instant;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use password_service::auth::Authenticator;
+use password_service::aws::{aws_roots_https_client, services_from_env};
 use password_service::config::{Config, TlsTrust};
+use password_service::domain::{fill_random, PasswordPolicy, Pepper};
 use password_service::domain::{Email, Secret};
 use password_service::hashing::PasswordHasher;
-use password_service::policy::PasswordPolicy;
-use password_service::secrets::{fill_random, Pepper};
-use password_service::service::{aws_roots_https_client, Services};
 
 const DEFAULT_ROUNDS: usize = 25;
 
@@ -67,7 +66,7 @@ fn child(mode: &str) {
                 .build()
                 .unwrap();
             password_service::telemetry::init();
-            let services = runtime.block_on(Services::from_env()).expect("services");
+            let services = runtime.block_on(services_from_env()).expect("services");
             (runtime, services)
         });
         drop(services);
@@ -100,11 +99,11 @@ fn child(mode: &str) {
         Authenticator::new(&config.jwt).expect("keys")
     });
     let hasher = timed(&mut spent, STEPS[8], || {
-        PasswordHasher::new(config.argon2.clone())
+        PasswordHasher::new(config.passwords.argon2.clone())
     });
     let (policy, pepper) = timed(&mut spent, STEPS[9], || {
         (
-            PasswordPolicy::new(config.password_min_length),
+            PasswordPolicy::new(config.passwords.min_length),
             Pepper::new(config.pepper.clone()),
         )
     });
@@ -118,7 +117,7 @@ fn child(mode: &str) {
     });
     let email = Email::parse("bench@example.com").unwrap();
     timed(&mut spent, STEPS[13], || {
-        policy.check(&Secret::new("quiet-meadow-tractor-51"), &email)
+        policy.accept(&Secret::new("quiet-meadow-tractor-51"), &email)
     })
     .expect("an uncommon password");
 

@@ -14,6 +14,9 @@ use argon2::Params;
 
 use crate::domain::{SecretBytes, PASSWORD_MAX_LENGTH};
 
+mod otp;
+pub use otp::OtpSettings;
+
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("configuration variable {0} is required but not set")]
@@ -40,6 +43,10 @@ pub struct Config {
     pub reset_codes: ResetCodeSettings,
     pub deprecation: DeprecationSettings,
     pub tls_trust: TlsTrust,
+    /// The device OTP's settings, where `OTP_ENCRYPTION_KEY` is set: P5 and
+    /// P7 do not start without them ([`Config::require_otp`]); the other
+    /// functions never receive the key.
+    pub otp: Option<OtpSettings>,
 }
 
 #[derive(Debug, Clone)]
@@ -194,7 +201,16 @@ impl Config {
                 p4_sunset_at: vars.parsed("P4_SUNSET_AT", 1_814_400_000)?,
             },
             tls_trust: vars.parsed("TLS_TRUST", TlsTrust::AwsRoots)?,
+            otp: OtpSettings::read(vars)?,
         })
+    }
+
+    /// The device OTP's settings, for the functions that cannot work without
+    /// them; their absence names the variable.
+    pub fn require_otp(&self) -> Result<&OtpSettings, ConfigError> {
+        self.otp
+            .as_ref()
+            .ok_or(ConfigError::Missing("OTP_ENCRYPTION_KEY"))
     }
 }
 
@@ -293,6 +309,21 @@ impl<'a> Vars<'a> {
         }
     }
 
+    /// A set value read by `read`, whose error says why it is invalid.
+    fn read_with<T, E: std::fmt::Display>(
+        &self,
+        name: &'static str,
+        read: impl FnOnce(&str) -> Result<T, E>,
+    ) -> Result<Option<T>, ConfigError> {
+        self.optional(name)
+            .map(|raw| read(&raw))
+            .transpose()
+            .map_err(|e| ConfigError::Invalid {
+                name,
+                reason: e.to_string(),
+            })
+    }
+
     fn parsed<T>(&self, name: &'static str, default: T) -> Result<T, ConfigError>
     where
         T: std::str::FromStr,
@@ -336,7 +367,8 @@ impl<'a> Vars<'a> {
 mod tests {
     use super::*;
 
-    fn complete() -> HashMap<String, String> {
+    /// Every required variable, none of the optional ones.
+    pub(super) fn complete() -> HashMap<String, String> {
         [
             ("USERS_TABLE", "users"),
             ("TOKENS_TABLE", "tokens"),

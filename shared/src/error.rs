@@ -3,7 +3,7 @@
 //! errors keep their cause for the log and show the client nothing of it.
 
 use crate::auth::{AuthError, Forbidden};
-use crate::domain::PolicyViolation;
+use crate::domain::{DecryptError, PolicyViolation};
 use crate::hashing::HashError;
 use crate::mail::MailError;
 use crate::rate_limit::{CounterError, RateLimited, TakeError};
@@ -27,10 +27,18 @@ pub enum ServiceError {
     Policy(#[from] PolicyViolation),
     #[error("wrong PIN")]
     PinInvalid { remaining_attempts: u32 },
-    #[error("the user has no PIN")]
+    /// A wrong or replayed device OTP: at P5 under the PIN rule (with the
+    /// attempts left); at P7's activation, not counted (`None`).
+    #[error("wrong OTP")]
+    OtpInvalid { remaining_attempts: Option<u32> },
+    #[error("the user has neither a PIN nor a device OTP")]
     NoProofDefined,
-    #[error("too many wrong PINs: the critical data was deleted")]
+    #[error("too many wrong proofs: the critical data was deleted")]
     CriticalDataDeleted { retry_after_seconds: u64 },
+    #[error("no OTP enrolment is pending")]
+    OtpEnrolmentNotPending,
+    #[error("the user has no device OTP")]
+    OtpNotSet,
     #[error("the current password is required")]
     PasswordRequired,
     #[error("wrong current password")]
@@ -96,6 +104,14 @@ impl From<WriteError> for ServiceError {
 impl From<HashError> for ServiceError {
     fn from(e: HashError) -> Self {
         ServiceError::Internal(e.to_string())
+    }
+}
+
+/// A sealed OTP secret that does not open (a key missing from the ring, or
+/// altered data) is the service's fault, not the caller's.
+impl From<DecryptError> for ServiceError {
+    fn from(e: DecryptError) -> Self {
+        ServiceError::Internal(format!("the device OTP secret: {e}"))
     }
 }
 

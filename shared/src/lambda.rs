@@ -18,6 +18,21 @@ where
     serve_with(crate::aws::services_from_env(), handler).await
 }
 
+/// As [`serve`], for a function that cannot work without the device OTP's
+/// settings (P5, P7): without them it does not start, and says why.
+pub async fn serve_with_otp<H, F>(handler: H) -> Result<(), Error>
+where
+    H: Fn(Arc<Services>, Request) -> F,
+    F: Future<Output = Response<Body>> + Send,
+{
+    let build = async {
+        let services = crate::aws::services_from_env().await?;
+        services.config.require_otp()?;
+        Ok(services)
+    };
+    serve_with(build, handler).await
+}
+
 /// Serves `handler` with a state of the function's own choosing, for a
 /// function that needs less than [`Services`] (the page, P3).
 pub async fn serve_with<S, B, H, F>(build: B, handler: H) -> Result<(), Error>

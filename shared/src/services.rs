@@ -5,8 +5,9 @@ use std::sync::Arc;
 
 use crate::auth::Authenticator;
 use crate::clock::Clock;
-use crate::config::{Config, ConfigError};
+use crate::config::{Config, ConfigError, OtpSettings};
 use crate::domain::{Email, Locale, PasswordPolicy, Pepper, User, UserId};
+use crate::error::ServiceError;
 use crate::hashing::PasswordHasher;
 use crate::mail::{render, Mailer, Notice};
 use crate::rate_limit::RateLimiter;
@@ -42,6 +43,14 @@ impl Services {
             mailer,
             clock,
         })
+    }
+
+    /// The device OTP's settings. P5 and P7 do not start without them, so
+    /// their absence here is the service's fault.
+    pub fn otp(&self) -> Result<&OtpSettings, ServiceError> {
+        self.config
+            .require_otp()
+            .map_err(|e| ServiceError::Internal(e.to_string()))
     }
 
     /// Mails `notice` to the user after a change (SPEC section 3). The change

@@ -19,6 +19,12 @@ pub enum Endpoint {
     P4,
     P5,
     P6,
+    /// P7 `POST /user/otp`: start an enrolment.
+    P7Post,
+    /// P7 `PUT /user/otp`: activate it.
+    P7Put,
+    /// P7 `DELETE /user/otp`: remove the device.
+    P7Delete,
     Z1,
     Z2,
     O1,
@@ -28,7 +34,8 @@ impl Endpoint {
     fn method(self) -> &'static str {
         match self {
             Endpoint::P3 => "GET",
-            Endpoint::P1 | Endpoint::P4 | Endpoint::P6 => "PUT",
+            Endpoint::P1 | Endpoint::P4 | Endpoint::P6 | Endpoint::P7Put => "PUT",
+            Endpoint::P7Delete => "DELETE",
             _ => "POST",
         }
     }
@@ -42,6 +49,7 @@ impl Endpoint {
             Endpoint::P4 => "/user/password/reset".into(),
             Endpoint::P5 => "/callbacks/password-reset".into(),
             Endpoint::P6 => "/user/pin".into(),
+            Endpoint::P7Post | Endpoint::P7Put | Endpoint::P7Delete => "/user/otp".into(),
             Endpoint::Z1 => format!("/v2/users/{user_id}/password_reset"),
             Endpoint::Z2 => format!("/v2/users/{user_id}/password"),
             Endpoint::O1 => format!("/v1/users/{user_id}/reset-password"),
@@ -68,9 +76,16 @@ pub struct Call<'a> {
     user_id: String,
     query: HashMap<String, String>,
     address: Option<String>,
+    method: Option<&'static str>,
 }
 
 impl Call<'_> {
+    /// Another method than the endpoint's (what a misrouted request would be).
+    pub fn method(mut self, method: &'static str) -> Self {
+        self.method = Some(method);
+        self
+    }
+
     pub fn bearer(self, token: &str) -> Self {
         self.header("authorization", &format!("Bearer {token}"))
     }
@@ -129,7 +144,7 @@ impl Call<'_> {
             .collect();
         let address = self.address.clone().unwrap_or_else(random_address);
         let event = event(
-            endpoint.method(),
+            self.method.unwrap_or(endpoint.method()),
             &endpoint.path(&self.user_id),
             &headers,
             self.body,
@@ -152,6 +167,9 @@ impl Call<'_> {
             Endpoint::P4 => password_reset_with_pin::handle(services, request).await,
             Endpoint::P5 => password_reset_callback::handle(services, request).await,
             Endpoint::P6 => set_pin::handle(services, request).await,
+            Endpoint::P7Post | Endpoint::P7Put | Endpoint::P7Delete => {
+                user_otp::handle(services, request).await
+            }
             Endpoint::Z1 => password_reset_code::handle(services, request).await,
             Endpoint::Z2 => change_password::handle(services, request).await,
             Endpoint::O1 => admin_reset_password::handle(services, request).await,
@@ -178,6 +196,7 @@ impl TestApp {
             user_id: String::new(),
             query: HashMap::new(),
             address: None,
+            method: None,
         }
     }
 
@@ -233,6 +252,33 @@ impl TestApp {
     /// P6 `PUT /user/pin`.
     pub async fn p6_set_pin(&self, bearer: &str, body: &str) -> Response<Body> {
         self.call(Endpoint::P6)
+            .bearer(bearer)
+            .body(body)
+            .send()
+            .await
+    }
+
+    /// P7 `POST /user/otp`: start an enrolment.
+    pub async fn p7_start_enrolment(&self, bearer: &str, body: &str) -> Response<Body> {
+        self.call(Endpoint::P7Post)
+            .bearer(bearer)
+            .body(body)
+            .send()
+            .await
+    }
+
+    /// P7 `PUT /user/otp`: activate the pending enrolment with a code.
+    pub async fn p7_activate(&self, bearer: &str, body: &str) -> Response<Body> {
+        self.call(Endpoint::P7Put)
+            .bearer(bearer)
+            .body(body)
+            .send()
+            .await
+    }
+
+    /// P7 `DELETE /user/otp`: remove the device.
+    pub async fn p7_remove(&self, bearer: &str, body: &str) -> Response<Body> {
+        self.call(Endpoint::P7Delete)
             .bearer(bearer)
             .body(body)
             .send()

@@ -11,8 +11,8 @@ use password_service::clock::Millis;
 use password_service::domain::{AuditEvent, User, UserId};
 use password_service::rate_limit::{CounterError, Counters, Window};
 use password_service::store::{
-    PasswordWrite, PinFailures, PinProofs, Proof, ResetCodes, ResetState, SetPasswordTokens, Store,
-    StoreError, TokenRecord, Users, WriteError,
+    DeviceOtps, PasswordWrite, PendingEnrolment, PinFailures, PinProofs, Proof, ResetCodes,
+    ResetState, SetPasswordTokens, Store, StoreError, TokenRecord, Users, WriteError,
 };
 
 pub struct InstrumentedStore {
@@ -250,5 +250,64 @@ impl ResetCodes for InstrumentedStore {
         self.inner
             .record_wrong_secret(window, code_of, max_wrong_tries)
             .await
+    }
+}
+
+#[async_trait]
+impl DeviceOtps for InstrumentedStore {
+    async fn start_otp_enrolment(
+        &self,
+        user: &User,
+        sealed_secret: &str,
+        expires_at: i64,
+        at: Millis,
+        proven: Option<&Window>,
+    ) -> Result<u64, WriteError> {
+        self.fails("start_otp_enrolment")?;
+        self.inner
+            .start_otp_enrolment(user, sealed_secret, expires_at, at, proven)
+            .await
+    }
+
+    async fn user_with_otp_enrolment(
+        &self,
+        id: &UserId,
+        now: i64,
+    ) -> Result<Option<(User, Option<PendingEnrolment>)>, StoreError> {
+        self.fails("user_with_otp_enrolment")?;
+        self.inner.user_with_otp_enrolment(id, now).await
+    }
+
+    async fn activate_otp(
+        &self,
+        user: &User,
+        pending: &PendingEnrolment,
+        step: u64,
+        now: i64,
+        at: Millis,
+    ) -> Result<u64, WriteError> {
+        self.fails("activate_otp")?;
+        self.inner.activate_otp(user, pending, step, now, at).await
+    }
+
+    async fn remove_otp(
+        &self,
+        user: &User,
+        at: Millis,
+        proven: Option<&Window>,
+    ) -> Result<u64, WriteError> {
+        self.fails("remove_otp")?;
+        self.inner.remove_otp(user, at, proven).await
+    }
+
+    async fn accept_otp_step(
+        &self,
+        user: &User,
+        step: u64,
+        failures: PinFailures,
+        now: i64,
+    ) -> Result<(), WriteError> {
+        self.fails("accept_otp_step")?;
+        self.inner.accept_otp_step(user, step, failures, now).await
     }
 }

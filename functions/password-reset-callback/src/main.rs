@@ -1,6 +1,6 @@
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    password_service::lambda::serve(|services, request| async move {
+    password_service::lambda::serve_with_otp(|services, request| async move {
         password_reset_callback::handle(&services, request).await
     })
     .await

@@ -9,7 +9,9 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use password_service::auth::{mint_hs256, token_claims};
 use password_service::clock::rfc3339_millis;
-use password_service::domain::{Email, Locale, Pin, Purpose, Secret, User, UserId};
+use password_service::domain::{
+    Email, Locale, OtpDevice, OtpSecret, Pin, Purpose, Secret, User, UserId,
+};
 use serde_json::{json, Value};
 
 #[derive(Parser)]
@@ -52,6 +54,9 @@ enum UserCommand {
         password: Option<String>,
         #[arg(long)]
         pin: Option<String>,
+        /// A device OTP's TOTP secret in base32 (for local testing; stored sealed)
+        #[arg(long)]
+        otp_secret: Option<String>,
         /// A tokenized payment-method reference (repeatable)
         #[arg(long = "payment-method")]
         payment_methods: Vec<String>,
@@ -131,6 +136,7 @@ async fn run(command: Command) -> Result<Value, String> {
             email,
             password,
             pin,
+            otp_secret,
             payment_methods,
             locale,
             linked_identities,
@@ -148,6 +154,15 @@ async fn run(command: Command) -> Result<Value, String> {
                     user.id.as_str(),
                     pin.secret(),
                 ));
+            }
+            if let Some(base32) = otp_secret {
+                let secret = OtpSecret::from_base32(&base32)
+                    .map_err(|e| format!("--otp-secret rejected: {e}"))?;
+                let otp = services.config.require_otp().map_err(|e| e.to_string())?;
+                user.otp_device = Some(OtpDevice {
+                    sealed_secret: otp.keys.encrypt(&secret, user.id.as_str()),
+                    last_accepted_step: None,
+                });
             }
             if let Some(password) = password {
                 let accepted = services
@@ -188,6 +203,7 @@ async fn run(command: Command) -> Result<Value, String> {
                 "sequence": user.sequence,
                 "pinSet": user.pin_hmac.is_some(),
                 "pinFailures": pin_failures.count,
+                "otpSet": user.otp_device.is_some(),
                 "paymentMethods": user.payment_methods.len(),
                 "linkedIdentities": user.linked_identities,
                 "passwordChangedAt": user.password_changed_at.map(rfc3339_millis),

@@ -3,13 +3,19 @@
 //! It depends on nothing of the crate but the clock's time type.
 
 mod digests;
+mod otp_key_ring;
+mod otp_secret;
 pub mod policy;
 mod random;
 mod secret;
+pub mod totp;
 mod user;
 
 pub use digests::{new_token, token_digest, Pepper, Purpose};
+pub use otp_key_ring::{DecryptError, KeyRingError, OtpKeyRing};
+pub use otp_secret::{Enrolment, EnrolmentError, OtpIssuer, OtpIssuerError, OtpSecret};
 pub use policy::{AcceptedPassword, PasswordPolicy, PolicyViolation, PASSWORD_MAX_LENGTH};
 pub use random::{fill_random, random_hex, random_symbols};
 pub use secret::{Pin, Secret, SecretBytes};
-pub use user::{AuditEvent, AuditEventType, ChangeDetails, Email, Locale, User, UserId};
+pub use totp::OtpCode;
+pub use user::{AuditEvent, AuditEventType, ChangeDetails, Email, Locale, OtpDevice, User, UserId};

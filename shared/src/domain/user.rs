@@ -113,6 +113,26 @@ pub struct User {
     pub critical_data_deleted_at: Option<Millis>,
     /// SHA-256 of the one live set-password token, if any.
     pub set_password_token_hash: Option<String>,
+    /// The authenticator enrolled through P7, if any.
+    pub otp_device: Option<OtpDevice>,
+}
+
+/// A user's device OTP as stored: the TOTP secret sealed by the OTP key ring
+/// (`OtpKeyRing::encrypt`, the user id as associated data), and the last
+/// time step a code was accepted for, at or before which no code is accepted
+/// again (RFC 6238 section 5.2). Its `Debug` leaves the sealed secret out.
+#[derive(Clone, PartialEq, Eq)]
+pub struct OtpDevice {
+    pub sealed_secret: String,
+    pub last_accepted_step: Option<u64>,
+}
+
+impl fmt::Debug for OtpDevice {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OtpDevice")
+            .field("last_accepted_step", &self.last_accepted_step)
+            .finish_non_exhaustive()
+    }
 }
 
 impl fmt::Debug for User {
@@ -123,6 +143,7 @@ impl fmt::Debug for User {
             .field("has_password", &self.has_password())
             .field("change_required", &self.change_required)
             .field("pin_set", &self.pin_hmac.is_some())
+            .field("otp_set", &self.otp_device.is_some())
             .field("payment_methods", &self.payment_methods.len())
             .field("sequence", &self.sequence)
             .field("resource_owner", &self.resource_owner)
@@ -147,6 +168,7 @@ impl User {
             sessions_not_before: None,
             critical_data_deleted_at: None,
             set_password_token_hash: None,
+            otp_device: None,
         }
     }
 
@@ -165,6 +187,9 @@ pub enum AuditEventType {
     PinSet,
     CriticalDataDeleted,
     ResetCodeIssued,
+    OtpEnrolmentStarted,
+    OtpActivated,
+    OtpRemoved,
 }
 
 impl AuditEventType {
@@ -177,6 +202,9 @@ impl AuditEventType {
             AuditEventType::PinSet => "user.pin.set",
             AuditEventType::CriticalDataDeleted => "user.critical_data.deleted",
             AuditEventType::ResetCodeIssued => "user.password.code.issued",
+            AuditEventType::OtpEnrolmentStarted => "user.otp.enrolment.started",
+            AuditEventType::OtpActivated => "user.otp.activated",
+            AuditEventType::OtpRemoved => "user.otp.removed",
         }
     }
 }
@@ -244,8 +272,18 @@ mod tests {
         user.password_hash = Some("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into());
         user.pin_hmac = Some("deadbeef".into());
         user.set_password_token_hash = Some("cafebabe".into());
+        user.otp_device = Some(OtpDevice {
+            sealed_secret: "v1:k1:c2VhbGVk".into(),
+            last_accepted_step: Some(7),
+        });
         let shown = format!("{user:?}");
-        for hidden in ["argon2id", "deadbeef", "cafebabe", "secret.person"] {
+        for hidden in [
+            "argon2id",
+            "deadbeef",
+            "cafebabe",
+            "secret.person",
+            "c2VhbGVk",
+        ] {
             assert!(!shown.contains(hidden), "{shown}");
         }
         assert!(shown.contains("has_password: true"), "{shown}");

@@ -9,7 +9,7 @@ use crate::domain::User;
 use crate::error::ServiceError;
 use crate::rate_limit::{Limit, Window};
 use crate::services::Services;
-use crate::store::PinFailures;
+use crate::store::{PendingEnrolment, PinFailures};
 
 /// The caller of a valid token, without reading anything: for endpoints
 /// that decide access from the token alone before any lookup.
@@ -120,6 +120,23 @@ pub async fn authenticate_user_with_window(
 pub struct WindowCount {
     pub window: Window,
     pub count: u32,
+}
+
+/// As [`authenticate_user`], reading the user's pending OTP enrolment in the
+/// same round trip, for P7's activation.
+pub async fn authenticate_user_with_otp_enrolment(
+    services: &Services,
+    headers: &HeaderMap,
+) -> Result<(Caller, User, Option<PendingEnrolment>), ServiceError> {
+    let now = services.clock.now_seconds();
+    let caller = authenticate_token(services, headers)?;
+    let found = match caller.user_id() {
+        Some(id) => services.store.user_with_otp_enrolment(&id, now).await?,
+        None => None,
+    };
+    let (user, pending) = found.map_or((None, None), |(u, p)| (Some(u), p));
+    let user = admit(services, &caller, user)?;
+    Ok((caller, user, pending))
 }
 
 /// A password change or reset since the caller's token was issued ends it,

@@ -7,7 +7,9 @@
 //! |---|---|
 //! | `caller` | who is calling: token, user, session cut-off, linked identity, owner or admin |
 //! | `set_password` | P1 request a link, P2 confirm it |
-//! | `pin_proof` | P4 PIN-gated reset, P5 the callback's proof, P6 set the PIN (SPEC section 5) |
+//! | `pin_proof` | P4 PIN-gated reset, P5 the callback's proof (PIN or device OTP), P6 set the PIN (SPEC section 5) |
+//! | `device_otp` | P7 enrol, activate and remove the device OTP |
+//! | `current_password` | the current password as proof of a settings change (P6, P7) |
 //! | `reset_code` | Z1 issue a reset code |
 //! | `change_with_proof` | Z2 change with the current password, a code, or as admin |
 //! | `admin_reset` | O1 |
@@ -18,6 +20,7 @@ pub mod admin_reset;
 pub mod caller;
 pub mod change_with_proof;
 pub mod current_password;
+pub mod device_otp;
 pub mod pin_proof;
 pub mod replacement;
 pub mod reset_code;
@@ -69,6 +72,7 @@ macro_rules! final_errors {
 
 final_errors!(
     ServiceError,
+    crate::domain::DecryptError,
     crate::store::StoreError,
     crate::hashing::HashError,
     crate::domain::PolicyViolation,

@@ -1,12 +1,16 @@
-//! PIN-protected recovery (SPEC sections 4 P4–P6 and 5).
+//! PIN-protected recovery (SPEC sections 4 P4–P6 and 5): the proof of a
+//! second factor, a PIN or the device OTP, under one rule.
 //!
-//! One failure counter per user, in a 24-hour window. Each step of the counter
-//! is a write conditional on the value it was decided on, so under any
+//! One failure counter per user, in a 24-hour window, stepped alike by a
+//! wrong PIN and a wrong (or replayed) OTP. Each step of the counter is a
+//! write conditional on the value it was decided on, so under any
 //! concurrency exactly one request takes each step: exactly three answer
 //! "wrong", exactly one deletes the payment methods (in the same transaction
-//! as its step), and every other answers 410 until the window ends.
+//! as its step), and every other answers 410 until the window ends. A right
+//! OTP is accepted by a write conditional on its step being after the last
+//! accepted one, so a code is accepted once.
 
-use crate::domain::{AuditEventType, Pin, Purpose, Secret, User};
+use crate::domain::{totp, AuditEventType, OtpCode, Pin, Purpose, Secret, User};
 use crate::error::ServiceError;
 use crate::mail::Notice;
 use crate::services::Services;
@@ -17,20 +21,40 @@ use super::current_password;
 use super::replacement::{hash_new_password, replace_password, Replacement};
 use super::{retry_on_conflict, retry_user_change, Retry};
 
-/// Wrong PINs answered as such; the next one deletes the critical data.
+/// Wrong proofs answered as such; the next one deletes the critical data.
 pub const MAX_PIN_FAILURES: u32 = 3;
 /// How long failures count, from the first one (seconds).
 pub const PIN_WINDOW_SECONDS: i64 = 24 * 3600;
 
-/// Checks `pin` under the PIN rule, starting from the user and counter as
+/// The second factor a request proves: what the user knows or what they have.
+#[derive(Debug, Clone)]
+pub enum SecondFactor {
+    Pin(Pin),
+    Otp(OtpCode),
+}
+
+/// What a proof showed, judged on the user as read.
+enum Verdict {
+    /// Right; for an OTP, with the time step its code belongs to.
+    Right {
+        otp_step: Option<u64>,
+    },
+    Wrong,
+    /// The user has neither a PIN nor a device OTP.
+    NothingToProve,
+}
+
+/// Checks `proof` under the PIN rule, starting from the user and counter as
 /// the caller's authentication read them (so a call is one read and one
-/// write). `PinInvalid`, `NoProofDefined` and `CriticalDataDeleted` are the
-/// rule's refusals.
-pub async fn check_pin(
+/// write). `PinInvalid`, `OtpInvalid`, `NoProofDefined` and
+/// `CriticalDataDeleted` are the rule's refusals. A proof of a kind the user
+/// does not have is a wrong one: the answer does not tell which kinds they
+/// have, and only a user with neither gets `NoProofDefined`.
+pub async fn check_proof(
     services: &Services,
     user: User,
     failures: PinFailures,
-    pin: &Pin,
+    proof: &SecondFactor,
 ) -> Result<User, ServiceError> {
     let (user, _) = retry_on_conflict(
         (user, failures),
@@ -52,22 +76,28 @@ pub async fn check_pin(
                         retry_after_seconds: seconds_left(failures.window_ends_at, now),
                     }));
                 }
-                let Some(digest) = &user.pin_hmac else {
-                    return Err(Retry::Refused(ServiceError::NoProofDefined));
-                };
-                if services
-                    .pepper
-                    .verify(Purpose::Pin, user.id.as_str(), pin.secret(), digest)
-                {
-                    if failures.count > 0 {
+                match judge(services, &user, proof, now)? {
+                    Verdict::NothingToProve => Err(Retry::Refused(ServiceError::NoProofDefined)),
+                    Verdict::Right {
+                        otp_step: Some(step),
+                    } => {
+                        // Accepting the step and clearing the counter: one write.
                         services
                             .store
-                            .clear_pin_failures(&user.id, failures, now)
+                            .accept_otp_step(&user, step, failures, now)
                             .await?;
+                        Ok((user, failures))
                     }
-                    Ok((user, failures))
-                } else {
-                    Err(step_wrong(services, &user, failures, now).await)
+                    Verdict::Right { otp_step: None } => {
+                        if failures.count > 0 {
+                            services
+                                .store
+                                .clear_pin_failures(&user.id, failures, now)
+                                .await?;
+                        }
+                        Ok((user, failures))
+                    }
+                    Verdict::Wrong => Err(step_wrong(services, &user, failures, now, proof).await),
                 }
             })
         },
@@ -76,9 +106,57 @@ pub async fn check_pin(
     Ok(user)
 }
 
-/// Counts a wrong proof: the answer is "wrong" with the attempts left, or,
-/// for the failure past the limit, the deletion (in the same write) and 410.
-async fn step_wrong(services: &Services, user: &User, failures: PinFailures, now: i64) -> Retry {
+/// Checks `proof` against the user as read; each comparison is made in
+/// constant time (the PIN's HMAC, every code of the TOTP window).
+fn judge(
+    services: &Services,
+    user: &User,
+    proof: &SecondFactor,
+    now: i64,
+) -> Result<Verdict, ServiceError> {
+    if user.pin_hmac.is_none() && user.otp_device.is_none() {
+        return Ok(Verdict::NothingToProve);
+    }
+    Ok(match (proof, &user.otp_device) {
+        (SecondFactor::Pin(pin), _) => {
+            let right = user.pin_hmac.as_ref().is_some_and(|digest| {
+                services
+                    .pepper
+                    .verify(Purpose::Pin, user.id.as_str(), pin.secret(), digest)
+            });
+            if right {
+                Verdict::Right { otp_step: None }
+            } else {
+                Verdict::Wrong
+            }
+        }
+        (SecondFactor::Otp(_), None) => Verdict::Wrong,
+        (SecondFactor::Otp(code), Some(device)) => {
+            let secret = services
+                .otp()?
+                .keys
+                .decrypt(&device.sealed_secret, user.id.as_str())?;
+            let now = u64::try_from(now).unwrap_or_default();
+            match totp::verify(secret.expose_bytes(), code, now, device.last_accepted_step) {
+                Some(step) => Verdict::Right {
+                    otp_step: Some(step),
+                },
+                None => Verdict::Wrong,
+            }
+        }
+    })
+}
+
+/// Counts a wrong proof: the answer is "wrong" (in the proof's own words)
+/// with the attempts left, or, for the failure past the limit, the deletion
+/// (in the same write) and 410.
+async fn step_wrong(
+    services: &Services,
+    user: &User,
+    failures: PinFailures,
+    now: i64,
+    proof: &SecondFactor,
+) -> Retry {
     let window_ends_at = failures.window_ends_at.unwrap_or(now + PIN_WINDOW_SECONDS);
     if let Err(error) = services
         .store
@@ -96,14 +174,18 @@ async fn step_wrong(services: &Services, user: &User, failures: PinFailures, now
     }
     let count = failures.count + 1;
     if count > MAX_PIN_FAILURES {
-        tracing::warn!(user_id = %user.id, "too many wrong PINs: critical data deleted");
+        tracing::warn!(user_id = %user.id, "too many wrong proofs: critical data deleted");
         services.notify(user, Notice::CriticalDataDeleted).await;
         return Retry::Refused(ServiceError::CriticalDataDeleted {
             retry_after_seconds: seconds_left(Some(window_ends_at), now),
         });
     }
-    Retry::Refused(ServiceError::PinInvalid {
-        remaining_attempts: MAX_PIN_FAILURES - count,
+    let remaining_attempts = MAX_PIN_FAILURES - count;
+    Retry::Refused(match proof {
+        SecondFactor::Pin(_) => ServiceError::PinInvalid { remaining_attempts },
+        SecondFactor::Otp(_) => ServiceError::OtpInvalid {
+            remaining_attempts: Some(remaining_attempts),
+        },
     })
 }
 
@@ -145,7 +227,7 @@ pub async fn reset_password(
     // Bad input is refused before a PIN attempt is spent on it.
     let accepted = services.policy.accept(password, &user.email)?;
     let user = match pin {
-        Some(pin) => check_pin(services, user, failures, pin).await?,
+        Some(pin) => check_proof(services, user, failures, &SecondFactor::Pin(pin.clone())).await?,
         None => user,
     };
     let password_hash = hash_new_password(services, &user, accepted).await?;

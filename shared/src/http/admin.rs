@@ -140,18 +140,26 @@ impl From<ServiceError> for AdminError {
             // The PIN and current-password outcomes belong to other families'
             // endpoints; rendered here only so that every outcome has a shape.
             ServiceError::PinInvalid { .. }
+            | ServiceError::OtpInvalid { .. }
             | ServiceError::WrongPassword
             | ServiceError::InvalidVerificationCode => AdminError::new(
                 StatusCode::FORBIDDEN,
                 "Forbidden",
                 "The secret given is not correct.",
             ),
-            ServiceError::NoProofDefined => {
-                AdminError::new(StatusCode::NOT_FOUND, "Not Found", "The user has no PIN.")
-            }
+            ServiceError::NoProofDefined | ServiceError::OtpNotSet => AdminError::new(
+                StatusCode::NOT_FOUND,
+                "Not Found",
+                "The user has no such second factor.",
+            ),
             ServiceError::CriticalDataDeleted { .. } => {
-                AdminError::new(StatusCode::GONE, "Gone", "Too many wrong PINs.")
+                AdminError::new(StatusCode::GONE, "Gone", "Too many wrong PINs or codes.")
             }
+            ServiceError::OtpEnrolmentNotPending => AdminError::new(
+                StatusCode::CONFLICT,
+                "Conflict",
+                "No OTP enrolment is pending.",
+            ),
             ServiceError::PasswordRequired => AdminError::new(
                 StatusCode::BAD_REQUEST,
                 MISSING_FIELDS,

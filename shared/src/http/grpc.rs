@@ -183,9 +183,16 @@ impl From<ServiceError> for Status {
                     .violation("currentPassword", "required")
             }
             ServiceError::PinInvalid { .. } => Status::new(Code::InvalidArgument, "wrong PIN"),
-            ServiceError::NoProofDefined => Status::new(Code::NotFound, "the user has no PIN"),
+            ServiceError::OtpInvalid { .. } => Status::new(Code::InvalidArgument, "wrong code"),
+            ServiceError::NoProofDefined => {
+                Status::new(Code::NotFound, "the user has no second factor")
+            }
+            ServiceError::OtpNotSet => Status::new(Code::NotFound, "the user has no device OTP"),
             ServiceError::CriticalDataDeleted { .. } => {
-                Status::new(Code::FailedPrecondition, "too many wrong PINs")
+                Status::new(Code::FailedPrecondition, "too many wrong proofs")
+            }
+            ServiceError::OtpEnrolmentNotPending => {
+                Status::new(Code::FailedPrecondition, "no OTP enrolment is pending")
             }
             ServiceError::RateLimited {
                 retry_after_seconds,

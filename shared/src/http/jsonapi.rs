@@ -172,6 +172,20 @@ pub fn meta_document(status: StatusCode, meta: Value) -> Response<Body> {
     json_response(status, JSON_API_MEDIA_TYPE, &json!({ "meta": meta }))
 }
 
+/// A JSON:API document with one resource object (`type`, `id`, `attributes`).
+pub fn resource_document(
+    status: StatusCode,
+    kind: &str,
+    id: &str,
+    attributes: Value,
+) -> Response<Body> {
+    json_response(
+        status,
+        JSON_API_MEDIA_TYPE,
+        &json!({ "data": { "type": kind, "id": id, "attributes": attributes } }),
+    )
+}
+
 /// Family P's rendering of the outcomes the flows share.
 impl From<ServiceError> for ApiError {
     fn from(error: ServiceError) -> Self {
@@ -240,19 +254,45 @@ impl From<ServiceError> for ApiError {
             )
             .pointer("/pin")
             .meta("remainingAttempts", remaining_attempts),
+            ServiceError::OtpInvalid { remaining_attempts } => {
+                let wrong = ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "otp-invalid",
+                    "Wrong code",
+                    "The code is not correct, or it was used already.",
+                );
+                match remaining_attempts {
+                    // P5: under the PIN rule.
+                    Some(remaining) => wrong.pointer("/otp").meta("remainingAttempts", remaining),
+                    // P7's activation.
+                    None => wrong.pointer("/code"),
+                }
+            }
             ServiceError::NoProofDefined => ApiError::new(
                 StatusCode::NOT_FOUND,
                 "no-proof-defined",
-                "No PIN defined",
-                "The user has no PIN to prove.",
+                "No second factor defined",
+                "The user has neither a PIN nor a device OTP to prove.",
             ),
             ServiceError::CriticalDataDeleted { retry_after_seconds } => ApiError::new(
                 StatusCode::GONE,
                 "critical-data-deleted",
-                "Too many wrong PINs",
-                "Too many wrong PINs: the payment methods were deleted, and PIN attempts are refused until the window ends.",
+                "Too many wrong attempts",
+                "Too many wrong PINs or codes: the payment methods were deleted, and attempts are refused until the window ends.",
             )
             .meta("windowEndsInSeconds", retry_after_seconds),
+            ServiceError::OtpEnrolmentNotPending => ApiError::new(
+                StatusCode::CONFLICT,
+                "otp-enrolment-not-pending",
+                "No enrolment pending",
+                "No device OTP enrolment is pending: it was activated, replaced or has expired. Start one with POST.",
+            ),
+            ServiceError::OtpNotSet => ApiError::new(
+                StatusCode::NOT_FOUND,
+                "otp-not-set",
+                "No device OTP",
+                "The user has no device OTP to remove.",
+            ),
             ServiceError::PasswordRequired => ApiError::field(FieldProblem::Missing, "/password"),
             ServiceError::WrongPassword => ApiError::new(
                 StatusCode::FORBIDDEN,

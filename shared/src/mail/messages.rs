@@ -24,6 +24,12 @@ pub enum Notice<'a> {
     PasswordChanged,
     PasswordReset,
     CriticalDataDeleted,
+    /// P7: an authenticator enrolment was started (not yet usable).
+    OtpEnrolmentStarted,
+    /// P7: an authenticator became the account's device OTP.
+    OtpActivated,
+    /// P7: the account's authenticator was removed.
+    OtpRemoved,
 }
 
 impl std::fmt::Debug for Notice<'_> {
@@ -36,6 +42,9 @@ impl std::fmt::Debug for Notice<'_> {
             Notice::PasswordChanged => "PasswordChanged",
             Notice::PasswordReset => "PasswordReset",
             Notice::CriticalDataDeleted => "CriticalDataDeleted",
+            Notice::OtpEnrolmentStarted => "OtpEnrolmentStarted",
+            Notice::OtpActivated => "OtpActivated",
+            Notice::OtpRemoved => "OtpRemoved",
         })
     }
 }
@@ -130,6 +139,50 @@ pub fn render(notice: Notice<'_>, to: &Email, locale: Locale) -> OutgoingMail {
              waren, wenden Sie sich bitte sofort an den Support.\n"
                 .to_string(),
         ),
+        (Notice::OtpEnrolmentStarted, Locale::En) => (
+            "An authenticator app is being set up".to_string(),
+            "Hello,\n\nsomeone (hopefully you) has just started setting up an authenticator app \
+             for your account. It works only once a code from the app confirms it, within 10 \
+             minutes. If this was not you, change your password and contact support right away.\n"
+                .to_string(),
+        ),
+        (Notice::OtpEnrolmentStarted, Locale::De) => (
+            "Eine Authenticator-App wird eingerichtet".to_string(),
+            "Hallo,\n\njemand (hoffentlich Sie) hat soeben begonnen, eine Authenticator-App für \
+             Ihr Konto einzurichten. Sie gilt erst, wenn ein Code aus der App sie innerhalb von 10 \
+             Minuten bestätigt. Falls Sie das nicht waren, ändern Sie Ihr Passwort und wenden Sie \
+             sich bitte sofort an den Support.\n"
+                .to_string(),
+        ),
+        (Notice::OtpActivated, Locale::En) => (
+            "Your authenticator app was set up".to_string(),
+            "Hello,\n\nan authenticator app has just been confirmed for your account; it replaces \
+             any app set up before. Its codes now protect your saved payment methods when your \
+             password is reset. If this was not you, contact support right away.\n"
+                .to_string(),
+        ),
+        (Notice::OtpActivated, Locale::De) => (
+            "Ihre Authenticator-App wurde eingerichtet".to_string(),
+            "Hallo,\n\nfür Ihr Konto wurde soeben eine Authenticator-App bestätigt; sie ersetzt \
+             jede zuvor eingerichtete. Ihre Codes schützen nun Ihre gespeicherten Zahlungsmittel, \
+             wenn Ihr Passwort zurückgesetzt wird. Falls Sie das nicht waren, wenden Sie sich \
+             bitte sofort an den Support.\n"
+                .to_string(),
+        ),
+        (Notice::OtpRemoved, Locale::En) => (
+            "Your authenticator app was removed".to_string(),
+            "Hello,\n\nthe authenticator app of your account has just been removed; its codes no \
+             longer work. If this was not you, change your password and contact support right \
+             away.\n"
+                .to_string(),
+        ),
+        (Notice::OtpRemoved, Locale::De) => (
+            "Ihre Authenticator-App wurde entfernt".to_string(),
+            "Hallo,\n\ndie Authenticator-App Ihres Kontos wurde soeben entfernt; ihre Codes gelten \
+             nicht mehr. Falls Sie das nicht waren, ändern Sie Ihr Passwort und wenden Sie sich \
+             bitte sofort an den Support.\n"
+                .to_string(),
+        ),
     };
     OutgoingMail {
         to: to.clone(),
@@ -176,6 +229,24 @@ mod tests {
         for shown in [format!("{notice:?}"), format!("{mail:?}")] {
             assert!(!shown.contains("K7Q2XZ"), "{shown}");
         }
+    }
+
+    #[test]
+    fn every_otp_notice_has_its_own_subject_in_each_locale() {
+        let notices = [
+            Notice::OtpEnrolmentStarted,
+            Notice::OtpActivated,
+            Notice::OtpRemoved,
+        ];
+        for locale in [Locale::En, Locale::De] {
+            let subjects: std::collections::HashSet<String> = notices
+                .iter()
+                .map(|n| render(*n, &to(), locale).subject)
+                .collect();
+            assert_eq!(subjects.len(), notices.len(), "{subjects:?}");
+        }
+        let german = render(Notice::OtpRemoved, &to(), Locale::De);
+        assert!(german.text.expose().starts_with("Hallo"));
     }
 
     #[test]

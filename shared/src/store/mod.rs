@@ -1,5 +1,5 @@
 //! The persistence port, as role traits by area (users, set-password tokens,
-//! rate-limit counters, the PIN proof, reset codes) joined by one [`Store`]
+//! rate-limit counters, the PIN proof, reset codes, the device OTP) joined by one [`Store`]
 //! supertrait. The flows name what they need; the DynamoDB adapter is the only
 //! code that knows SDK types.
 //!
@@ -7,12 +7,14 @@
 //! adapter never reads, decides, and writes back. A write whose condition does
 //! not hold answers a [`WriteError`] that says which.
 
+mod device_otp;
 mod dynamodb;
 mod pin;
 mod reset_codes;
 mod tokens;
 mod users;
 
+pub use device_otp::{DeviceOtps, PendingEnrolment};
 pub use dynamodb::DynamoStore;
 pub use pin::{PinFailures, PinProofs};
 pub use reset_codes::{Proof, ResetCode, ResetCodes, ResetState};
@@ -22,9 +24,12 @@ pub use users::{PasswordWrite, Users};
 use crate::rate_limit::{CounterError, Counters};
 
 /// The whole store: every role at once, as one object the flows share.
-pub trait Store: Users + SetPasswordTokens + Counters + PinProofs + ResetCodes {}
+pub trait Store:
+    Users + SetPasswordTokens + Counters + PinProofs + ResetCodes + DeviceOtps
+{
+}
 
-impl<T: Users + SetPasswordTokens + Counters + PinProofs + ResetCodes> Store for T {}
+impl<T: Users + SetPasswordTokens + Counters + PinProofs + ResetCodes + DeviceOtps> Store for T {}
 
 /// The backend failed (unreachable, throttled, malformed item).
 #[derive(Debug, Clone, thiserror::Error)]
@@ -57,6 +62,9 @@ pub enum WriteError {
     /// The reset code is used, replaced, expired or out of tries.
     #[error("the code is no longer live")]
     CodeNotLive,
+    /// The OTP enrolment is activated, replaced or expired.
+    #[error("no OTP enrolment is pending")]
+    EnrolmentNotPending,
     #[error(transparent)]
     Store(#[from] StoreError),
 }

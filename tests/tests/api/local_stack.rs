@@ -214,23 +214,34 @@ fn every_template_function_has_a_binary_and_every_binary_a_function() {
 }
 
 /// (method, path) of every endpoint SPEC section 4 defines, from its headings
-/// such as **P1 `PUT /user/password`** (queries dropped).
+/// such as **P1 `PUT /user/password`** (queries dropped); a heading that names
+/// a path alone, such as **P7 `/user/otp`**, serves the methods its paragraph
+/// names in backticks (`POST`, `PUT`, `DELETE`).
 fn spec_routes() -> Option<BTreeSet<(String, String)>> {
+    const METHODS: [&str; 5] = ["GET", "PUT", "POST", "DELETE", "PATCH"];
     let spec = std::fs::read_to_string(repo_root().join("../shared/SPEC.md")).ok()?;
     let mut routes = BTreeSet::new();
-    for line in spec.lines() {
-        let Some(rest) = line.strip_prefix("**") else {
+    for paragraph in spec.split("\n\n") {
+        let Some(rest) = paragraph.strip_prefix("**") else {
             continue;
         };
         let Some((_, route)) = rest.split_once(" `") else {
             continue;
         };
-        let Some((method, path)) = route.split_once(' ') else {
-            continue;
-        };
-        if ["GET", "PUT", "POST", "DELETE", "PATCH"].contains(&method) {
-            let path = path.split(['?', '`']).next().unwrap_or_default();
-            routes.insert((method.to_string(), path.to_string()));
+        let route = route.split('`').next().unwrap_or_default();
+        match route.split_once(' ') {
+            Some((method, path)) if METHODS.contains(&method) => {
+                let path = path.split('?').next().unwrap_or_default();
+                routes.insert((method.to_string(), path.to_string()));
+            }
+            None if route.starts_with('/') => {
+                for method in METHODS {
+                    if paragraph.contains(&format!("`{method}`")) {
+                        routes.insert((method.to_string(), route.to_string()));
+                    }
+                }
+            }
+            _ => {}
         }
     }
     Some(routes)
@@ -242,7 +253,11 @@ fn the_template_serves_exactly_the_spec_routes() {
         eprintln!("../shared/SPEC.md is not beside the repository; route check skipped");
         return;
     };
-    assert_eq!(spec.len(), 9, "P1–P6, Z1, Z2, O1: {spec:?}");
+    assert_eq!(
+        spec.len(),
+        12,
+        "P1–P6, P7 (three methods), Z1, Z2, O1: {spec:?}"
+    );
     let template: BTreeSet<(String, String)> = template_routes().into_keys().collect();
     assert_eq!(template, spec);
 }

@@ -5,7 +5,9 @@
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
-use integration_tests::{spawn_app, unique_email, Endpoint};
+use integration_tests::{json_body, spawn_app, unique_email, Endpoint};
+use password_service::clock::Clock;
+use password_service::domain::{totp, OtpSecret};
 use tracing_subscriber::fmt::MakeWriter;
 
 #[derive(Clone, Default)]
@@ -90,6 +92,49 @@ async fn the_logs_of_whole_flows_at_trace_contain_no_secret() {
         .await;
     assert_eq!(proven.status(), 204);
 
+    // The device OTP: enrolment, a wrong and a right first code, a proof at
+    // the callback, its replay, and removal.
+    let otp_user = app.create_user(&unique_email("logs.otp")).await;
+    let otp_jwt = app.token_for(otp_user.id.as_str());
+    let enrolment = app.p7_start_enrolment(&otp_jwt, "{}").await;
+    assert_eq!(enrolment.status(), 201);
+    let attributes = json_body(&enrolment)["data"]["attributes"].clone();
+    let base32 = attributes["secret"].as_str().unwrap().to_string();
+    let secret = OtpSecret::from_base32(&base32).unwrap();
+    let step = totp::step_at(app.clock.now_seconds() as u64);
+    let code_at = |step| {
+        totp::code_for_step(secret.expose_bytes(), step)
+            .secret()
+            .expose()
+            .to_string()
+    };
+    let (first, second) = (code_at(step), code_at(step + 1));
+    let wrong = ["000000", "999999"]
+        .into_iter()
+        .find(|c| ![code_at(step - 1), first.clone(), second.clone()].contains(&c.to_string()))
+        .unwrap();
+    let activation = |code: &str| serde_json::json!({ "code": code }).to_string();
+    assert_eq!(
+        app.p7_activate(&otp_jwt, &activation(wrong)).await.status(),
+        422
+    );
+    assert_eq!(
+        app.p7_activate(&otp_jwt, &activation(&first))
+            .await
+            .status(),
+        204
+    );
+    let proof = serde_json::json!({ "otp": second }).to_string();
+    assert_eq!(app.p5_callback(&otp_jwt, &proof).await.status(), 204);
+    assert_eq!(app.p5_callback(&otp_jwt, &proof).await.status(), 422);
+    let sealed = app
+        .stored_user(&otp_user)
+        .await
+        .otp_device
+        .unwrap()
+        .sealed_secret;
+    assert_eq!(app.p7_remove(&otp_jwt, "{}").await.status(), 204);
+
     let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
     assert!(
         logs.contains("set-password link sent"),
@@ -119,4 +164,39 @@ async fn the_logs_of_whole_flows_at_trace_contain_no_secret() {
     for (what, secret) in secrets {
         assert!(!logs.contains(secret), "the logs contain the {what}");
     }
+
+    assert!(logs.contains("OTP device activated"), "{logs}");
+    assert!(logs.contains(otp_user.id.as_str()), "{logs}");
+    let otp_secrets = [
+        ("OTP secret", base32.as_str()),
+        ("OTP secret, lowercase", &base32.to_lowercase()),
+        ("otpauth URI", attributes["otpauthUri"].as_str().unwrap()),
+        ("sealed OTP secret", sealed.rsplit(':').next().unwrap()),
+        (
+            "OTP key",
+            app.settings["OTP_ENCRYPTION_KEY"]
+                .split_once(':')
+                .unwrap()
+                .1,
+        ),
+    ];
+    for (what, secret) in otp_secrets {
+        assert!(!logs.contains(secret), "the logs contain the {what}");
+    }
+    for code in [first.as_str(), second.as_str(), wrong] {
+        assert!(
+            !contains_number(&logs, code),
+            "the logs contain the code {code}"
+        );
+    }
+}
+
+/// Whether `digits` stands in `text` as a number of its own (not inside a
+/// longer run of digits, such as a timestamp's).
+fn contains_number(text: &str, digits: &str) -> bool {
+    text.match_indices(digits).any(|(at, _)| {
+        let before = text[..at].chars().next_back();
+        let after = text[at + digits.len()..].chars().next();
+        !before.is_some_and(|c| c.is_ascii_digit()) && !after.is_some_and(|c| c.is_ascii_digit())
+    })
 }

@@ -5,6 +5,7 @@
 
 mod admin_reset;
 mod authentication;
+mod device_otp;
 mod failures;
 mod family_z;
 mod local_stack;

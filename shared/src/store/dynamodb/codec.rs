@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::error::DisplayErrorContext;
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
 
-use crate::domain::{Email, Locale, User, UserId};
+use crate::domain::{Email, Locale, OtpDevice, User, UserId};
 use crate::store::StoreError;
 
 pub(super) type Item = HashMap<String, AttributeValue>;
@@ -89,6 +89,11 @@ pub(super) fn reset_code_id(user_id: &UserId) -> String {
     format!("reset-code#{user_id}")
 }
 
+/// The key of a user's pending OTP enrolment in the tokens table.
+pub(super) fn otp_enrolment_id(user_id: &UserId) -> String {
+    format!("otp-enrolment#{user_id}")
+}
+
 /// The key of a user's PIN failure counter in the counters table.
 pub(super) fn pin_counter_id(user_id: &UserId) -> String {
     format!("pin-failures#{user_id}")
@@ -128,6 +133,12 @@ pub(super) fn user_to_item(user: &User) -> Item {
             item.insert(name.into(), n(value));
         }
     }
+    if let Some(device) = &user.otp_device {
+        item.insert("otpSecret".into(), s(&device.sealed_secret));
+        if let Some(step) = device.last_accepted_step {
+            item.insert("otpLastAcceptedStep".into(), n(step));
+        }
+    }
     item
 }
 
@@ -150,6 +161,14 @@ pub(super) fn user_from_item(item: &Item) -> Result<User, StoreError> {
         sessions_not_before: opt_n(item, "sessionsNotBefore")?,
         critical_data_deleted_at: opt_n(item, "criticalDataDeletedAt")?,
         set_password_token_hash: opt_s(item, "setPasswordTokenHash")?,
+        otp_device: opt_s(item, "otpSecret")?
+            .map(|sealed_secret| {
+                Ok::<_, StoreError>(OtpDevice {
+                    sealed_secret,
+                    last_accepted_step: opt_n(item, "otpLastAcceptedStep")?,
+                })
+            })
+            .transpose()?,
     })
 }
 
@@ -169,6 +188,11 @@ mod tests {
         user.payment_methods = vec!["pm_1".into(), "pm_2".into()];
         user.sequence = 7;
         user.sessions_not_before = Some(1_700_000_000);
+        assert_eq!(user_from_item(&user_to_item(&user)).unwrap(), user);
+        user.otp_device = Some(OtpDevice {
+            sealed_secret: "v1:k1:AAAA".into(),
+            last_accepted_step: Some(56_666_667),
+        });
         assert_eq!(user_from_item(&user_to_item(&user)).unwrap(), user);
     }
 }

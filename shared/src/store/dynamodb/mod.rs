@@ -1,10 +1,11 @@
 //! The DynamoDB adapter: the only module that speaks the SDK's types. One
 //! struct, its role implementations split by area (users, tokens, counters,
-//! the PIN proof, reset codes), over the transaction machinery and the item
-//! codec.
+//! the PIN proof, reset codes, the device OTP), over the transaction machinery
+//! and the item codec.
 
 mod codec;
 mod counters;
+mod device_otp;
 mod pin;
 mod reset_codes;
 mod tokens;
@@ -59,18 +60,25 @@ impl DynamoStore {
             .collect())
     }
 
-    /// Writes `change`, with the other items of `transaction`; `Conflict`
-    /// if the user changed.
+    /// Writes `change`, with the other items of `transaction`; where a
+    /// secret proved it, on condition that its wrong-secret window is still
+    /// not full (`LimitReached`). `Conflict` if the user changed.
     async fn commit_change(
         &self,
         change: UserChange,
         mut transaction: Transaction,
+        proven: Option<&crate::rate_limit::Window>,
     ) -> Result<u64, WriteError> {
+        if let Some(window) = proven {
+            transaction.check(transaction::Slot::Window, self.window_not_full(window)?);
+        }
         let next = self.add_change(change, &mut transaction)?;
-        transaction
-            .commit(&self.client)
-            .await
-            .map_err(|c| c.conflict())?;
+        transaction.commit(&self.client).await.map_err(|c| {
+            c.meaning(&[
+                (transaction::Slot::Window, WriteError::LimitReached),
+                (transaction::Slot::User, WriteError::Conflict),
+            ])
+        })?;
         Ok(next)
     }
 

@@ -3,7 +3,7 @@
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::error::SdkError;
-use aws_sdk_dynamodb::types::Update;
+use aws_sdk_dynamodb::types::{Delete, Update};
 
 use super::codec::{backend, get_n, n, pin_counter_id, s, user_from_item};
 use super::deleting_critical_data;
@@ -12,6 +12,29 @@ use super::DynamoStore;
 use crate::clock::Millis;
 use crate::domain::{AuditEventType, User, UserId};
 use crate::store::{PinFailures, PinProofs, StoreError, WriteError};
+
+/// The failure counter still holds the count a decision was made on, in a
+/// live window.
+const STILL_AS_SEEN: &str = "#count = :seen AND expiresAt > :now";
+
+/// The counter cleared by a right proof after failures, as an item of a
+/// transaction that writes the proof's own change (the OTP's step).
+pub(super) fn clearing_failures(
+    counters_table: &str,
+    id: &UserId,
+    seen: PinFailures,
+    now: i64,
+) -> Result<Delete, StoreError> {
+    Delete::builder()
+        .table_name(counters_table)
+        .key("counterId", s(&pin_counter_id(id)))
+        .condition_expression(STILL_AS_SEEN)
+        .expression_attribute_names("#count", "count")
+        .expression_attribute_values(":seen", n(seen.count))
+        .expression_attribute_values(":now", n(now))
+        .build()
+        .map_err(backend)
+}
 
 #[async_trait]
 impl PinProofs for DynamoStore {
@@ -107,7 +130,7 @@ impl PinProofs for DynamoStore {
             .delete_item()
             .table_name(&self.tables.counters)
             .key("counterId", s(&pin_counter_id(id)))
-            .condition_expression("#count = :seen AND expiresAt > :now")
+            .condition_expression(STILL_AS_SEEN)
             .expression_attribute_names("#count", "count")
             .expression_attribute_values(":seen", n(seen.count))
             .expression_attribute_values(":now", n(now))

@@ -49,7 +49,7 @@ impl ResetCodes for DynamoStore {
             actor,
             at,
         );
-        self.commit_change(change, transaction).await
+        self.commit_change(change, transaction, None).await
     }
 
     async fn reset_state(

@@ -114,7 +114,7 @@ impl Users for DynamoStore {
     async fn replace_password(&self, write: &PasswordWrite) -> Result<u64, WriteError> {
         let mut transaction = Transaction::default();
         self.kill_reset_code(&write.user_id, &mut transaction)?;
-        self.commit_change(password_change(write), transaction)
+        self.commit_change(password_change(write), transaction, None)
             .await
     }
 
@@ -157,8 +157,12 @@ impl Users for DynamoStore {
             actor,
             at,
         );
-        self.commit_change(deleting_critical_data(change, at), Transaction::default())
-            .await
+        self.commit_change(
+            deleting_critical_data(change, at),
+            Transaction::default(),
+            None,
+        )
+        .await
     }
 
     async fn set_pin(
@@ -169,19 +173,9 @@ impl Users for DynamoStore {
         at: Millis,
         window: Option<&Window>,
     ) -> Result<u64, WriteError> {
-        let mut transaction = Transaction::default();
-        if let Some(window) = window {
-            transaction.check(Slot::Window, self.window_not_full(window)?);
-        }
         let change = UserChange::new(&user.id, user.sequence, AuditEventType::PinSet, actor, at)
             .set("pinHmac", s(pin_digest));
-        let next = self.add_change(change, &mut transaction)?;
-        transaction.commit(&self.client).await.map_err(|c| {
-            c.meaning(&[
-                (Slot::Window, WriteError::LimitReached),
-                (Slot::User, WriteError::Conflict),
-            ])
-        })?;
-        Ok(next)
+        self.commit_change(change, Transaction::default(), window)
+            .await
     }
 }
