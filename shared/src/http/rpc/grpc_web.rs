@@ -10,7 +10,7 @@
 
 use base64::engine::general_purpose::STANDARD_NO_PAD;
 use base64::Engine;
-use lambda_http::http::header::CONTENT_TYPE;
+use lambda_http::http::header::{CONTENT_ENCODING, CONTENT_TYPE};
 use lambda_http::http::HeaderValue;
 use lambda_http::{Body, Response};
 use percent_encoding::{utf8_percent_encode, AsciiSet, CONTROLS};
@@ -130,9 +130,16 @@ pub fn status_details_bin(status: &Status) -> Option<String> {
 
 fn answer(content_type: &'static str, body: Vec<u8>) -> Response<Body> {
     let mut response = Response::new(Body::Binary(body));
-    response
-        .headers_mut()
-        .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    if content_type.ends_with("+json") {
+        // lambda_http re-reads a body as UTF-8 text when its Content-Type
+        // ends in `+json`, which mangles the frames (the trailers flag 0x80,
+        // lengths over 127); a Content-Encoding header is its one switch to
+        // pass the bytes through as binary. gRPC-web compresses with
+        // grpc-encoding, so clients pay no attention to this one.
+        headers.insert(CONTENT_ENCODING, HeaderValue::from_static("identity"));
+    }
     response
 }
 
@@ -233,6 +240,37 @@ pub(crate) mod tests {
         let mut expected = vec![0x80, 0, 0, 0, 34];
         expected.extend_from_slice(b"grpc-status: 7\r\ngrpc-message: no\r\n");
         assert_eq!(response.body().as_ref(), expected.as_slice());
+    }
+
+    /// What the Lambda runtime does with a handler's answer before it is
+    /// sent: the bytes must come out as they went in, for both codecs.
+    #[tokio::test]
+    async fn frames_pass_lambda_https_body_conversion_unchanged() {
+        use lambda_http::IntoResponse;
+        let message = vec![0xab; 200];
+        for content_type in ["application/grpc-web+json", "application/grpc-web+proto"] {
+            let sent = ok(content_type, &message);
+            let expected = sent.body().as_ref().to_vec();
+            let converted = sent.into_response().await;
+            assert_eq!(
+                converted.body().as_ref(),
+                expected.as_slice(),
+                "{content_type}"
+            );
+            assert!(
+                matches!(converted.body(), Body::Binary(_)),
+                "{content_type}"
+            );
+        }
+        let error = error(
+            "application/grpc-web+json",
+            &Status::new(Code::NotFound, "user not found"),
+        );
+        let expected = error.body().as_ref().to_vec();
+        assert_eq!(
+            error.into_response().await.body().as_ref(),
+            expected.as_slice()
+        );
     }
 
     #[test]
