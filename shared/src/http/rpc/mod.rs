@@ -7,24 +7,24 @@
 //!
 //! This layer only moves messages and statuses on and off the wire: the
 //! operation takes a decoded request message and answers a response message
-//! or a family-Z [`Status`], whatever the protocol.
+//! or a family-Z [`Status`], whatever the protocol. A function serves its
+//! RPC route with [`serve`]:
 //!
 //! ```ignore
-//! let protocol = match Protocol::negotiate(request.headers()) {
-//!     Ok(protocol) => protocol,
-//!     Err(unsupported) => return unsupported.into_response(), // 415
-//! };
-//! let outcome = async {
-//!     let caller = services.authenticate_token(request.headers())?;
+//! rpc::serve(&services.config.rpc, &request, |protocol| async move {
+//!     let caller = caller::authenticate_token(services, request.headers())?;
 //!     let message: SetPasswordRequest = protocol.decode(&request)?;
 //!     operation(services, &caller, message).await // -> Result<SetPasswordResponse, Status>
-//! };
-//! protocol.respond(outcome.await)
+//! })
+//! .await
 //! ```
 
 pub mod connect;
+pub mod endpoint;
 pub mod grpc_web;
 pub mod messages;
+
+pub use endpoint::serve;
 
 use lambda_http::http::header::CONTENT_TYPE;
 use lambda_http::http::{HeaderMap, HeaderValue, StatusCode};
