@@ -213,27 +213,38 @@ fn every_template_function_has_a_binary_and_every_binary_a_function() {
     assert_eq!(in_template, crates);
 }
 
-/// (method, path) of every endpoint SPEC section 4 defines, from its headings
-/// such as **P1 `PUT /user/password`** (queries dropped).
+/// (method, path) of every route SPEC section 4 names, in a code span such
+/// as **P1 `PUT /user/password`** or `POST /zitadel.user.v2.UserService/SetPassword`
+/// (queries dropped).
 fn spec_routes() -> Option<BTreeSet<(String, String)>> {
     let spec = std::fs::read_to_string(repo_root().join("../shared/SPEC.md")).ok()?;
+    let start = spec.find("\n## 4.")?;
+    let end = spec[start..]
+        .find("\n## 5.")
+        .map_or(spec.len(), |e| start + e);
     let mut routes = BTreeSet::new();
-    for line in spec.lines() {
-        let Some(rest) = line.strip_prefix("**") else {
+    // Every other piece between backticks is inside a code span.
+    for span in spec[start..end].split('`').skip(1).step_by(2) {
+        let Some((method, path)) = span.split_once(' ') else {
             continue;
         };
-        let Some((_, route)) = rest.split_once(" `") else {
-            continue;
-        };
-        let Some((method, path)) = route.split_once(' ') else {
-            continue;
-        };
-        if ["GET", "PUT", "POST", "DELETE", "PATCH"].contains(&method) {
-            let path = path.split(['?', '`']).next().unwrap_or_default();
+        if ["GET", "PUT", "POST", "DELETE", "PATCH"].contains(&method) && path.starts_with('/') {
+            let path = path.split('?').next().unwrap_or_default();
             routes.insert((method.to_string(), path.to_string()));
         }
     }
     Some(routes)
+}
+
+/// Beside the SPEC's routes, the template serves a browser's CORS preflight
+/// (`OPTIONS`) on each RPC path of family Z.
+fn with_rpc_preflights(routes: BTreeSet<(String, String)>) -> BTreeSet<(String, String)> {
+    let preflights: Vec<(String, String)> = routes
+        .iter()
+        .filter(|(_, path)| path.starts_with("/zitadel."))
+        .map(|(_, path)| ("OPTIONS".to_string(), path.clone()))
+        .collect();
+    routes.into_iter().chain(preflights).collect()
 }
 
 #[test]
@@ -242,7 +253,11 @@ fn the_template_serves_exactly_the_spec_routes() {
         eprintln!("../shared/SPEC.md is not beside the repository; route check skipped");
         return;
     };
-    assert_eq!(spec.len(), 9, "P1–P6, Z1, Z2, O1: {spec:?}");
+    assert_eq!(
+        spec.len(),
+        11,
+        "P1–P6, Z1, Z2, O1, and Z1's and Z2's RPC paths: {spec:?}"
+    );
     let template: BTreeSet<(String, String)> = template_routes().into_keys().collect();
-    assert_eq!(template, spec);
+    assert_eq!(template, with_rpc_preflights(spec));
 }
