@@ -21,6 +21,10 @@ pub enum Endpoint {
     P6,
     Z1,
     Z2,
+    /// Z1 at ZITADEL's RPC path, `PasswordReset` (Connect, gRPC-web).
+    Z1Rpc,
+    /// Z2 at ZITADEL's RPC path, `SetPassword` (Connect, gRPC-web).
+    Z2Rpc,
     O1,
 }
 
@@ -44,6 +48,8 @@ impl Endpoint {
             Endpoint::P6 => "/user/pin".into(),
             Endpoint::Z1 => format!("/v2/users/{user_id}/password_reset"),
             Endpoint::Z2 => format!("/v2/users/{user_id}/password"),
+            Endpoint::Z1Rpc => "/zitadel.user.v2.UserService/PasswordReset".into(),
+            Endpoint::Z2Rpc => "/zitadel.user.v2.UserService/SetPassword".into(),
             Endpoint::O1 => format!("/v1/users/{user_id}/reset-password"),
         }
     }
@@ -62,6 +68,8 @@ impl Endpoint {
 pub struct Call<'a> {
     app: &'a TestApp,
     endpoint: Endpoint,
+    /// Another HTTP method than the endpoint's (a CORS preflight's OPTIONS).
+    method: Option<&'static str>,
     headers: Vec<(String, String)>,
     body: Option<Vec<u8>>,
     base64_encoded: bool,
@@ -114,6 +122,12 @@ impl Call<'_> {
         self
     }
 
+    /// Sends it with another HTTP method than the endpoint's.
+    pub fn method(mut self, method: &'static str) -> Self {
+        self.method = Some(method);
+        self
+    }
+
     /// The client's address as API Gateway reports it (random otherwise).
     pub fn from_address(mut self, address: &str) -> Self {
         self.address = Some(address.to_string());
@@ -129,7 +143,7 @@ impl Call<'_> {
             .collect();
         let address = self.address.clone().unwrap_or_else(random_address);
         let event = event(
-            endpoint.method(),
+            self.method.unwrap_or(endpoint.method()),
             &endpoint.path(&self.user_id),
             &headers,
             self.body,
@@ -152,15 +166,16 @@ impl Call<'_> {
             Endpoint::P4 => password_reset_with_pin::handle(services, request).await,
             Endpoint::P5 => password_reset_callback::handle(services, request).await,
             Endpoint::P6 => set_pin::handle(services, request).await,
-            Endpoint::Z1 => password_reset_code::handle(services, request).await,
-            Endpoint::Z2 => change_password::handle(services, request).await,
+            Endpoint::Z1 | Endpoint::Z1Rpc => password_reset_code::handle(services, request).await,
+            Endpoint::Z2 | Endpoint::Z2Rpc => change_password::handle(services, request).await,
             Endpoint::O1 => admin_reset_password::handle(services, request).await,
         }
     }
 }
 
 impl TestApp {
-    /// A request to `endpoint`, with the content type its family's clients send.
+    /// A request to `endpoint`, with the content type its family's clients send
+    /// (none for the RPC paths: each call names its protocol).
     pub fn call(&self, endpoint: Endpoint) -> Call<'_> {
         let content_type = match endpoint {
             Endpoint::P2 => Some("application/vnd.api+json"),
@@ -170,6 +185,7 @@ impl TestApp {
         Call {
             app: self,
             endpoint,
+            method: None,
             headers: content_type
                 .map(|ct| vec![("content-type".to_string(), ct.to_string())])
                 .unwrap_or_default(),
@@ -262,6 +278,47 @@ impl TestApp {
             .json(body)
             .send()
             .await
+    }
+
+    /// RPC `PasswordReset` at Z1's RPC path: `body` as the protocol that
+    /// `content_type` names carries it (framed, for gRPC-web), sent as API
+    /// Gateway sends every body to these routes (base64).
+    pub async fn z1_rpc(
+        &self,
+        bearer: Option<&str>,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> Response<Body> {
+        self.rpc(Endpoint::Z1Rpc, bearer, content_type, body).await
+    }
+
+    /// RPC `SetPassword` at Z2's RPC path, as [`TestApp::z1_rpc`].
+    pub async fn z2_rpc(
+        &self,
+        bearer: Option<&str>,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> Response<Body> {
+        self.rpc(Endpoint::Z2Rpc, bearer, content_type, body).await
+    }
+
+    async fn rpc(
+        &self,
+        endpoint: Endpoint,
+        bearer: Option<&str>,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> Response<Body> {
+        let call = self
+            .call(endpoint)
+            .header("content-type", content_type)
+            .bytes(body);
+        match bearer {
+            Some(token) => call.bearer(token),
+            None => call,
+        }
+        .send()
+        .await
     }
 
     /// O1 `POST /v1/users/{user_id}/reset-password`, with or without a token.

@@ -7,6 +7,7 @@ mod admin_reset;
 mod authentication;
 mod failures;
 mod family_z;
+mod family_z_rpc;
 mod local_stack;
 mod logs;
 mod pin_recovery;
