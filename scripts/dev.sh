@@ -23,7 +23,10 @@ echo "Emulator (DynamoDB, SES v2) on http://127.0.0.1:$port"
 echo "API on http://127.0.0.1:$api_port (each function builds on its first request)"
 
 export PATH="$PWD/.local/venv/bin:$PATH"
-cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$api_port" --env-file "$env_file" &
+# --disable-cors: the functions answer CORS themselves (family Z's RPC routes,
+# RPC_ALLOWED_ORIGINS), as they do behind API Gateway; the router's own
+# permissive CORS would answer every preflight before them.
+cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$api_port" --env-file "$env_file" --disable-cors &
 WATCH_PID=$!
 stop_all() {
   kill "$WATCH_PID" 2>/dev/null || true

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # End to end, as a newcomer would: start the README's `make dev`, call P1
-# through the router on :9000, then drive the set-password page in Debian's
-# Chromium (tests/browser); stop everything. Part of `make test`. Installs
-# Chromium (apt) and playwright-core (npm, pinned by its lock file) if missing.
+# through the router on :9000, drive the set-password page in Debian's
+# Chromium (tests/browser), then run ZITADEL's own clients against family Z's
+# RPC paths (tests/clients); stop everything. Part of `make test`. Installs
+# Chromium (apt), playwright-core (npm, pinned by its lock file) and the
+# clients (tests/clients/run.sh: PyPI and npm, pinned) if missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # As a newcomer runs it: local.env's settings, not those of the test run.
@@ -51,3 +53,13 @@ echo "e2e: make dev serves the API (PUT /user/password → 202)"
 curl -s -o /dev/null --max-time 600 "http://127.0.0.1:9000/user/password/set?token=warm-up"
 curl -s -o /dev/null --max-time 600 -X POST http://127.0.0.1:9000/user/password/confirm -d '{}'
 node --test tests/browser/
+
+# ZITADEL's Python SDK and TypeScript client, unchanged, against family Z's
+# RPC paths on the same stack. Their functions build first, as above.
+for method in PasswordReset SetPassword; do
+  curl -s -o /dev/null --max-time 600 -X POST "http://127.0.0.1:9000/zitadel.user.v2.UserService/$method" \
+    -H 'Content-Type: application/json' -d '{}'
+done
+clients_started=$(date +%s)
+API_URL=http://127.0.0.1:9000 PWCTL_ENV_FILE="$PWD/local.env" tests/clients/run.sh
+echo "e2e: ZITADEL's clients took $(( $(date +%s) - clients_started )) s"

@@ -29,3 +29,14 @@ expect 401 PUT "/user/password/reset?pin=0000" "deprecation: @"
 # P5 and P7 start only with the OTP key ring: a 401 shows it resolved.
 expect 401 POST /callbacks/password-reset "www-authenticate: Bearer"
 expect 401 POST /user/otp "www-authenticate: Bearer"
+
+# Family Z's RPC paths through API Gateway's binary handling, as connect-es
+# calls them (binary body, no Accept): gRPC-web answers HTTP 200 with the raw
+# trailers frame (first byte 0x80, "grpc-status: 16"), not base64 text.
+rpc=$(printf '\0\0\0\0\0' | curl -s --max-time 30 -X POST "$url/zitadel.user.v2.UserService/SetPassword" \
+  -H 'Content-Type: application/grpc-web+proto' -H 'Accept:' --data-binary @- | od -An -c | tr -s ' \n' ' ')
+case "$rpc" in
+  " 200 \\0 \\0 \\0"*"g r p c - s t a t u s : 1 6"*) echo "smoke: POST /zitadel.user.v2.UserService/SetPassword (gRPC-web) → grpc-status 16" ;;
+  *) echo "smoke: gRPC-web SetPassword answered bytes$rpc" >&2; exit 1 ;;
+esac
+expect 415 POST /zitadel.user.v2.UserService/PasswordReset "accept-post: application/json"

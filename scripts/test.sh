@@ -23,9 +23,21 @@ cargo test --workspace --quiet 2>&1 | tee "$results"
 stop_emulator
 echo "== deployment checks (offline)"
 scripts/check-deploy.sh
-echo "== end to end: make dev, and the set-password page in Chromium"
+echo "== end to end: make dev, the set-password page in Chromium, ZITADEL's clients"
 scripts/e2e.sh 2>&1 | tee .local/e2e-results.txt
 
-read -r passed failed < <(awk '/^test result:/ { p += $4; f += $6 } /^# pass / { p += $3 } /^# fail / { f += $3 } END { print p + 0, f + 0 }' "$results" .local/e2e-results.txt)
+# Totals: cargo's "test result:" lines, node:test's "# pass N" / "# fail N"
+# (browser and TypeScript client), pytest's "N failed, M passed in …" (Python SDK).
+read -r passed failed < <(awk '
+  /^test result:/ { p += $4; f += $6 }
+  /^# pass / { p += $3 }
+  /^# fail / { f += $3 }
+  /^[0-9]+ (passed|failed|errors?)([ ,]|$)/ {
+    for (i = 1; i < NF; i++) {
+      if ($(i + 1) ~ /^passed/) p += $i
+      else if ($(i + 1) ~ /^(failed|errors?)/) f += $i
+    }
+  }
+  END { print p + 0, f + 0 }' "$results" .local/e2e-results.txt)
 echo "== all checks passed in $(( $(date +%s) - started )) s"
 echo "tests: $passed passed, $failed failed"

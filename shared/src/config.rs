@@ -42,6 +42,7 @@ pub struct Config {
     pub limits: RateLimits,
     pub reset_codes: ResetCodeSettings,
     pub deprecation: DeprecationSettings,
+    pub rpc: RpcSettings,
     pub tls_trust: TlsTrust,
     /// The device OTP's settings, where `OTP_ENCRYPTION_KEY` is set: P5 and
     /// P7 do not start without them ([`Config::require_otp`]); the other
@@ -124,6 +125,33 @@ pub struct DeprecationSettings {
     pub p4_sunset_at: i64,
 }
 
+/// Family Z's RPC routes: the browser origins (`https://app.example`) that
+/// may call them from a page (CORS); none by default.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RpcSettings {
+    pub allowed_origins: Vec<String>,
+}
+
+impl RpcSettings {
+    fn read(vars: &Vars) -> Result<Self, ConfigError> {
+        let raw = vars.optional("RPC_ALLOWED_ORIGINS").unwrap_or_default();
+        let origins = raw.split([',', ' ']).filter(|origin| !origin.is_empty());
+        // scheme://host[:port], as a browser sends it in `Origin`.
+        let origin = |origin: &str| match origin.split_once("://") {
+            Some(("http" | "https", host)) if !host.is_empty() && !host.contains(['/', '*']) => {
+                Ok(origin.to_ascii_lowercase())
+            }
+            _ => Err(ConfigError::Invalid {
+                name: "RPC_ALLOWED_ORIGINS",
+                reason: format!("{origin:?} is not an origin: scheme://host[:port]"),
+            }),
+        };
+        Ok(Self {
+            allowed_origins: origins.map(origin).collect::<Result<_, _>>()?,
+        })
+    }
+}
+
 /// Which certificate authorities the AWS SDK's HTTPS client trusts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TlsTrust {
@@ -200,6 +228,7 @@ impl Config {
                 p4_deprecated_at: vars.parsed("P4_DEPRECATED_AT", 1_735_689_600)?,
                 p4_sunset_at: vars.parsed("P4_SUNSET_AT", 1_814_400_000)?,
             },
+            rpc: RpcSettings::read(vars)?,
             tls_trust: vars.parsed("TLS_TRUST", TlsTrust::AwsRoots)?,
             otp: OtpSettings::read(vars)?,
         })
@@ -436,6 +465,23 @@ mod tests {
         vars.remove("JWT_HS256_SECRET");
         let err = Config::from_map(&vars).unwrap_err();
         assert!(err.to_string().contains("JWT_JWKS"), "{err}");
+    }
+
+    #[test]
+    fn rpc_origins_are_none_by_default_and_checked_when_given() {
+        let origins = |vars: &HashMap<_, _>| Config::from_map(vars).map(|c| c.rpc.allowed_origins);
+        let mut vars = complete();
+        assert!(origins(&vars).unwrap().is_empty());
+        let two = "https://A.example, http://b:8080";
+        vars.insert("RPC_ALLOWED_ORIGINS".into(), two.into());
+        assert_eq!(
+            origins(&vars).unwrap(),
+            ["https://a.example", "http://b:8080"]
+        );
+        for wrong in ["https://a.example/", "*", "a.example", "ftp://a.example"] {
+            vars.insert("RPC_ALLOWED_ORIGINS".into(), wrong.into());
+            assert!(origins(&vars).is_err(), "{wrong}");
+        }
     }
 
     #[test]

@@ -27,6 +27,10 @@ pub enum Endpoint {
     P7Delete,
     Z1,
     Z2,
+    /// Z1 at ZITADEL's RPC path, `PasswordReset` (Connect, gRPC-web).
+    Z1Rpc,
+    /// Z2 at ZITADEL's RPC path, `SetPassword` (Connect, gRPC-web).
+    Z2Rpc,
     O1,
 }
 
@@ -52,6 +56,8 @@ impl Endpoint {
             Endpoint::P7Post | Endpoint::P7Put | Endpoint::P7Delete => "/user/otp".into(),
             Endpoint::Z1 => format!("/v2/users/{user_id}/password_reset"),
             Endpoint::Z2 => format!("/v2/users/{user_id}/password"),
+            Endpoint::Z1Rpc => "/zitadel.user.v2.UserService/PasswordReset".into(),
+            Endpoint::Z2Rpc => "/zitadel.user.v2.UserService/SetPassword".into(),
             Endpoint::O1 => format!("/v1/users/{user_id}/reset-password"),
         }
     }
@@ -70,17 +76,18 @@ impl Endpoint {
 pub struct Call<'a> {
     app: &'a TestApp,
     endpoint: Endpoint,
+    /// Another HTTP method than the endpoint's (a CORS preflight's OPTIONS).
+    method: Option<&'static str>,
     headers: Vec<(String, String)>,
     body: Option<Vec<u8>>,
     base64_encoded: bool,
     user_id: String,
     query: HashMap<String, String>,
     address: Option<String>,
-    method: Option<&'static str>,
 }
 
 impl Call<'_> {
-    /// Another method than the endpoint's (what a misrouted request would be).
+    /// Another method than the endpoint's (a CORS preflight, a misrouted request).
     pub fn method(mut self, method: &'static str) -> Self {
         self.method = Some(method);
         self
@@ -170,15 +177,16 @@ impl Call<'_> {
             Endpoint::P7Post | Endpoint::P7Put | Endpoint::P7Delete => {
                 user_otp::handle(services, request).await
             }
-            Endpoint::Z1 => password_reset_code::handle(services, request).await,
-            Endpoint::Z2 => change_password::handle(services, request).await,
+            Endpoint::Z1 | Endpoint::Z1Rpc => password_reset_code::handle(services, request).await,
+            Endpoint::Z2 | Endpoint::Z2Rpc => change_password::handle(services, request).await,
             Endpoint::O1 => admin_reset_password::handle(services, request).await,
         }
     }
 }
 
 impl TestApp {
-    /// A request to `endpoint`, with the content type its family's clients send.
+    /// A request to `endpoint`, with the content type its family's clients send
+    /// (none for the RPC paths: each call names its protocol).
     pub fn call(&self, endpoint: Endpoint) -> Call<'_> {
         let content_type = match endpoint {
             Endpoint::P2 => Some("application/vnd.api+json"),
@@ -188,6 +196,7 @@ impl TestApp {
         Call {
             app: self,
             endpoint,
+            method: None,
             headers: content_type
                 .map(|ct| vec![("content-type".to_string(), ct.to_string())])
                 .unwrap_or_default(),
@@ -196,7 +205,6 @@ impl TestApp {
             user_id: String::new(),
             query: HashMap::new(),
             address: None,
-            method: None,
         }
     }
 
@@ -308,6 +316,47 @@ impl TestApp {
             .json(body)
             .send()
             .await
+    }
+
+    /// RPC `PasswordReset` at Z1's RPC path: `body` as the protocol that
+    /// `content_type` names carries it (framed, for gRPC-web), sent as API
+    /// Gateway sends every body to these routes (base64).
+    pub async fn z1_rpc(
+        &self,
+        bearer: Option<&str>,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> Response<Body> {
+        self.rpc(Endpoint::Z1Rpc, bearer, content_type, body).await
+    }
+
+    /// RPC `SetPassword` at Z2's RPC path, as [`TestApp::z1_rpc`].
+    pub async fn z2_rpc(
+        &self,
+        bearer: Option<&str>,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> Response<Body> {
+        self.rpc(Endpoint::Z2Rpc, bearer, content_type, body).await
+    }
+
+    async fn rpc(
+        &self,
+        endpoint: Endpoint,
+        bearer: Option<&str>,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> Response<Body> {
+        let call = self
+            .call(endpoint)
+            .header("content-type", content_type)
+            .bytes(body);
+        match bearer {
+            Some(token) => call.bearer(token),
+            None => call,
+        }
+        .send()
+        .await
     }
 
     /// O1 `POST /v1/users/{user_id}/reset-password`, with or without a token.

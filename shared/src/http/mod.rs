@@ -1,9 +1,12 @@
 //! What every endpoint shares at the HTTP boundary: body limits, media types,
-//! JSON parsing, and the three error families' renderers.
+//! JSON parsing, and the three error families' renderers; family Z's requests
+//! and field rules (`zitadel`) and its RPC binding (`rpc`).
 
 pub mod admin;
 pub mod grpc;
 pub mod jsonapi;
+pub mod rpc;
+pub mod zitadel;
 
 use lambda_http::http::header::{CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
 use lambda_http::http::{HeaderMap, HeaderValue, StatusCode};

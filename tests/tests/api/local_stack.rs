@@ -213,15 +213,29 @@ fn every_template_function_has_a_binary_and_every_binary_a_function() {
     assert_eq!(in_template, crates);
 }
 
-/// (method, path) of every endpoint SPEC section 4 defines, from its headings
-/// such as **P1 `PUT /user/password`** (queries dropped); a heading that names
-/// a path alone, such as **P7 `/user/otp`**, serves the methods its paragraph
-/// names in backticks (`POST`, `PUT`, `DELETE`).
+/// (method, path) of every route SPEC section 4 names: in a code span such
+/// as **P1 `PUT /user/password`** or `POST /zitadel.user.v2.UserService/SetPassword`
+/// (queries dropped); and where a heading names a path alone, such as
+/// **P7 `/user/otp`**, with the methods its paragraph names in backticks.
 fn spec_routes() -> Option<BTreeSet<(String, String)>> {
     const METHODS: [&str; 5] = ["GET", "PUT", "POST", "DELETE", "PATCH"];
     let spec = std::fs::read_to_string(repo_root().join("../shared/SPEC.md")).ok()?;
+    let start = spec.find("\n## 4.")?;
+    let end = spec[start..]
+        .find("\n## 5.")
+        .map_or(spec.len(), |e| start + e);
     let mut routes = BTreeSet::new();
-    for paragraph in spec.split("\n\n") {
+    // Every other piece between backticks is inside a code span.
+    for span in spec[start..end].split('`').skip(1).step_by(2) {
+        let Some((method, path)) = span.split_once(' ') else {
+            continue;
+        };
+        if METHODS.contains(&method) && path.starts_with('/') {
+            let path = path.split('?').next().unwrap_or_default();
+            routes.insert((method.to_string(), path.to_string()));
+        }
+    }
+    for paragraph in spec[start..end].split("\n\n") {
         let Some(rest) = paragraph.strip_prefix("**") else {
             continue;
         };
@@ -229,22 +243,26 @@ fn spec_routes() -> Option<BTreeSet<(String, String)>> {
             continue;
         };
         let route = route.split('`').next().unwrap_or_default();
-        match route.split_once(' ') {
-            Some((method, path)) if METHODS.contains(&method) => {
-                let path = path.split('?').next().unwrap_or_default();
-                routes.insert((method.to_string(), path.to_string()));
-            }
-            None if route.starts_with('/') => {
-                for method in METHODS {
-                    if paragraph.contains(&format!("`{method}`")) {
-                        routes.insert((method.to_string(), route.to_string()));
-                    }
+        if route.starts_with('/') {
+            for method in METHODS {
+                if paragraph.contains(&format!("`{method}`")) {
+                    routes.insert((method.to_string(), route.to_string()));
                 }
             }
-            _ => {}
         }
     }
     Some(routes)
+}
+
+/// Beside the SPEC's routes, the template serves a browser's CORS preflight
+/// (`OPTIONS`) on each RPC path of family Z.
+fn with_rpc_preflights(routes: BTreeSet<(String, String)>) -> BTreeSet<(String, String)> {
+    let preflights: Vec<(String, String)> = routes
+        .iter()
+        .filter(|(_, path)| path.starts_with("/zitadel."))
+        .map(|(_, path)| ("OPTIONS".to_string(), path.clone()))
+        .collect();
+    routes.into_iter().chain(preflights).collect()
 }
 
 #[test]
@@ -255,11 +273,11 @@ fn the_template_serves_exactly_the_spec_routes() {
     };
     assert_eq!(
         spec.len(),
-        12,
-        "P1–P6, P7 (three methods), Z1, Z2, O1: {spec:?}"
+        14,
+        "P1–P6, P7 (three methods), Z1, Z2, O1, and Z1's and Z2's RPC paths: {spec:?}"
     );
     let template: BTreeSet<(String, String)> = template_routes().into_keys().collect();
-    assert_eq!(template, spec);
+    assert_eq!(template, with_rpc_preflights(spec));
 }
 
 /// A gateway response's body as API Gateway would send it: its variables

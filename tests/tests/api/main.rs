@@ -8,6 +8,7 @@ mod authentication;
 mod device_otp;
 mod failures;
 mod family_z;
+mod family_z_rpc;
 mod local_stack;
 mod logs;
 mod pin_recovery;
