@@ -20,6 +20,7 @@ use password_service::service::Services;
 use password_service::store::DynamoStore;
 use serde_json::Value;
 
+pub mod contract;
 pub mod instrumented_store;
 pub mod keys;
 
