@@ -7,53 +7,44 @@
 #
 # Uses the local stack on API_PORT (default 9000) if one is running there,
 # else starts `make dev` (scripts/dev.sh) on API_PORT/EMULATOR_PORT and stops
-# it afterwards. Creates fresh users first (scripts/fuzz_hooks.py gives each
+# it afterwards (scripts/local_stack.sh). Creates fresh users first (scripts/fuzz_hooks.py gives each
 # request a valid token for its operation's caller).
 #
-#   scripts/fuzz.sh                      # every document, FUZZ_EXAMPLES (25) cases per operation and phase
-#   FUZZ_EXAMPLES=100 scripts/fuzz.sh    # longer
+#   scripts/fuzz.sh                      # every document, at most FUZZ_EXAMPLES (100) cases per operation and phase
+#   FUZZ_EXAMPLES=500 scripts/fuzz.sh    # longer
 #   scripts/fuzz.sh openapi/o-admin-api.yaml
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/tools.sh
 
-api_port=${API_PORT:-9000}
-emulator_port=${EMULATOR_PORT:-$(sed -n 's|^AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:\([0-9]*\).*|\1|p' local.env)}
-base_url=http://127.0.0.1:$api_port
 documents=("$@")
 [ ${#documents[@]} -gt 0 ] || documents=(openapi/p-user-api.yaml openapi/z-user-service.yaml openapi/o-admin-api.yaml)
 report_dir=.local/fuzz
 mkdir -p "$report_dir"
+source scripts/local_stack.sh
+use_local_stack "$report_dir/dev.log"
 
-# The functions read the stack's env file; dev.sh writes one per moved port.
-env_file=local.env
-[ "$api_port" = 9000 ] && [ -z "${EMULATOR_PORT:-}" ] || env_file=.local/dev-$api_port.env
-
-if ! (exec 3<>"/dev/tcp/127.0.0.1/$api_port") 2>/dev/null; then
-  echo "fuzz: starting the local stack on :$api_port"
-  API_PORT=$api_port EMULATOR_PORT=$emulator_port scripts/dev.sh >"$report_dir/dev.log" 2>&1 &
-  dev=$!
-  trap 'kill -TERM "$dev" 2>/dev/null || true; wait "$dev" 2>/dev/null || true' EXIT
-  for _ in $(seq 1 120); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$api_port") 2>/dev/null && break
-    kill -0 "$dev" 2>/dev/null || { cat "$report_dir/dev.log"; echo "fuzz: make dev stopped" >&2; exit 1; }
-    sleep 1
+cargo build -q --bin pwctl
+pwctl_bin=${CARGO_TARGET_DIR:-target}/debug/pwctl
+# A few users of each role, in the state the role needs, as a JSON list.
+users_of() {
+  local role=$1 ids=()
+  shift
+  for _ in 1 2 3 4; do
+    ids+=("\"$("$pwctl_bin" user create --email "fuzz.$role.$RANDOM$RANDOM@example.com" "$@" | grep -o '[0-9a-f]\{24\}')\"")
   done
-fi
-
-export AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:$emulator_port AWS_ENDPOINT_URL_SESV2=http://127.0.0.1:$emulator_port
-pwctl() { cargo run -q --bin pwctl -- "$@"; }
-create_user() { pwctl user create --email "fuzz.$1.$RANDOM$RANDOM@example.com" "${@:2}" | grep -o '[0-9a-f]\{24\}'; }
+  local IFS=,
+  echo "\"$role\": [${ids[*]}]"
+}
 # The passwords are the documents' example values, so the examples phase
 # also reaches the successful answers.
 current=amber-harbor-lighthouse-7
-users=$(printf '{"p1":"%s","p4":"%s","p5":"%s","p6":"%s","z":"%s","o":"%s"}' \
-  "$(create_user p1)" \
-  "$(create_user p4 --password "$current" --pin 1357 --payment-method pm_visa)" \
-  "$(create_user p5 --password "$current" --pin 2468 --payment-method pm_visa --payment-method pm_sepa)" \
-  "$(create_user p6 --password "$current")" \
-  "$(create_user z --password quiet-meadow-tractor-51 --resource-owner org-4711)" \
-  "$(create_user o --password "$current")")
+users="{$(users_of p1),
+  $(users_of p4 --password "$current" --pin 1357 --payment-method pm_visa),
+  $(users_of p5 --password "$current" --pin 2468 --payment-method pm_visa --payment-method pm_sepa),
+  $(users_of p6 --password "$current"),
+  $(users_of z --password quiet-meadow-tractor-51 --resource-owner org-4711),
+  $(users_of o --password "$current")}"
 
 # Build every function before the fuzzer's request timeouts run.
 for path in /user/password /user/password/confirm /user/password/reset /callbacks/password-reset /user/pin \
@@ -70,7 +61,7 @@ curl -s -o /dev/null --max-time 900 "$base_url/user/password/set"
 # - positive_data_acceptance: most schema-valid requests are rightly refused
 #   by state the schema cannot express (an unknown token → 410, a wrong PIN →
 #   422, a rate limit → 429).
-export FUZZ_USERS=$users FUZZ_ENV_FILE=$PWD/$env_file
+export FUZZ_USERS=$users FUZZ_ENV_FILE=$stack_env_file
 export SCHEMATHESIS_HOOKS=fuzz_hooks PYTHONPATH=$PWD/scripts
 root=$PWD
 status=0
@@ -84,7 +75,7 @@ for document in "${documents[@]}"; do
     --url "$base_url" \
     --checks all \
     --exclude-checks unsupported_method,positive_data_acceptance \
-    --max-examples "${FUZZ_EXAMPLES:-25}" \
+    --max-examples "${FUZZ_EXAMPLES:-100}" \
     --generation-with-security-parameters false \
     --workers 1 \
     --request-timeout 30 \
@@ -96,4 +87,7 @@ for document in "${documents[@]}"; do
     --report-ndjson-path "$name.ndjson" \
     --output-truncate false) || status=1
 done
+reports=()
+for document in "${documents[@]}"; do reports+=("$report_dir/$(basename "$document" .yaml).ndjson"); done
+.local/openapi/bin/python scripts/fuzz_figures.py "${reports[@]}" || status=1
 exit "$status"

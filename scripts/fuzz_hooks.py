@@ -13,6 +13,7 @@ import base64
 import hashlib
 import hmac
 import json
+import itertools
 import os
 import sys
 import time
@@ -25,25 +26,38 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from local_env import read_env_file  # noqa: E402
 
 SETTINGS = read_env_file(os.environ["FUZZ_ENV_FILE"])
+# Role → ids of users in the state that role needs (fuzz.sh creates a few of
+# each, so that one user's rate limits and PIN lockout leave the others open).
 USERS = json.loads(os.environ["FUZZ_USERS"])
-ADMIN_SUBJECT = "fuzz-admin"
 ADMIN_SCOPE = "users:resetPassword"
+ADMINS = [f"fuzz-admin-{n}" for n in range(20)]
 
-# (method, path template) → (subject, scope) of the token that operation gets:
-# family P acts on the caller, so each operation has a user of its own in the
-# state it needs; family Z the user themself; family O an admin.
-CALLERS = {
-    ("PUT", "/user/password"): (USERS["p1"], None),
-    ("PUT", "/user/password/reset"): (USERS["p4"], None),
-    ("POST", "/callbacks/password-reset"): (USERS["p5"], None),
-    ("PUT", "/user/pin"): (USERS["p6"], None),
-    ("POST", "/v2/users/{userId}/password_reset"): (USERS["z"], None),
-    ("POST", "/v2/users/{userId}/password"): (USERS["z"], None),
-    ("POST", "/v1/users/{user_id}/reset-password"): (ADMIN_SUBJECT, ADMIN_SCOPE),
+# Family P acts on the caller: each operation has users of its own.
+P_ROLES = {
+    ("PUT", "/user/password"): "p1",
+    ("PUT", "/user/password/reset"): "p4",
+    ("POST", "/callbacks/password-reset"): "p5",
+    ("PUT", "/user/pin"): "p6",
 }
-
-# The path parameter of each family and the user it should often name.
+# The path parameter of families Z and O and the users it should often name.
 PATH_USERS = {"userId": USERS["z"], "user_id": USERS["o"]}
+_turn = itertools.count()
+
+
+def caller(case):
+    """(subject, scope) of the token for this case: a user of the operation's
+    role in turn for family P; for Z the user the path names (the first Z
+    user, a stranger, for a generated id); for O one admin of many in turn."""
+    key = (case.operation.method.upper(), case.operation.path)
+    if key in P_ROLES:
+        users = USERS[P_ROLES[key]]
+        return users[next(_turn) % len(users)], None
+    if "userId" in (case.path_parameters or {}):
+        named = case.path_parameters["userId"]
+        return (named if named in USERS["z"] else USERS["z"][0]), None
+    if "user_id" in (case.path_parameters or {}):
+        return ADMINS[next(_turn) % len(ADMINS)], ADMIN_SCOPE
+    return None
 
 
 def _b64(data):
@@ -72,25 +86,23 @@ class FreshBearerToken:
     """A token for the operation's caller, minted for each request."""
 
     def get(self, case, context):
-        return CALLERS.get((case.operation.method.upper(), case.operation.path))
+        return True
 
     def set(self, case, data, context):
-        if data is None:
-            return
-        case.headers = case.headers or {}
-        case.headers["Authorization"] = "Bearer " + mint_token(*data)
+        who = caller(case)
+        if who is not None:
+            case.headers = case.headers or {}
+            case.headers["Authorization"] = "Bearer " + mint_token(*who)
 
 
 @schemathesis.hook
 def flatmap_path_parameters(context, path_parameters):
-    """Half the cases name the real user instead of a generated id."""
-    if not path_parameters:
-        return st.just(path_parameters)
-    real = dict(path_parameters)
-    for name, user_id in PATH_USERS.items():
-        if name in real:
-            real[name] = user_id
-    return st.sampled_from([path_parameters, real])
+    """Most cases name one of the real users instead of the generated id."""
+    choices = [path_parameters]
+    for name, user_ids in PATH_USERS.items():
+        if name in (path_parameters or {}):
+            choices += [{**path_parameters, name: user_id} for user_id in user_ids]
+    return st.sampled_from(choices)
 
 
 @schemathesis.hook
