@@ -7,10 +7,10 @@
 #
 # Uses the local stack on API_PORT (default 9000) if one is running there,
 # else starts `make dev` (scripts/dev.sh) on API_PORT/EMULATOR_PORT and stops
-# it afterwards (scripts/local_stack.sh). Creates fresh users first (scripts/fuzz_hooks.py gives each
-# request a valid token for its operation's caller).
+# it afterwards (scripts/local_stack.sh). Creates fresh users first;
+# scripts/fuzz_hooks.py gives each request a valid token for its caller.
 #
-#   scripts/fuzz.sh                      # every document, at most FUZZ_EXAMPLES (100) cases per operation and phase
+#   scripts/fuzz.sh                      # every document, FUZZ_EXAMPLES (100) cases per operation and phase at most
 #   FUZZ_EXAMPLES=500 scripts/fuzz.sh    # longer
 #   scripts/fuzz.sh openapi/o-admin-api.yaml
 set -euo pipefail

@@ -46,8 +46,9 @@ _turn = itertools.count()
 
 def caller(case):
     """(subject, scope) of the token for this case: a user of the operation's
-    role in turn for family P; for Z the user the path names (the first Z
-    user, a stranger, for a generated id); for O one admin of many in turn."""
+    role in turn for family P; for Z the user the path names (for a
+    generated id, the first Z user, a stranger to it); for O one admin of
+    many in turn."""
     key = (case.operation.method.upper(), case.operation.path)
     if key in P_ROLES:
         users = USERS[P_ROLES[key]]
