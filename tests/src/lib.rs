@@ -22,6 +22,7 @@ use password_service::store::DynamoStore;
 use serde_json::Value;
 
 mod callers;
+pub mod contract;
 pub mod instrumented_store;
 pub mod keys;
 mod requests;
