@@ -144,8 +144,9 @@ impl Call<'_> {
         if !self.query.is_empty() {
             request = request.with_query_string_parameters(self.query);
         }
+        let path = endpoint.path(&self.user_id);
         let services = &self.app.services;
-        match endpoint {
+        let response = match endpoint {
             Endpoint::P1 => set_password_request::handle(services, request).await,
             Endpoint::P2 => set_password_confirm::handle(services, request).await,
             Endpoint::P3 => set_password_page::handle(&services.config.passwords, request).await,
@@ -155,7 +156,10 @@ impl Call<'_> {
             Endpoint::Z1 => password_reset_code::handle(services, request).await,
             Endpoint::Z2 => change_password::handle(services, request).await,
             Endpoint::O1 => admin_reset_password::handle(services, request).await,
-        }
+        };
+        // Every answer of every test is one the OpenAPI documents describe.
+        crate::contract::assert_conforms(endpoint.method(), &path, &response);
+        response
     }
 }
 

@@ -614,32 +614,4 @@ mod tests {
         }
         assert!(checked >= 40, "only {checked} examples");
     }
-
-    /// (METHOD, path) of every API event of template.yaml.
-    fn template_routes() -> BTreeSet<(String, String)> {
-        let text = std::fs::read_to_string(crate::repo_root().join("template.yaml")).unwrap();
-        let template: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
-        let mut routes = BTreeSet::new();
-        for (_, resource) in template["Resources"].as_mapping().unwrap() {
-            for (_, event) in resource["Properties"]["Events"]
-                .as_mapping()
-                .into_iter()
-                .flatten()
-            {
-                if event["Type"] == "Api" {
-                    let props = &event["Properties"];
-                    routes.insert((
-                        props["Method"].as_str().unwrap().to_uppercase(),
-                        props["Path"].as_str().unwrap().to_string(),
-                    ));
-                }
-            }
-        }
-        routes
-    }
-
-    #[test]
-    fn the_documents_describe_exactly_the_template_routes() {
-        assert_eq!(contract().operations(), template_routes());
-    }
 }
