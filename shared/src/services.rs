@@ -9,6 +9,7 @@ use crate::config::{Config, ConfigError};
 use crate::domain::{PasswordPolicy, Pepper, User};
 use crate::hashing::PasswordHasher;
 use crate::mail::{render, Mailer, Notice};
+use crate::metrics::{self, Outcome};
 use crate::rate_limit::RateLimiter;
 use crate::store::Store;
 
@@ -44,9 +45,21 @@ impl Services {
         })
     }
 
-    /// Mails `notice` to the user after a change (SPEC section 3). The change
-    /// stands whether or not the notice goes out, so a failure is logged.
+    /// Mails `notice` to the user after a change (SPEC section 3), and counts
+    /// the change in the invocation's metrics. The change stands whether or
+    /// not the notice goes out, so a failure is logged.
     pub async fn notify(&self, user: &User, notice: Notice<'_>) {
+        // Each such change sends its notice: the one place that sees them all.
+        let changed = match notice {
+            Notice::PasswordSet | Notice::PasswordChanged | Notice::PasswordReset => {
+                Some(Outcome::PasswordSet)
+            }
+            Notice::CriticalDataDeleted => Some(Outcome::CriticalDataDeleted),
+            Notice::SetPasswordLink { .. } | Notice::ResetCode { .. } => None,
+        };
+        if let Some(outcome) = changed {
+            metrics::record(outcome);
+        }
         let mail = render(notice, &user.email, user.locale);
         if let Err(error) = self.mailer.send(&mail).await {
             tracing::error!(user_id = %user.id, %error, "notice not sent");

@@ -10,6 +10,7 @@ use crate::domain::{AuditEventType, Pin, Purpose, Secret, User};
 use crate::error::ServiceError;
 use crate::hashing::Verification;
 use crate::mail::Notice;
+use crate::metrics::{self, Outcome};
 use crate::rate_limit::Limit;
 use crate::services::Services;
 use crate::store::PinFailures;
@@ -94,6 +95,9 @@ async fn step_wrong(services: &Services, user: &User, failures: PinFailures, now
     {
         return error.into();
     }
+    // A wrong device OTP, once it exists, steps the same counter: it records
+    // `Outcome::OtpWrong` here instead.
+    metrics::record(Outcome::PinWrong);
     let count = failures.count + 1;
     if count > MAX_PIN_FAILURES {
         tracing::warn!(user_id = %user.id, "too many wrong PINs: critical data deleted");

@@ -1,39 +1,12 @@
 //! The logs of whole flows, successes and failures, hold none of the secrets
-//! used in them (SPEC section 3). It installs the process's log subscriber,
-//! so it also reads what the other tests running beside it log.
+//! used in them (SPEC section 3). It reads the process's captured log, so it
+//! also reads what the other tests running beside it log.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
-use integration_tests::{spawn_app, unique_email, Endpoint};
-use tracing_subscriber::fmt::MakeWriter;
-
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> MakeWriter<'a> for Captured {
-    type Writer = Captured;
-
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
-}
+use integration_tests::{captured_logs, spawn_app, unique_email, Endpoint};
 
 #[tokio::test]
 async fn the_logs_of_a_whole_flow_contain_no_secret() {
-    let captured = Captured::default();
-    password_service::telemetry::init_with_writer(captured.clone());
+    let captured = captured_logs();
     let app = spawn_app().await;
     let email = unique_email("logs");
     let user = app.create_user(&email).await;
@@ -59,7 +32,7 @@ async fn the_logs_of_a_whole_flow_contain_no_secret() {
         .await;
     assert_eq!(truncated.status(), 400);
 
-    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let logs = captured.text();
     assert!(
         logs.contains("set-password link sent"),
         "the capture works: {logs}"

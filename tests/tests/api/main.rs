@@ -9,6 +9,7 @@ mod failures;
 mod family_z;
 mod local_stack;
 mod logs;
+mod metrics;
 mod openapi;
 mod pin_recovery;
 mod rate_limits;
