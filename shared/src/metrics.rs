@@ -126,6 +126,14 @@ pub struct Names<'a> {
 /// The status families counted; the service answers no other.
 const STATUS_FAMILIES: [(u16, &str); 3] = [(2, "status_2xx"), (4, "status_4xx"), (5, "status_5xx")];
 
+/// Every metric a line can carry, for what reads them (alarms, dashboard).
+pub fn metric_names() -> Vec<&'static str> {
+    let mut names: Vec<&str> = STATUS_FAMILIES.iter().map(|(_, name)| *name).collect();
+    names.extend(Outcome::ALL.iter().map(|outcome| outcome.name()));
+    names.extend(["dynamodb_round_trips", "argon2_ms"]);
+    names
+}
+
 impl Record {
     /// The status the invocation answered.
     pub fn set_status(&mut self, status: u16) {

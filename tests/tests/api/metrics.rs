@@ -368,3 +368,59 @@ fn the_checker_rejects_what_cloudwatch_would_not_extract() {
     assert!(!broken(&|d| d["_aws"]["CloudWatchMetrics"][0]["Namespace"] = json!("")).is_empty());
     assert!(!emf_violations("not json").is_empty());
 }
+
+/// The template's alarms and dashboard read the metrics the lines carry: a
+/// name they use that no line carries would stay empty forever.
+#[test]
+fn the_alarms_and_the_dashboard_read_the_metrics_the_functions_write() {
+    let text =
+        std::fs::read_to_string(integration_tests::repo_root().join("template.yaml")).unwrap();
+    let template: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
+    let written: BTreeSet<&str> = password_service::metrics::metric_names()
+        .into_iter()
+        .collect();
+    let variables = &template["Globals"]["Function"]["Environment"]["Variables"];
+    assert_eq!(
+        variables["METRICS_NAMESPACE"].as_str(),
+        Some("PasswordService")
+    );
+
+    let mut read = BTreeSet::new();
+    for (_, resource) in template["Resources"].as_mapping().unwrap() {
+        let properties = &resource["Properties"];
+        if resource["Type"] == "AWS::CloudWatch::Alarm"
+            && properties["Namespace"] == "PasswordService"
+        {
+            read.insert(properties["MetricName"].as_str().unwrap().to_string());
+        }
+    }
+    assert!(read.len() >= 3, "alarms on the service's metrics: {read:?}");
+    let dashboard = template["Resources"]["Dashboard"]["Properties"]["DashboardBody"]
+        .as_str()
+        .expect("the dashboard body, a !Sub string");
+    let shown: BTreeSet<String> = dashboard
+        .split("[\"PasswordService\", \"")
+        .skip(1)
+        .chain(dashboard.split("[\".\", \"").skip(1))
+        .map(|rest| rest.split('"').next().unwrap().to_string())
+        .collect();
+    read.extend(shown.iter().cloned());
+    for name in &read {
+        assert!(
+            written.contains(name.as_str()),
+            "{name} is read but never written"
+        );
+    }
+    for name in &written {
+        assert!(shown.contains(*name), "the dashboard does not show {name}");
+    }
+    for (name, resource) in template["Resources"].as_mapping().unwrap() {
+        if resource["Type"] == "AWS::Serverless::Function" {
+            let name = name.as_str().unwrap();
+            assert!(
+                dashboard.matches(&format!("${{{name}}}")).count() >= 2,
+                "the dashboard's 4xx and 5xx by function lack {name}"
+            );
+        }
+    }
+}
