@@ -163,6 +163,8 @@ pub enum AuditEventType {
     PasswordChanged,
     PasswordReset,
     PinSet,
+    /// An operator cleared the PIN failure window (`pwctl user unlock`).
+    PinUnlocked,
     CriticalDataDeleted,
     ResetCodeIssued,
 }
@@ -175,6 +177,7 @@ impl AuditEventType {
             AuditEventType::PasswordChanged => "user.password.changed",
             AuditEventType::PasswordReset => "user.password.reset",
             AuditEventType::PinSet => "user.pin.set",
+            AuditEventType::PinUnlocked => "user.pin.unlocked",
             AuditEventType::CriticalDataDeleted => "user.critical_data.deleted",
             AuditEventType::ResetCodeIssued => "user.password.code.issued",
         }

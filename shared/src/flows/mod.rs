@@ -7,7 +7,7 @@
 //! |---|---|
 //! | `caller` | who is calling: token, user, session cut-off, linked identity, owner or admin |
 //! | `set_password` | P1 request a link, P2 confirm it |
-//! | `pin_proof` | P4 PIN-gated reset, P5 the callback's proof, P6 set the PIN (SPEC section 5) |
+//! | `pin_proof` | P4 PIN-gated reset, P5 the callback's proof, P6 set the PIN (SPEC section 5); the operator's unlock |
 //! | `reset_code` | Z1 issue a reset code |
 //! | `change_with_proof` | Z2 change with the current password, a code, or as admin |
 //! | `admin_reset` | O1 |

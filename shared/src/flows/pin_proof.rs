@@ -1,4 +1,5 @@
-//! PIN-protected recovery (SPEC sections 4 P4–P6 and 5).
+//! PIN-protected recovery (SPEC sections 4 P4–P6 and 5), and the operator's
+//! unlock of a failure window.
 //!
 //! One failure counter per user, in a 24-hour window. Each step of the counter
 //! is a write conditional on the value it was decided on, so under any
@@ -6,7 +7,7 @@
 //! "wrong", exactly one deletes the payment methods (in the same transaction
 //! as its step), and every other answers 410 until the window ends.
 
-use crate::domain::{AuditEventType, Pin, Purpose, Secret, User};
+use crate::domain::{AuditEventType, Pin, Purpose, Secret, User, UserId};
 use crate::error::ServiceError;
 use crate::hashing::Verification;
 use crate::mail::Notice;
@@ -35,15 +36,7 @@ pub async fn check_pin(
 ) -> Result<User, ServiceError> {
     let (user, _) = retry_on_conflict(
         (user, failures),
-        |(user, _)| {
-            Box::pin(async move {
-                services
-                    .store
-                    .user_with_pin_failures(&user.id, services.clock.now_seconds())
-                    .await?
-                    .ok_or(ServiceError::UserNotFound)
-            })
-        },
+        |(user, _)| Box::pin(async move { user_and_failures(services, &user.id).await }),
         |(user, failures)| {
             Box::pin(async move {
                 let now = services.clock.now_seconds();
@@ -109,6 +102,69 @@ async fn step_wrong(services: &Services, user: &User, failures: PinFailures, now
     Retry::Refused(ServiceError::PinInvalid {
         remaining_attempts: MAX_PIN_FAILURES - count,
     })
+}
+
+/// The user and their failure counter as stored now.
+async fn user_and_failures(
+    services: &Services,
+    id: &UserId,
+) -> Result<(User, PinFailures), ServiceError> {
+    services
+        .store
+        .user_with_pin_failures(id, services.clock.now_seconds())
+        .await?
+        .ok_or(ServiceError::UserNotFound)
+}
+
+/// What an operator's unlock did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Unlocked {
+    /// The failures the cleared window held; 0 when none was live.
+    pub cleared_failures: u32,
+    /// The user's sequence afterwards.
+    pub sequence: u64,
+}
+
+/// An operator clears the user's PIN failure window (`pwctl user unlock`), so
+/// the user may prove the PIN again before the 24 hours are up. An audited
+/// change by `actor`; with no live window, nothing changes. Payment methods
+/// already deleted stay deleted.
+pub async fn unlock(
+    services: &Services,
+    id: &UserId,
+    actor: &str,
+) -> Result<Unlocked, ServiceError> {
+    let state = user_and_failures(services, id).await?;
+    retry_on_conflict(
+        state,
+        |(user, _)| Box::pin(async move { user_and_failures(services, &user.id).await }),
+        |(user, failures)| {
+            Box::pin(async move {
+                if failures.count == 0 {
+                    return Ok(Unlocked {
+                        cleared_failures: 0,
+                        sequence: user.sequence,
+                    });
+                }
+                let sequence = services
+                    .store
+                    .unlock_pin_failures(
+                        &user,
+                        failures,
+                        services.clock.now_seconds(),
+                        actor,
+                        services.clock.now_millis(),
+                    )
+                    .await?;
+                tracing::info!(user_id = %user.id, actor, "PIN failure window cleared");
+                Ok(Unlocked {
+                    cleared_failures: failures.count,
+                    sequence,
+                })
+            })
+        },
+    )
+    .await
 }
 
 fn seconds_left(window_ends_at: Option<i64>, now: i64) -> u64 {

@@ -11,6 +11,7 @@ mod local_stack;
 mod logs;
 mod metrics;
 mod openapi;
+mod operator;
 mod pin_recovery;
 mod rate_limits;
 mod set_password_flow;

@@ -3,7 +3,7 @@
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::error::SdkError;
-use aws_sdk_dynamodb::types::Update;
+use aws_sdk_dynamodb::types::{Delete, Update};
 
 use super::codec::{backend, get_n, n, pin_counter_id, s, user_from_item};
 use super::deleting_critical_data;
@@ -94,6 +94,35 @@ impl PinProofs for DynamoStore {
             .commit(&self.client)
             .await
             .map_err(|c| c.conflict())
+    }
+
+    async fn unlock_pin_failures(
+        &self,
+        user: &User,
+        seen: PinFailures,
+        now: i64,
+        actor: &str,
+        at: Millis,
+    ) -> Result<u64, WriteError> {
+        let counter = Delete::builder()
+            .table_name(&self.tables.counters)
+            .key("counterId", s(&pin_counter_id(&user.id)))
+            .condition_expression("#count = :seen AND expiresAt > :now")
+            .expression_attribute_names("#count", "count")
+            .expression_attribute_values(":seen", n(seen.count))
+            .expression_attribute_values(":now", n(now))
+            .build()
+            .map_err(backend)?;
+        let mut transaction = Transaction::default();
+        transaction.delete(Slot::Counter, counter);
+        let change = UserChange::new(
+            &user.id,
+            user.sequence,
+            AuditEventType::PinUnlocked,
+            actor,
+            at,
+        );
+        self.commit_change(change, transaction).await
     }
 
     async fn clear_pin_failures(
