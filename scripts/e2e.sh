@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # End to end, as a newcomer would: start the README's `make dev`, call P1
-# through the router on :9000, then drive the set-password page in Debian's
-# Chromium (tests/browser); stop everything. Part of `make test`. Installs
-# Chromium (apt) and playwright-core (npm, pinned by its lock file) if missing.
+# through the router on :9000, drive the set-password page in Debian's
+# Chromium (tests/browser), then fuzz every operation of the OpenAPI
+# documents against the same stack (scripts/fuzz.sh); stop everything. Part
+# of `make test`. Installs Chromium (apt) and playwright-core (npm, pinned by
+# its lock file) if missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # As a newcomer runs it: local.env's settings, not those of the test run.
@@ -50,4 +52,12 @@ echo "e2e: make dev serves the API (PUT /user/password → 202)"
 # the browser's waits time out on them.
 curl -s -o /dev/null --max-time 600 "http://127.0.0.1:9000/user/password/set?token=warm-up"
 curl -s -o /dev/null --max-time 600 -X POST http://127.0.0.1:9000/user/password/confirm -d '{}'
-node --test tests/browser/
+browser=0
+node --test tests/browser/ || browser=$?
+
+echo "== schema fuzzing against make dev (scripts/fuzz.sh)"
+fuzz_started=$(date +%s)
+fuzz=0
+scripts/fuzz.sh || fuzz=$?
+echo "e2e: the fuzzer took $(( $(date +%s) - fuzz_started )) s"
+[ "$browser" -eq 0 ] && [ "$fuzz" -eq 0 ]

@@ -1,6 +1,8 @@
 """Prints the figures of a scripts/fuzz.sh run from Schemathesis' NDJSON
 reports: per document the operations, the requests sent, the answers by
-status, and the failed checks (unique by operation and check); then totals.
+status, and the failed checks (unique by operation and check); then totals,
+and last "fuzz: N passed, M failed", an operation passing when none of its
+checks failed (`make test` counts these with its tests).
 
 Usage: python scripts/fuzz_figures.py REPORT.ndjson...
 """
@@ -30,9 +32,10 @@ def figures(report):
 
 
 def main(reports):
-    total_operations = total_requests = total_failures = 0
+    total_operations = total_requests = total_failures = failed_operations = 0
     for report in reports:
         operations, requests, statuses, failures = figures(report)
+        failed_operations += len({label for label, _ in failures})
         answers = ", ".join(f"{status}: {count}" for status, count in sorted(statuses.items()))
         print(f"{Path(report).stem}: {len(operations)} operations, {requests} requests ({answers}), {len(failures)} failures")
         for label, check in sorted(failures):
@@ -41,6 +44,7 @@ def main(reports):
         total_requests += requests
         total_failures += len(failures)
     print(f"fuzz: {total_operations} operations, {total_requests} requests, {total_failures} failures")
+    print(f"fuzz: {total_operations - failed_operations} passed, {failed_operations} failed")
     return 1 if total_failures else 0
 
 

@@ -10,4 +10,5 @@ fi
 echo "Installing Redocly CLI into $target (once)"
 mkdir -p "$target"
 cp scripts/redocly/package.json scripts/redocly/package-lock.json "$target/"
-npm ci --prefix "$target" --no-audit --no-fund --loglevel=error
+# From inside the folder: with --prefix, npm misreads a .local that is a symlink.
+(cd "$target" && npm ci --no-audit --no-fund --loglevel=error)
