@@ -1,17 +1,29 @@
 #!/usr/bin/env bash
 # End to end, as a newcomer would: start the README's `make dev`, call P1
 # through the router on :9000, drive the set-password page in Debian's
-# Chromium (tests/browser), then fuzz every operation of the OpenAPI
-# documents against the same stack (scripts/fuzz.sh); stop everything. Part
+# Chromium (tests/browser), drive the same stack with a client generated from
+# the OpenAPI documents (scripts/client-demo.sh), then fuzz every operation of
+# the documents against it (scripts/fuzz.sh); stop everything. Part
 # of `make test`. Installs Chromium (apt) and playwright-core (npm, pinned by
 # its lock file) if missing.
+#
+# API_PORT and EMULATOR_PORT move the stack, as for `make dev`, so it can run
+# beside another one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # As a newcomer runs it: local.env's settings, not those of the test run.
 unset AWS_ENDPOINT_URL_DYNAMODB AWS_ENDPOINT_URL_SESV2
+api_port=${API_PORT:-9000}
+api=http://127.0.0.1:$api_port
+if [ -n "${EMULATOR_PORT:-}" ]; then
+  # pwctl (here, in the browser tests and the fuzzer) reads that emulator.
+  export AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:$EMULATOR_PORT AWS_ENDPOINT_URL_SESV2=http://127.0.0.1:$EMULATOR_PORT
+fi
+export API_URL=$api
+dev_log=.local/e2e-dev${API_PORT:+-$API_PORT}.log
 
-if (exec 3<>/dev/tcp/127.0.0.1/9000) 2>/dev/null; then
-  echo "e2e: port 9000 is in use (is make dev running?); stop it first" >&2
+if (exec 3<>"/dev/tcp/127.0.0.1/$api_port") 2>/dev/null; then
+  echo "e2e: port $api_port is in use (is make dev running?); stop it first" >&2
   exit 1
 fi
 if ! command -v chromium >/dev/null; then
@@ -22,7 +34,7 @@ fi
 if [ ! -d tests/browser/node_modules/playwright-core ]; then
   npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error
 fi
-scripts/dev.sh >.local/e2e-dev.log 2>&1 &
+scripts/dev.sh >"$dev_log" 2>&1 &
 dev=$!
 stop() {
   kill -TERM "$dev" 2>/dev/null || true
@@ -31,8 +43,8 @@ stop() {
 trap stop EXIT
 
 for _ in $(seq 1 120); do
-  (exec 3<>/dev/tcp/127.0.0.1/9000) 2>/dev/null && break
-  kill -0 "$dev" 2>/dev/null || { cat .local/e2e-dev.log; echo "e2e: make dev stopped"; exit 1; }
+  (exec 3<>"/dev/tcp/127.0.0.1/$api_port") 2>/dev/null && break
+  kill -0 "$dev" 2>/dev/null || { cat "$dev_log"; echo "e2e: make dev stopped"; exit 1; }
   sleep 1
 done
 pwctl() { cargo run -q --bin pwctl -- "$@"; }
@@ -40,9 +52,9 @@ user=$(pwctl user create --email "smoke.$RANDOM@example.com" | grep -o '[0-9a-f]
 token=$(pwctl token "$user")
 # The first request builds the function.
 status=$(curl -s -o /dev/null -w '%{http_code}' --max-time 600 -X PUT \
-  http://127.0.0.1:9000/user/password -H "Authorization: Bearer $token")
+  "$api/user/password" -H "Authorization: Bearer $token")
 if [ "$status" != 202 ]; then
-  cat .local/e2e-dev.log
+  cat "$dev_log"
   echo "e2e: PUT /user/password answered $status, not 202"
   exit 1
 fi
@@ -50,14 +62,20 @@ echo "e2e: make dev serves the API (PUT /user/password → 202)"
 
 # A function builds on its first request: build the page's and P2's before
 # the browser's waits time out on them.
-curl -s -o /dev/null --max-time 600 "http://127.0.0.1:9000/user/password/set?token=warm-up"
-curl -s -o /dev/null --max-time 600 -X POST http://127.0.0.1:9000/user/password/confirm -d '{}'
+curl -s -o /dev/null --max-time 600 "$api/user/password/set?token=warm-up"
+curl -s -o /dev/null --max-time 600 -X POST "$api/user/password/confirm" -d '{}'
 browser=0
 node --test tests/browser/ || browser=$?
+
+# Before the fuzzer: it fills the rate limits of 127.0.0.1 on purpose.
+echo "== a client generated from openapi/, against make dev (scripts/client-demo.sh)"
+client=0
+scripts/client-demo.sh || client=$?
+echo "client: $((client == 0)) passed, $((client != 0)) failed"
 
 echo "== schema fuzzing against make dev (scripts/fuzz.sh)"
 fuzz_started=$(date +%s)
 fuzz=0
 scripts/fuzz.sh || fuzz=$?
 echo "e2e: the fuzzer took $(( $(date +%s) - fuzz_started )) s"
-[ "$browser" -eq 0 ] && [ "$fuzz" -eq 0 ]
+[ "$browser" -eq 0 ] && [ "$fuzz" -eq 0 ] && [ "$client" -eq 0 ]

@@ -19,7 +19,8 @@ scripts/tools.sh
 
 documents=("$@")
 [ ${#documents[@]} -gt 0 ] || documents=(openapi/p-user-api.yaml openapi/z-user-service.yaml openapi/o-admin-api.yaml)
-report_dir=.local/fuzz
+# A stack of its own on API_PORT keeps its reports apart too.
+report_dir=.local/fuzz${API_PORT:+-$API_PORT}
 mkdir -p "$report_dir"
 source scripts/local_stack.sh
 use_local_stack "$report_dir/dev.log"

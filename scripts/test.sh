@@ -30,13 +30,13 @@ echo "The OpenAPI checks took $(( $(date +%s) - openapi_started )) s"
 echo "== end to end: make dev, the set-password page in Chromium, schema fuzzing"
 scripts/e2e.sh 2>&1 | tee .local/e2e-results.txt
 
-# cargo's and node's closing lines, and the OpenAPI checks' and the fuzzer's
-# ("openapi: N passed, M failed", "fuzz: N passed, M failed").
+# cargo's and node's closing lines, and those of the OpenAPI checks, the
+# fuzzer and the generated client ("openapi|fuzz|client: N passed, M failed").
 read -r passed failed < <(awk '
   /^test result:/ { p += $4; f += $6 }
   /^# pass / { p += $3 }
   /^# fail / { f += $3 }
-  /^(openapi|fuzz): [0-9]+ passed, [0-9]+ failed$/ { p += $2; f += $4 }
+  /^(openapi|fuzz|client): [0-9]+ passed, [0-9]+ failed$/ { p += $2; f += $4 }
   END { print p + 0, f + 0 }' "$results" .local/openapi-results.txt .local/e2e-results.txt)
 echo "== all checks passed in $(( $(date +%s) - started )) s"
 echo "tests: $passed passed, $failed failed"
