@@ -1,17 +1,31 @@
 #!/usr/bin/env bash
 # End to end, as a newcomer would: start the README's `make dev`, call P1
 # through the router on :9000, drive the set-password page in Debian's
-# Chromium (tests/browser), then run ZITADEL's own clients against family Z's
-# RPC paths (tests/clients); stop everything. Part of `make test`. Installs
-# Chromium (apt), playwright-core (npm, pinned by its lock file) and the
-# clients (tests/clients/run.sh: PyPI and npm, pinned) if missing.
+# Chromium (tests/browser), run ZITADEL's own clients against family Z's RPC
+# paths (tests/clients), drive the same stack with a client generated from
+# the OpenAPI documents (scripts/client-demo.sh), then fuzz every operation of
+# the documents against it (scripts/fuzz.sh); stop everything. Part of
+# `make test`. Installs Chromium (apt), playwright-core (npm, pinned by its
+# lock file) and the clients (tests/clients/run.sh: PyPI and npm, pinned) if
+# missing.
+#
+# API_PORT and EMULATOR_PORT move the stack, as for `make dev`, so it can run
+# beside another one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # As a newcomer runs it: local.env's settings, not those of the test run.
 unset AWS_ENDPOINT_URL_DYNAMODB AWS_ENDPOINT_URL_SESV2
+api_port=${API_PORT:-9000}
+api=http://127.0.0.1:$api_port
+if [ -n "${EMULATOR_PORT:-}" ]; then
+  # pwctl (here, in the browser tests and the fuzzer) reads that emulator.
+  export AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:$EMULATOR_PORT AWS_ENDPOINT_URL_SESV2=http://127.0.0.1:$EMULATOR_PORT
+fi
+export API_URL=$api
+dev_log=.local/e2e-dev${API_PORT:+-$API_PORT}.log
 
-if (exec 3<>/dev/tcp/127.0.0.1/9000) 2>/dev/null; then
-  echo "e2e: port 9000 is in use (is make dev running?); stop it first" >&2
+if (exec 3<>"/dev/tcp/127.0.0.1/$api_port") 2>/dev/null; then
+  echo "e2e: port $api_port is in use (is make dev running?); stop it first" >&2
   exit 1
 fi
 if ! command -v chromium >/dev/null; then
@@ -22,7 +36,7 @@ fi
 if [ ! -d tests/browser/node_modules/playwright-core ]; then
   npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error
 fi
-scripts/dev.sh >.local/e2e-dev.log 2>&1 &
+scripts/dev.sh >"$dev_log" 2>&1 &
 dev=$!
 stop() {
   kill -TERM "$dev" 2>/dev/null || true
@@ -31,8 +45,8 @@ stop() {
 trap stop EXIT
 
 for _ in $(seq 1 120); do
-  (exec 3<>/dev/tcp/127.0.0.1/9000) 2>/dev/null && break
-  kill -0 "$dev" 2>/dev/null || { cat .local/e2e-dev.log; echo "e2e: make dev stopped"; exit 1; }
+  (exec 3<>"/dev/tcp/127.0.0.1/$api_port") 2>/dev/null && break
+  kill -0 "$dev" 2>/dev/null || { cat "$dev_log"; echo "e2e: make dev stopped"; exit 1; }
   sleep 1
 done
 pwctl() { cargo run -q --bin pwctl -- "$@"; }
@@ -40,9 +54,9 @@ user=$(pwctl user create --email "smoke.$RANDOM@example.com" | grep -o '[0-9a-f]
 token=$(pwctl token "$user")
 # The first request builds the function.
 status=$(curl -s -o /dev/null -w '%{http_code}' --max-time 600 -X PUT \
-  http://127.0.0.1:9000/user/password -H "Authorization: Bearer $token")
+  "$api/user/password" -H "Authorization: Bearer $token")
 if [ "$status" != 202 ]; then
-  cat .local/e2e-dev.log
+  cat "$dev_log"
   echo "e2e: PUT /user/password answered $status, not 202"
   exit 1
 fi
@@ -50,16 +64,31 @@ echo "e2e: make dev serves the API (PUT /user/password → 202)"
 
 # A function builds on its first request: build the page's and P2's before
 # the browser's waits time out on them.
-curl -s -o /dev/null --max-time 600 "http://127.0.0.1:9000/user/password/set?token=warm-up"
-curl -s -o /dev/null --max-time 600 -X POST http://127.0.0.1:9000/user/password/confirm -d '{}'
-node --test tests/browser/
+curl -s -o /dev/null --max-time 600 "$api/user/password/set?token=warm-up"
+curl -s -o /dev/null --max-time 600 -X POST "$api/user/password/confirm" -d '{}'
+browser=0
+node --test tests/browser/ || browser=$?
 
 # ZITADEL's Python SDK and TypeScript client, unchanged, against family Z's
 # RPC paths on the same stack. Their functions build first, as above.
 for method in PasswordReset SetPassword; do
-  curl -s -o /dev/null --max-time 600 -X POST "http://127.0.0.1:9000/zitadel.user.v2.UserService/$method" \
+  curl -s -o /dev/null --max-time 600 -X POST "$api/zitadel.user.v2.UserService/$method" \
     -H 'Content-Type: application/json' -d '{}'
 done
 clients_started=$(date +%s)
-API_URL=http://127.0.0.1:9000 PWCTL_ENV_FILE="$PWD/local.env" tests/clients/run.sh
+clients=0
+API_URL=$api PWCTL_ENV_FILE="$PWD/local.env" tests/clients/run.sh || clients=$?
 echo "e2e: ZITADEL's clients took $(( $(date +%s) - clients_started )) s"
+
+# Before the fuzzer: it fills the rate limits of 127.0.0.1 on purpose.
+echo "== a client generated from openapi/, against make dev (scripts/client-demo.sh)"
+client=0
+scripts/client-demo.sh || client=$?
+echo "client: $((client == 0)) passed, $((client != 0)) failed"
+
+echo "== schema fuzzing against make dev (scripts/fuzz.sh)"
+fuzz_started=$(date +%s)
+fuzz=0
+scripts/fuzz.sh || fuzz=$?
+echo "e2e: the fuzzer took $(( $(date +%s) - fuzz_started )) s"
+[ "$browser" -eq 0 ] && [ "$clients" -eq 0 ] && [ "$fuzz" -eq 0 ] && [ "$client" -eq 0 ]

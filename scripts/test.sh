@@ -23,11 +23,17 @@ cargo test --workspace --quiet 2>&1 | tee "$results"
 stop_emulator
 echo "== deployment checks (offline)"
 scripts/check-deploy.sh
-echo "== end to end: make dev, the set-password page in Chromium, ZITADEL's clients"
+echo "== OpenAPI documents: validators and client generation (offline)"
+openapi_started=$(date +%s)
+scripts/check-openapi.sh 2>&1 | tee .local/openapi-results.txt
+echo "The OpenAPI checks took $(( $(date +%s) - openapi_started )) s"
+echo "== end to end: make dev, the page in Chromium, ZITADEL's clients, a generated client, schema fuzzing"
 scripts/e2e.sh 2>&1 | tee .local/e2e-results.txt
 
 # Totals: cargo's "test result:" lines, node:test's "# pass N" / "# fail N"
-# (browser and TypeScript client), pytest's "N failed, M passed in …" (Python SDK).
+# (browser and TypeScript client), pytest's "N failed, M passed in …" (Python
+# SDK), and the OpenAPI checks', the fuzzer's and the generated client's
+# ("openapi|fuzz|client: N passed, M failed").
 read -r passed failed < <(awk '
   /^test result:/ { p += $4; f += $6 }
   /^# pass / { p += $3 }
@@ -38,6 +44,7 @@ read -r passed failed < <(awk '
       else if ($(i + 1) ~ /^(failed|errors?)/) f += $i
     }
   }
-  END { print p + 0, f + 0 }' "$results" .local/e2e-results.txt)
+  /^(openapi|fuzz|client): [0-9]+ passed, [0-9]+ failed$/ { p += $2; f += $4 }
+  END { print p + 0, f + 0 }' "$results" .local/openapi-results.txt .local/e2e-results.txt)
 echo "== all checks passed in $(( $(date +%s) - started )) s"
 echo "tests: $passed passed, $failed failed"

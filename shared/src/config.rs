@@ -152,6 +152,17 @@ impl RpcSettings {
     }
 }
 
+/// Where each invocation's metrics line goes (`metrics`). Every function's
+/// boundary reads it, whatever else the function reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MetricsSettings {
+    /// The CloudWatch namespace.
+    pub namespace: String,
+    /// The `Service` dimension: the deployment (one stage's stack), so stages
+    /// that share an account keep their metrics apart.
+    pub service: String,
+}
+
 /// Which certificate authorities the AWS SDK's HTTPS client trusts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TlsTrust {
@@ -284,6 +295,23 @@ impl PasswordSettings {
             min_length: vars.bounded("PASSWORD_MIN_LENGTH", 8, 1..=PASSWORD_MAX_LENGTH)?,
             argon2,
         })
+    }
+}
+
+impl MetricsSettings {
+    pub fn from_env() -> Self {
+        Self::read(&Vars::environment())
+    }
+
+    fn read(vars: &Vars) -> Self {
+        Self {
+            namespace: vars
+                .optional("METRICS_NAMESPACE")
+                .unwrap_or_else(|| "PasswordService".into()),
+            service: vars
+                .optional("METRICS_SERVICE")
+                .unwrap_or_else(|| "password-service".into()),
+        }
     }
 }
 
@@ -427,6 +455,20 @@ mod tests {
         assert_eq!(config.limits.emails_per_hour, 5);
         assert_eq!(config.limits.wrong_secrets_per_hour, 10);
         assert_eq!(config.limits.admin_resets_per_minute, 30);
+    }
+
+    #[test]
+    fn metrics_go_to_the_service_namespace_unless_configured() {
+        let unset = HashMap::new();
+        assert_eq!(
+            MetricsSettings::read(&Vars::map(&unset)),
+            MetricsSettings {
+                namespace: "PasswordService".into(),
+                service: "password-service".into(),
+            }
+        );
+        let stage = HashMap::from([("METRICS_SERVICE".to_string(), "pw-prod".to_string())]);
+        assert_eq!(MetricsSettings::read(&Vars::map(&stage)).service, "pw-prod");
     }
 
     #[test]

@@ -1,12 +1,15 @@
 //! What every function's `main` does: logs, then its state once per cold
-//! start, then one handler call per request.
+//! start, then one handler call per request, each measured and closed by its
+//! metrics line.
 
 use std::future::Future;
 use std::sync::Arc;
 
-use lambda_http::{service_fn, Body, Error, Request, Response};
+use lambda_http::{service_fn, Body, Error, Request, RequestExt, Response};
 
-use crate::config::ConfigError;
+use crate::clock::{Clock, SystemClock};
+use crate::config::{ConfigError, MetricsSettings};
+use crate::metrics::{self, Names};
 use crate::services::Services;
 
 /// Serves `handler` with the whole of [`Services`] (store, mailer, tokens).
@@ -42,12 +45,44 @@ where
     F: Future<Output = Response<Body>> + Send,
 {
     crate::telemetry::init();
+    let settings = Arc::new(MetricsSettings::from_env());
     let state = Arc::new(build.await.inspect_err(|error| {
         tracing::error!(%error, "configuration rejected");
     })?);
-    lambda_http::run(service_fn(|request| {
+    lambda_http::run(service_fn(|request: Request| {
+        let (function, request_id) = request
+            .lambda_context_ref()
+            .map(|context| {
+                let function = context.env_config.function_name.clone();
+                (function, Some(context.request_id.clone()))
+            })
+            .unwrap_or_default();
+        let settings = Arc::clone(&settings);
         let response = handler(Arc::clone(&state), request);
-        async move { Ok::<_, Error>(response.await) }
+        async move {
+            let response = measured(&settings, &function, request_id.as_deref(), response).await;
+            Ok::<_, Error>(response)
+        }
     }))
     .await
+}
+
+/// One invocation: `answer` measured, its status recorded, and its metrics
+/// line written to the log (see [`crate::metrics`]).
+pub async fn measured(
+    settings: &MetricsSettings,
+    function: &str,
+    request_id: Option<&str>,
+    answer: impl Future<Output = Response<Body>>,
+) -> Response<Body> {
+    let (response, mut record) = metrics::measure(answer).await;
+    record.set_status(response.status().as_u16());
+    let names = Names {
+        namespace: &settings.namespace,
+        service: &settings.service,
+        function,
+    };
+    let line = record.to_emf(&names, SystemClock.now_millis(), request_id);
+    crate::telemetry::write_line(&line.to_string());
+    response
 }

@@ -5,7 +5,7 @@
 //!
 //! | layer | modules |
 //! |---|---|
-//! | leaves | `clock`, `env_file`, `domain` (types, policy, secrets at rest), `config` |
+//! | leaves | `clock`, `env_file`, `domain` (types, policy, secrets at rest), `config`, `metrics` |
 //! | components | `auth`, `hashing`, `rate_limit`, `mail`, `store` |
 //! | the service | `error`, `services`, `flows` (one file per operation) |
 //! | boundary | `http` (request parsing, the families' renderers) |
@@ -23,6 +23,7 @@ pub mod hashing;
 pub mod http;
 pub mod lambda;
 pub mod mail;
+pub mod metrics;
 pub mod rate_limit;
 pub mod services;
 pub mod store;

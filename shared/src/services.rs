@@ -10,6 +10,7 @@ use crate::domain::{Email, Locale, PasswordPolicy, Pepper, User, UserId};
 use crate::error::ServiceError;
 use crate::hashing::PasswordHasher;
 use crate::mail::{render, Mailer, Notice};
+use crate::metrics::{self, Outcome};
 use crate::rate_limit::RateLimiter;
 use crate::store::Store;
 
@@ -53,8 +54,9 @@ impl Services {
             .map_err(|e| ServiceError::Internal(e.to_string()))
     }
 
-    /// Mails `notice` to the user after a change (SPEC section 3). The change
-    /// stands whether or not the notice goes out, so a failure is logged.
+    /// Mails `notice` to the user after a change (SPEC section 3), and counts
+    /// the change in the invocation's metrics. The change stands whether or
+    /// not the notice goes out, so a failure is logged.
     pub async fn notify(&self, user: &User, notice: Notice<'_>) {
         self.notify_address(&user.id, &user.email, user.locale, notice)
             .await;
@@ -69,6 +71,21 @@ impl Services {
         locale: Locale,
         notice: Notice<'_>,
     ) {
+        // Each such change sends its notice: the one place that sees them all.
+        let changed = match notice {
+            Notice::PasswordSet | Notice::PasswordChanged | Notice::PasswordReset => {
+                Some(Outcome::PasswordSet)
+            }
+            Notice::CriticalDataDeleted => Some(Outcome::CriticalDataDeleted),
+            Notice::SetPasswordLink { .. }
+            | Notice::ResetCode { .. }
+            | Notice::OtpEnrolmentStarted
+            | Notice::OtpActivated
+            | Notice::OtpRemoved => None,
+        };
+        if let Some(outcome) = changed {
+            metrics::record(outcome);
+        }
         let mail = render(notice, email, locale);
         if let Err(error) = self.mailer.send(&mail).await {
             tracing::error!(user_id = %user_id, %error, "notice not sent");

@@ -7,6 +7,12 @@
 //! the JWT and the password in the body, at TRACE; the AWS SDK and its HTTP
 //! stack the requests, mail text included, at DEBUG and TRACE; an HTTP client
 //! the bodies it reads). More verbosity reaches only the service's own code.
+//!
+//! Beside the log events, [`write_line`] writes a JSON document of its own
+//! (the metrics line) as one line of the same stream.
+
+use std::io::Write;
+use std::sync::OnceLock;
 
 use tracing::{Level, Metadata};
 use tracing_subscriber::filter::{filter_fn, FilterExt};
@@ -18,6 +24,11 @@ use tracing_subscriber::{EnvFilter, Layer};
 /// The service's own code: the only target more verbose than INFO reaches.
 const OWN_CODE: &str = "password_service";
 
+type LineWriter = Box<dyn Fn(&str) + Send + Sync>;
+
+/// Where [`write_line`] writes: the log's own writer, once one is installed.
+static LINES: OnceLock<LineWriter> = OnceLock::new();
+
 pub fn init() {
     init_with_writer(std::io::stdout);
 }
@@ -25,7 +36,7 @@ pub fn init() {
 /// The same format to another writer: tests read what would be logged.
 pub fn init_with_writer<W>(writer: W)
 where
-    W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
+    W: for<'w> MakeWriter<'w> + Clone + Send + Sync + 'static,
 {
     let directives = std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into());
     init_with(writer, &directives);
@@ -34,11 +45,11 @@ where
 /// As [`init_with_writer`], with `directives` in `RUST_LOG`'s syntax.
 pub fn init_with<W>(writer: W, directives: &str)
 where
-    W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
+    W: for<'w> MakeWriter<'w> + Clone + Send + Sync + 'static,
 {
     let layer = tracing_subscriber::fmt::layer()
         .json()
-        .with_writer(writer)
+        .with_writer(writer.clone())
         .with_current_span(true)
         .with_span_list(false)
         .with_target(false);
@@ -46,9 +57,27 @@ where
         .unwrap_or_else(|_| EnvFilter::new("info"))
         .and(filter_fn(dependencies_at_info));
     // A second init is harmless, so its error is ignored.
-    let _ = tracing_subscriber::registry()
+    let installed = tracing_subscriber::registry()
         .with(layer.with_filter(filter))
         .try_init();
+    if installed.is_ok() {
+        let _ = LINES.set(Box::new(move |line| {
+            // One write, so the line cannot interleave with a log event.
+            let _ = writer
+                .make_writer()
+                .write_all(format!("{line}\n").as_bytes());
+        }));
+    }
+}
+
+/// Writes `line` (one JSON document, no newline in it) to the log's stream;
+/// standard output before any log is installed.
+pub fn write_line(line: &str) {
+    match LINES.get() {
+        Some(write) => write(line),
+        // println! rather than a raw write: a test harness captures it.
+        None => println!("{line}"),
+    }
 }
 
 /// Whether an event or span may pass on account of where it comes from: the

@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 
 use lambda_http::{Body, RequestExt, Response};
+use password_service::lambda;
 use serde_json::Value;
 
 use crate::requests::{event, event_request, random_address};
@@ -62,6 +63,22 @@ impl Endpoint {
         }
     }
 
+    /// The function crate serving the endpoint (its metrics' `Function`).
+    pub fn function(self) -> &'static str {
+        match self {
+            Endpoint::P1 => "set-password-request",
+            Endpoint::P2 => "set-password-confirm",
+            Endpoint::P3 => "set-password-page",
+            Endpoint::P4 => "password-reset-with-pin",
+            Endpoint::P5 => "password-reset-callback",
+            Endpoint::P6 => "set-pin",
+            Endpoint::P7Post | Endpoint::P7Put | Endpoint::P7Delete => "user-otp",
+            Endpoint::Z1 | Endpoint::Z1Rpc => "password-reset-code",
+            Endpoint::Z2 | Endpoint::Z2Rpc => "change-password",
+            Endpoint::O1 => "admin-reset-password",
+        }
+    }
+
     /// The route's path parameter naming the user, where it has one.
     fn user_parameter(self) -> Option<&'static str> {
         match self {
@@ -84,6 +101,7 @@ pub struct Call<'a> {
     user_id: String,
     query: HashMap<String, String>,
     address: Option<String>,
+    request_id: Option<String>,
 }
 
 impl Call<'_> {
@@ -142,6 +160,15 @@ impl Call<'_> {
         self
     }
 
+    /// The invocation's request id, as its metrics line names it.
+    pub fn request_id(mut self, id: &str) -> Self {
+        self.request_id = Some(id.to_string());
+        self
+    }
+
+    /// Sends the request to the endpoint's handler as the Lambda boundary does
+    /// (`lambda::measured`: its metrics line written to the log), and checks
+    /// the answer against the OpenAPI documents.
     pub async fn send(self) -> Response<Body> {
         let endpoint = self.endpoint;
         let headers: Vec<(&str, &str)> = self
@@ -150,8 +177,9 @@ impl Call<'_> {
             .map(|(n, v)| (n.as_str(), v.as_str()))
             .collect();
         let address = self.address.clone().unwrap_or_else(random_address);
+        let method = self.method.unwrap_or(endpoint.method());
         let event = event(
-            self.method.unwrap_or(endpoint.method()),
+            method,
             &endpoint.path(&self.user_id),
             &headers,
             self.body,
@@ -166,21 +194,41 @@ impl Call<'_> {
         if !self.query.is_empty() {
             request = request.with_query_string_parameters(self.query);
         }
+        let path = endpoint.path(&self.user_id);
         let services = &self.app.services;
-        match endpoint {
-            Endpoint::P1 => set_password_request::handle(services, request).await,
-            Endpoint::P2 => set_password_confirm::handle(services, request).await,
-            Endpoint::P3 => set_password_page::handle(&services.config.passwords, request).await,
-            Endpoint::P4 => password_reset_with_pin::handle(services, request).await,
-            Endpoint::P5 => password_reset_callback::handle(services, request).await,
-            Endpoint::P6 => set_pin::handle(services, request).await,
-            Endpoint::P7Post | Endpoint::P7Put | Endpoint::P7Delete => {
-                user_otp::handle(services, request).await
+        let answer = async move {
+            match endpoint {
+                Endpoint::P1 => set_password_request::handle(services, request).await,
+                Endpoint::P2 => set_password_confirm::handle(services, request).await,
+                Endpoint::P3 => {
+                    set_password_page::handle(&services.config.passwords, request).await
+                }
+                Endpoint::P4 => password_reset_with_pin::handle(services, request).await,
+                Endpoint::P5 => password_reset_callback::handle(services, request).await,
+                Endpoint::P6 => set_pin::handle(services, request).await,
+                Endpoint::P7Post | Endpoint::P7Put | Endpoint::P7Delete => {
+                    user_otp::handle(services, request).await
+                }
+                Endpoint::Z1 | Endpoint::Z1Rpc => {
+                    password_reset_code::handle(services, request).await
+                }
+                Endpoint::Z2 | Endpoint::Z2Rpc => change_password::handle(services, request).await,
+                Endpoint::O1 => admin_reset_password::handle(services, request).await,
             }
-            Endpoint::Z1 | Endpoint::Z1Rpc => password_reset_code::handle(services, request).await,
-            Endpoint::Z2 | Endpoint::Z2Rpc => change_password::handle(services, request).await,
-            Endpoint::O1 => admin_reset_password::handle(services, request).await,
+        };
+        let response = lambda::measured(
+            &self.app.metrics,
+            endpoint.function(),
+            self.request_id.as_deref(),
+            answer,
+        )
+        .await;
+        // Every answer of every test is one the OpenAPI documents describe;
+        // the RPC paths speak ZITADEL's protocols, which they do not.
+        if !matches!(endpoint, Endpoint::Z1Rpc | Endpoint::Z2Rpc) {
+            crate::contract::assert_conforms(method, &path, &response);
         }
+        response
     }
 }
 
@@ -205,6 +253,7 @@ impl TestApp {
             user_id: String::new(),
             query: HashMap::new(),
             address: None,
+            request_id: None,
         }
     }
 

@@ -71,6 +71,14 @@ impl Users for InstrumentedStore {
         self.inner.audit_events(id).await
     }
 
+    async fn latest_audit_events(
+        &self,
+        id: &UserId,
+        limit: Option<usize>,
+    ) -> Result<Vec<AuditEvent>, StoreError> {
+        self.inner.latest_audit_events(id, limit).await
+    }
+
     async fn replace_password(&self, write: &PasswordWrite) -> Result<u64, WriteError> {
         self.fails("replace_password")?;
         self.inner.replace_password(write).await
@@ -189,6 +197,20 @@ impl PinProofs for InstrumentedStore {
         self.fails("record_pin_failure")?;
         self.inner
             .record_pin_failure(user, seen, max_failures, now, window_ends_at, at)
+            .await
+    }
+
+    async fn unlock_pin_failures(
+        &self,
+        user: &User,
+        seen: PinFailures,
+        now: i64,
+        actor: &str,
+        at: Millis,
+    ) -> Result<u64, WriteError> {
+        self.fails("unlock_pin_failures")?;
+        self.inner
+            .unlock_pin_failures(user, seen, now, actor, at)
             .await
     }
 

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use aws_sdk_dynamodb::config::{Credentials, Region};
 use password_service::auth::{mint_hs256, token_claims};
 use password_service::clock::{Clock, ManualClock};
-use password_service::config::Config;
+use password_service::config::{Config, MetricsSettings};
 use password_service::domain::{random_hex, Email, Locale, PasswordPolicy, Secret, User};
 use password_service::hashing::Verification;
 use password_service::mail::SesMailer;
@@ -22,12 +22,15 @@ use password_service::store::DynamoStore;
 use serde_json::Value;
 
 mod callers;
+pub mod contract;
 pub mod instrumented_store;
 pub mod keys;
+mod log_capture;
 mod requests;
 
 pub use callers::{Call, Endpoint};
 pub use instrumented_store::InstrumentedStore;
+pub use log_capture::captured_logs;
 pub use requests::{api_request, api_request_bytes, event_request};
 
 pub fn repo_root() -> PathBuf {
@@ -56,6 +59,8 @@ pub struct TestApp {
     pub services: Arc<Services>,
     pub clock: ManualClock,
     pub settings: HashMap<String, String>,
+    /// Where each call's metrics line goes, as the functions read it.
+    pub metrics: MetricsSettings,
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -98,6 +103,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut HashMap<String, String>)) -
         services: Arc::new(services),
         clock,
         settings,
+        metrics: MetricsSettings::from_env(),
     }
 }
 
@@ -123,6 +129,7 @@ impl TestApp {
             services: Arc::new(services),
             clock: self.clock.clone(),
             settings: self.settings.clone(),
+            metrics: self.metrics.clone(),
         };
         (app, store)
     }

@@ -12,6 +12,8 @@ use password_service::clock::rfc3339_millis;
 use password_service::domain::{
     Email, Locale, OtpDevice, OtpSecret, Pin, Purpose, Secret, User, UserId,
 };
+use password_service::error::ServiceError;
+use password_service::flows::pin_proof;
 use serde_json::{json, Value};
 
 #[derive(Parser)]
@@ -38,6 +40,13 @@ enum Command {
         /// Lifetime in seconds
         #[arg(long, default_value_t = 3600)]
         ttl: i64,
+    },
+    /// A user's audit trail, newest first, as JSON (sequence, type, time, actor)
+    Audit {
+        user_id: String,
+        /// Only the newest N events
+        #[arg(long)]
+        limit: Option<usize>,
     },
     /// Captured mail of the local emulator
     #[command(subcommand)]
@@ -71,6 +80,9 @@ enum UserCommand {
     },
     /// Show a user's status, without secrets
     Show { user_id: String },
+    /// Clear the user's PIN failure window (an audited change by `operator`),
+    /// so they may prove their PIN again at once
+    Unlock { user_id: String },
 }
 
 #[derive(Subcommand)]
@@ -81,6 +93,9 @@ enum MailCommand {
         to: Option<String>,
     },
 }
+
+/// The actor of the audit events this tool's changes record.
+const OPERATOR: &str = "operator";
 
 fn default_env_file() -> PathBuf {
     PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../local.env"))
@@ -180,13 +195,13 @@ async fn run(command: Command) -> Result<Value, String> {
             }
             services
                 .store
-                .create_user(&user, "operator", services.clock.now_millis())
+                .create_user(&user, OPERATOR, services.clock.now_millis())
                 .await
                 .map_err(|e| e.to_string())?;
             Ok(json!({ "userId": user.id.as_str() }))
         }
         Command::User(UserCommand::Show { user_id }) => {
-            let id = UserId::parse(&user_id).ok_or("a user id is 24 hex characters")?;
+            let id = parse_user_id(&user_id)?;
             let (user, pin_failures) = services
                 .store
                 .user_with_pin_failures(&id, services.clock.now_seconds())
@@ -210,6 +225,50 @@ async fn run(command: Command) -> Result<Value, String> {
                 "sessionsNotBefore": user.sessions_not_before.map(|s| rfc3339_millis(s * 1000)),
                 "criticalDataDeletedAt": user.critical_data_deleted_at.map(rfc3339_millis),
             }))
+        }
+        Command::User(UserCommand::Unlock { user_id }) => {
+            let id = parse_user_id(&user_id)?;
+            let unlocked =
+                pin_proof::unlock(&services, &id, OPERATOR)
+                    .await
+                    .map_err(|e| match e {
+                        ServiceError::UserNotFound => "no such user".to_string(),
+                        other => other.to_string(),
+                    })?;
+            Ok(json!({
+                "userId": id.as_str(),
+                "clearedFailures": unlocked.cleared_failures,
+                "sequence": unlocked.sequence,
+            }))
+        }
+        Command::Audit { user_id, limit } => {
+            let id = parse_user_id(&user_id)?;
+            let events = services
+                .store
+                .latest_audit_events(&id, limit)
+                .await
+                .map_err(|e| e.to_string())?;
+            if events.is_empty()
+                && services
+                    .store
+                    .get_user(&id)
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .is_none()
+            {
+                return Err("no such user".into());
+            }
+            Ok(events
+                .into_iter()
+                .map(|event| {
+                    json!({
+                        "sequence": event.sequence,
+                        "type": event.event_type,
+                        "time": rfc3339_millis(event.at),
+                        "actor": event.actor,
+                    })
+                })
+                .collect())
         }
         Command::Token {
             user_id,
@@ -236,6 +295,10 @@ async fn run(command: Command) -> Result<Value, String> {
         }
         Command::Mail(_) => unreachable!("handled above"),
     }
+}
+
+fn parse_user_id(raw: &str) -> Result<UserId, String> {
+    UserId::parse(raw).ok_or_else(|| "a user id is 24 hex characters".to_string())
 }
 
 fn list_mail(to: Option<&str>) -> Result<Value, String> {

@@ -185,6 +185,8 @@ pub enum AuditEventType {
     PasswordChanged,
     PasswordReset,
     PinSet,
+    /// An operator cleared the PIN failure window (`pwctl user unlock`).
+    PinUnlocked,
     CriticalDataDeleted,
     ResetCodeIssued,
     OtpEnrolmentStarted,
@@ -200,6 +202,7 @@ impl AuditEventType {
             AuditEventType::PasswordChanged => "user.password.changed",
             AuditEventType::PasswordReset => "user.password.reset",
             AuditEventType::PinSet => "user.pin.set",
+            AuditEventType::PinUnlocked => "user.pin.unlocked",
             AuditEventType::CriticalDataDeleted => "user.critical_data.deleted",
             AuditEventType::ResetCodeIssued => "user.password.code.issued",
             AuditEventType::OtpEnrolmentStarted => "user.otp.enrolment.started",

@@ -7,7 +7,7 @@
 //! |---|---|
 //! | `caller` | who is calling: token, user, session cut-off, linked identity, owner or admin |
 //! | `set_password` | P1 request a link, P2 confirm it |
-//! | `pin_proof` | P4 PIN-gated reset, P5 the callback's proof (PIN or device OTP), P6 set the PIN (SPEC section 5) |
+//! | `pin_proof` | P4 PIN-gated reset, P5 the callback's proof (PIN or device OTP), P6 set the PIN (SPEC section 5); the operator's unlock |
 //! | `device_otp` | P7 enrol, activate and remove the device OTP |
 //! | `current_password` | the current password as proof of a settings change (P6, P7) |
 //! | `reset_code` | Z1 issue a reset code |

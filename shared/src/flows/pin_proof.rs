@@ -1,5 +1,6 @@
 //! PIN-protected recovery (SPEC sections 4 P4–P6 and 5): the proof of a
-//! second factor, a PIN or the device OTP, under one rule.
+//! second factor, a PIN or the device OTP, under one rule; and the
+//! operator's unlock of a failure window.
 //!
 //! One failure counter per user, in a 24-hour window, stepped alike by a
 //! wrong PIN and a wrong (or replayed) OTP. Each step of the counter is a
@@ -10,9 +11,10 @@
 //! OTP is accepted by a write conditional on its step being after the last
 //! accepted one, so a code is accepted once.
 
-use crate::domain::{totp, AuditEventType, OtpCode, Pin, Purpose, Secret, User};
+use crate::domain::{totp, AuditEventType, OtpCode, Pin, Purpose, Secret, User, UserId};
 use crate::error::ServiceError;
 use crate::mail::Notice;
+use crate::metrics::{self, Outcome};
 use crate::services::Services;
 use crate::store::{PinFailures, WriteError};
 
@@ -58,15 +60,7 @@ pub async fn check_proof(
 ) -> Result<User, ServiceError> {
     let (user, _) = retry_on_conflict(
         (user, failures),
-        |(user, _)| {
-            Box::pin(async move {
-                services
-                    .store
-                    .user_with_pin_failures(&user.id, services.clock.now_seconds())
-                    .await?
-                    .ok_or(ServiceError::UserNotFound)
-            })
-        },
+        |(user, _)| Box::pin(async move { user_and_failures(services, &user.id).await }),
         |(user, failures)| {
             Box::pin(async move {
                 let now = services.clock.now_seconds();
@@ -172,6 +166,9 @@ async fn step_wrong(
     {
         return error.into();
     }
+    // A wrong device OTP, once it exists, steps the same counter: it records
+    // `Outcome::OtpWrong` here instead.
+    metrics::record(Outcome::PinWrong);
     let count = failures.count + 1;
     if count > MAX_PIN_FAILURES {
         tracing::warn!(user_id = %user.id, "too many wrong proofs: critical data deleted");
@@ -187,6 +184,69 @@ async fn step_wrong(
             remaining_attempts: Some(remaining_attempts),
         },
     })
+}
+
+/// The user and their failure counter as stored now.
+async fn user_and_failures(
+    services: &Services,
+    id: &UserId,
+) -> Result<(User, PinFailures), ServiceError> {
+    services
+        .store
+        .user_with_pin_failures(id, services.clock.now_seconds())
+        .await?
+        .ok_or(ServiceError::UserNotFound)
+}
+
+/// What an operator's unlock did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Unlocked {
+    /// The failures the cleared window held; 0 when none was live.
+    pub cleared_failures: u32,
+    /// The user's sequence afterwards.
+    pub sequence: u64,
+}
+
+/// An operator clears the user's PIN failure window (`pwctl user unlock`), so
+/// the user may prove the PIN again before the 24 hours are up. An audited
+/// change by `actor`; with no live window, nothing changes. Payment methods
+/// already deleted stay deleted.
+pub async fn unlock(
+    services: &Services,
+    id: &UserId,
+    actor: &str,
+) -> Result<Unlocked, ServiceError> {
+    let state = user_and_failures(services, id).await?;
+    retry_on_conflict(
+        state,
+        |(user, _)| Box::pin(async move { user_and_failures(services, &user.id).await }),
+        |(user, failures)| {
+            Box::pin(async move {
+                if failures.count == 0 {
+                    return Ok(Unlocked {
+                        cleared_failures: 0,
+                        sequence: user.sequence,
+                    });
+                }
+                let sequence = services
+                    .store
+                    .unlock_pin_failures(
+                        &user,
+                        failures,
+                        services.clock.now_seconds(),
+                        actor,
+                        services.clock.now_millis(),
+                    )
+                    .await?;
+                tracing::info!(user_id = %user.id, actor, "PIN failure window cleared");
+                Ok(Unlocked {
+                    cleared_failures: failures.count,
+                    sequence,
+                })
+            })
+        },
+    )
+    .await
 }
 
 fn seconds_left(window_ends_at: Option<i64>, now: i64) -> u64 {

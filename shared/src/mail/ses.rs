@@ -1,10 +1,12 @@
-//! The mail port's SES v2 adapter.
+//! The mail port's SES v2 adapter. Every email of the service goes out
+//! here, so here each one is counted as sent or failed (`metrics`).
 
 use async_trait::async_trait;
 use aws_sdk_sesv2::error::DisplayErrorContext;
 use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message};
 
 use super::{MailError, Mailer, OutgoingMail};
+use crate::metrics::Outcome;
 
 pub struct SesMailer {
     client: aws_sdk_sesv2::Client,
@@ -20,6 +22,17 @@ impl SesMailer {
 #[async_trait]
 impl Mailer for SesMailer {
     async fn send(&self, mail: &OutgoingMail) -> Result<(), MailError> {
+        let sent = self.deliver(mail).await;
+        crate::metrics::record(match sent {
+            Ok(()) => Outcome::EmailSent,
+            Err(_) => Outcome::EmailFailed,
+        });
+        sent
+    }
+}
+
+impl SesMailer {
+    async fn deliver(&self, mail: &OutgoingMail) -> Result<(), MailError> {
         let content = |text: &str| {
             Content::builder()
                 .data(text)

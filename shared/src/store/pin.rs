@@ -41,6 +41,20 @@ pub trait PinProofs: Send + Sync {
         at: Millis,
     ) -> Result<(), WriteError>;
 
+    /// An operator clears the user's failure window, on condition that the
+    /// counter still holds `seen` (a live window): deletes the counter and
+    /// records the change (sequence bump, `user.pin.unlocked` by `actor`) in
+    /// one transaction, on condition that the user's sequence is still
+    /// `user.sequence`. Returns the new sequence; `Conflict` if either moved.
+    async fn unlock_pin_failures(
+        &self,
+        user: &User,
+        seen: PinFailures,
+        now: i64,
+        actor: &str,
+        at: Millis,
+    ) -> Result<u64, WriteError>;
+
     /// Clears the counter after a correct proof, on condition that it still
     /// holds `seen`; `Conflict` otherwise.
     async fn clear_pin_failures(

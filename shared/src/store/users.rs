@@ -51,6 +51,14 @@ pub trait Users: Send + Sync {
     /// The user's audit trail, oldest first.
     async fn audit_events(&self, id: &UserId) -> Result<Vec<AuditEvent>, StoreError>;
 
+    /// The user's `limit` newest audit events (all without a limit), newest
+    /// first: read from the end of the trail, not all of it.
+    async fn latest_audit_events(
+        &self,
+        id: &UserId,
+        limit: Option<usize>,
+    ) -> Result<Vec<AuditEvent>, StoreError>;
+
     /// Replaces the password of an existing user (change or reset). Returns
     /// the new sequence; `Conflict` if the user changed or is gone.
     async fn replace_password(&self, write: &PasswordWrite) -> Result<u64, WriteError>;

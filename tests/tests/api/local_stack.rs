@@ -148,7 +148,7 @@ async fn the_emulator_holds_exactly_the_tables_of_the_template() {
 }
 
 /// (method, path) → function, from the template's API events.
-fn template_routes() -> BTreeMap<(String, String), String> {
+pub(crate) fn template_routes() -> BTreeMap<(String, String), String> {
     let template = template();
     let mut routes = BTreeMap::new();
     for (_, resource) in template["Resources"].as_mapping().unwrap() {

@@ -1,42 +1,15 @@
 //! The logs of whole flows, successes and failures, hold none of the secrets
-//! used in them (SPEC section 3). It installs the process's log subscriber,
-//! so it also reads what the other tests running beside it log.
+//! used in them (SPEC section 3). It reads the process's captured log, so it
+//! also reads what the other tests running beside it log.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
-use integration_tests::{json_body, spawn_app, unique_email, Endpoint};
+use integration_tests::{captured_logs, json_body, spawn_app, unique_email, Endpoint};
 use password_service::clock::Clock;
 use password_service::domain::{totp, OtpSecret};
-use tracing_subscriber::fmt::MakeWriter;
-
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> MakeWriter<'a> for Captured {
-    type Writer = Captured;
-
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
-}
 
 #[tokio::test]
 async fn the_logs_of_whole_flows_at_trace_contain_no_secret() {
-    let captured = Captured::default();
-    // As RUST_LOG=trace would: the most a misconfigured stage could log.
-    password_service::telemetry::init_with(captured.clone(), "trace");
+    // Captured as RUST_LOG=trace would log (see `captured_logs`).
+    let captured = captured_logs();
     let app = spawn_app().await;
     let email = unique_email("logs");
     let user = app.create_user(&email).await;
@@ -135,7 +108,7 @@ async fn the_logs_of_whole_flows_at_trace_contain_no_secret() {
         .sealed_secret;
     assert_eq!(app.p7_remove(&otp_jwt, "{}").await.status(), 204);
 
-    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let logs = captured.text();
     assert!(
         logs.contains("set-password link sent"),
         "the capture works: {logs}"

@@ -8,6 +8,7 @@ mod counters;
 mod device_otp;
 mod pin;
 mod reset_codes;
+mod round_trips;
 mod tokens;
 mod transaction;
 mod users;
@@ -22,6 +23,7 @@ use crate::config::Tables;
 use crate::domain::AuditEventType;
 use crate::store::{PasswordWrite, StoreError, WriteError};
 use codec::{backend, consistent_key, n, s, strings, Item};
+use round_trips::RoundTrips;
 use transaction::{Transaction, UserChange};
 
 #[derive(Clone)]
@@ -31,8 +33,14 @@ pub struct DynamoStore {
 }
 
 impl DynamoStore {
+    /// The store over `client`, its requests counted in each invocation's
+    /// metrics (DynamoDB round trips).
     pub fn new(client: Client, tables: Tables) -> Self {
-        Self { client, tables }
+        let counted = client.config().to_builder().interceptor(RoundTrips).build();
+        Self {
+            client: Client::from_conf(counted),
+            tables,
+        }
     }
 
     /// Reads single items, at most one per table, in one strongly consistent

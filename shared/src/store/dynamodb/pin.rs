@@ -119,6 +119,35 @@ impl PinProofs for DynamoStore {
             .map_err(|c| c.conflict())
     }
 
+    async fn unlock_pin_failures(
+        &self,
+        user: &User,
+        seen: PinFailures,
+        now: i64,
+        actor: &str,
+        at: Millis,
+    ) -> Result<u64, WriteError> {
+        let counter = Delete::builder()
+            .table_name(&self.tables.counters)
+            .key("counterId", s(&pin_counter_id(&user.id)))
+            .condition_expression("#count = :seen AND expiresAt > :now")
+            .expression_attribute_names("#count", "count")
+            .expression_attribute_values(":seen", n(seen.count))
+            .expression_attribute_values(":now", n(now))
+            .build()
+            .map_err(backend)?;
+        let mut transaction = Transaction::default();
+        transaction.delete(Slot::Counter, counter);
+        let change = UserChange::new(
+            &user.id,
+            user.sequence,
+            AuditEventType::PinUnlocked,
+            actor,
+            at,
+        );
+        self.commit_change(change, transaction, None).await
+    }
+
     async fn clear_pin_failures(
         &self,
         id: &UserId,

@@ -95,16 +95,48 @@ impl Users for DynamoStore {
                 .await
                 .map_err(backend)?;
             for item in page.items() {
-                events.push(AuditEvent {
-                    user_id: id.clone(),
-                    sequence: get_n(item, "sequence")?,
-                    event_type: get_s(item, "eventType")?,
-                    at: get_n(item, "at")?,
-                    actor: get_s(item, "actor")?,
-                });
+                events.push(audit_event(id, item)?);
             }
             match page.last_evaluated_key() {
                 Some(key) if !key.is_empty() => start = Some(key.clone()),
+                _ => break,
+            }
+        }
+        Ok(events)
+    }
+
+    async fn latest_audit_events(
+        &self,
+        id: &UserId,
+        limit: Option<usize>,
+    ) -> Result<Vec<AuditEvent>, StoreError> {
+        let mut events = Vec::new();
+        if limit == Some(0) {
+            return Ok(events); // DynamoDB refuses a Limit of 0.
+        }
+        let mut start: Option<Item> = None;
+        loop {
+            let wanted = limit.map(|limit| limit - events.len());
+            let page = self
+                .client
+                .query()
+                .table_name(&self.tables.audit)
+                .key_condition_expression("userId = :u")
+                .expression_attribute_values(":u", s(id.as_str()))
+                .scan_index_forward(false)
+                .set_limit(wanted.map(|n| i32::try_from(n).unwrap_or(i32::MAX)))
+                .consistent_read(true)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(backend)?;
+            for item in page.items() {
+                events.push(audit_event(id, item)?);
+            }
+            match page.last_evaluated_key() {
+                Some(key) if !key.is_empty() && limit.is_none_or(|l| events.len() < l) => {
+                    start = Some(key.clone())
+                }
                 _ => break,
             }
         }
@@ -178,4 +210,14 @@ impl Users for DynamoStore {
         self.commit_change(change, Transaction::default(), window)
             .await
     }
+}
+
+fn audit_event(id: &UserId, item: &Item) -> Result<AuditEvent, StoreError> {
+    Ok(AuditEvent {
+        user_id: id.clone(),
+        sequence: get_n(item, "sequence")?,
+        event_type: get_s(item, "eventType")?,
+        at: get_n(item, "at")?,
+        actor: get_s(item, "actor")?,
+    })
 }

@@ -1,0 +1,39 @@
+# Sourced by scripts/fuzz.sh and scripts/client-demo.sh: the local stack on
+# API_PORT (default 9000) and EMULATOR_PORT (default local.env's). Uses the
+# one answering there, else starts `make dev` (scripts/dev.sh) and stops it
+# when the shell exits. Sets base_url and stack_env_file (the settings the
+# functions read), and points pwctl (the AWS SDK) at the emulator.
+use_local_stack() {
+  local log=$1
+  local api_port=${API_PORT:-9000}
+  local emulator_port=${EMULATOR_PORT:-$(sed -n 's|^AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:\([0-9]*\).*|\1|p' local.env)}
+  base_url=http://127.0.0.1:$api_port
+  # dev.sh writes a copy of local.env for a stack on other ports.
+  stack_env_file=$PWD/local.env
+  if [ -n "${API_PORT:-}${EMULATOR_PORT:-}" ]; then
+    stack_env_file=$PWD/.local/dev-$api_port.env
+  fi
+  export AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:$emulator_port AWS_ENDPOINT_URL_SESV2=http://127.0.0.1:$emulator_port
+  if (exec 3<>"/dev/tcp/127.0.0.1/$api_port") 2>/dev/null; then
+    return 0
+  fi
+  echo "Starting the local stack on :$api_port (log: $log)"
+  API_PORT=$api_port EMULATOR_PORT=$emulator_port scripts/dev.sh >"$log" 2>&1 &
+  LOCAL_STACK_PID=$!
+  trap stop_local_stack EXIT
+  for _ in $(seq 1 120); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$api_port") 2>/dev/null && return 0
+    kill -0 "$LOCAL_STACK_PID" 2>/dev/null || { cat "$log"; echo "make dev stopped" >&2; return 1; }
+    sleep 1
+  done
+  echo "make dev did not answer on :$api_port" >&2
+  return 1
+}
+
+stop_local_stack() {
+  if [ -n "${LOCAL_STACK_PID:-}" ]; then
+    kill -TERM "$LOCAL_STACK_PID" 2>/dev/null || true
+    wait "$LOCAL_STACK_PID" 2>/dev/null || true
+    LOCAL_STACK_PID=
+  fi
+}
