@@ -18,6 +18,7 @@ use crate::services::Services;
 use crate::store::WriteError;
 
 use super::caller::WindowCount;
+use super::Retry;
 
 /// Proves a change of `user` with their current password, where they have
 /// one: `PasswordRequired` without it, `RateLimited` once the window is full,
@@ -78,5 +79,19 @@ pub async fn verify(
         }
         (Verification::Valid { .. }, _) => Ok(true),
         (Verification::Invalid, _) => Ok(false),
+    }
+}
+
+/// What a write proven by the current password came to: done, or, where its
+/// window filled up meanwhile, 429 (`LimitReached`); a conflict is retried.
+pub(crate) fn proven_write<T>(
+    written: Result<u64, WriteError>,
+    window: &WindowCount,
+    done: T,
+) -> Result<T, Retry> {
+    match written {
+        Ok(_) => Ok(done),
+        Err(WriteError::LimitReached) => Err(Retry::Refused(window.window.limited().into())),
+        Err(other) => Err(other.into()),
     }
 }

@@ -45,17 +45,11 @@ pub async fn start_enrolment(
     let user = retry_user_change(services, user, |user| {
         Box::pin(async move {
             let at = services.clock.now_millis();
-            match services
+            let written = services
                 .store
                 .start_otp_enrolment(&user, sealed, expires_at, at, proven)
-                .await
-            {
-                Ok(_) => Ok(user),
-                Err(WriteError::LimitReached) => {
-                    Err(Retry::Refused(window.window.limited().into()))
-                }
-                Err(other) => Err(other.into()),
-            }
+                .await;
+            current_password::proven_write(written, window, user)
         })
     })
     .await?;
@@ -146,17 +140,11 @@ pub async fn remove(
                 // Removed by a concurrent request.
                 return Err(Retry::Refused(ServiceError::OtpNotSet));
             }
-            match services
+            let written = services
                 .store
                 .remove_otp(&user, services.clock.now_millis(), proven)
-                .await
-            {
-                Ok(_) => Ok(user),
-                Err(WriteError::LimitReached) => {
-                    Err(Retry::Refused(window.window.limited().into()))
-                }
-                Err(other) => Err(other.into()),
-            }
+                .await;
+            current_password::proven_write(written, window, user)
         })
     })
     .await?;

@@ -16,7 +16,7 @@ use crate::error::ServiceError;
 use crate::mail::Notice;
 use crate::metrics::{self, Outcome};
 use crate::services::Services;
-use crate::store::{PinFailures, WriteError};
+use crate::store::PinFailures;
 
 use super::caller::WindowCount;
 use super::current_password;
@@ -323,17 +323,11 @@ pub async fn set_pin(
     let user = retry_user_change(services, user, |user| {
         Box::pin(async move {
             let at = services.clock.now_millis();
-            match services
+            let written = services
                 .store
                 .set_pin(&user, digest, user.id.as_str(), at, proven)
-                .await
-            {
-                Ok(_) => Ok(user.id),
-                Err(WriteError::LimitReached) => {
-                    Err(Retry::Refused(window.window.limited().into()))
-                }
-                Err(other) => Err(other.into()),
-            }
+                .await;
+            current_password::proven_write(written, window, user.id)
         })
     })
     .await?;

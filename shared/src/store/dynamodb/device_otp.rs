@@ -7,7 +7,6 @@
 use std::collections::HashMap;
 
 use async_trait::async_trait;
-use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::{Delete, Put, Update};
 
 use super::codec::{backend, get_n, get_s, n, otp_enrolment_id, s, user_from_item};
@@ -184,30 +183,5 @@ impl DeviceOtps for DynamoStore {
             .commit(&self.client)
             .await
             .map_err(|c| c.conflict())
-    }
-}
-
-impl DynamoStore {
-    /// One conditional update on its own (a single write costs less than a
-    /// transaction of one); its condition failing is `Conflict`.
-    async fn update_one(&self, update: Update) -> Result<(), WriteError> {
-        let result = self
-            .client
-            .update_item()
-            .table_name(update.table_name())
-            .set_key(Some(update.key().clone()))
-            .update_expression(update.update_expression())
-            .set_condition_expression(update.condition_expression().map(str::to_string))
-            .set_expression_attribute_names(update.expression_attribute_names().cloned())
-            .set_expression_attribute_values(update.expression_attribute_values().cloned())
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
-                Err(WriteError::Conflict)
-            }
-            Err(e) => Err(backend(e).into()),
-        }
     }
 }

@@ -15,7 +15,8 @@ mod users;
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, Update};
 use aws_sdk_dynamodb::Client;
 
 use crate::clock::Millis;
@@ -121,6 +122,38 @@ impl DynamoStore {
         Ok(())
     }
 
+    /// One conditional update on its own (a single write costs less than a
+    /// transaction of one); its condition failing is `Conflict`.
+    async fn update_one(&self, update: Update) -> Result<(), WriteError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(update.table_name())
+            .set_key(Some(update.key().clone()))
+            .update_expression(update.update_expression())
+            .set_condition_expression(update.condition_expression().map(str::to_string))
+            .set_expression_attribute_names(update.expression_attribute_names().cloned())
+            .set_expression_attribute_values(update.expression_attribute_values().cloned())
+            .send()
+            .await;
+        single_write(result)
+    }
+
+    /// One conditional delete on its own; its condition failing is `Conflict`.
+    async fn delete_one(&self, delete: Delete) -> Result<(), WriteError> {
+        let result = self
+            .client
+            .delete_item()
+            .table_name(delete.table_name())
+            .set_key(Some(delete.key().clone()))
+            .set_condition_expression(delete.condition_expression().map(str::to_string))
+            .set_expression_attribute_names(delete.expression_attribute_names().cloned())
+            .set_expression_attribute_values(delete.expression_attribute_values().cloned())
+            .send()
+            .await;
+        single_write(result)
+    }
+
     /// Adds `change` to `transaction`, in this store's tables.
     fn add_change(
         &self,
@@ -128,6 +161,23 @@ impl DynamoStore {
         transaction: &mut Transaction,
     ) -> Result<u64, StoreError> {
         change.add_to(transaction, &self.tables.users, &self.tables.audit)
+    }
+}
+
+/// A single write's outcome: its condition failing is `Conflict`.
+fn single_write<O, E, R>(result: Result<O, SdkError<E, R>>) -> Result<(), WriteError>
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    match result {
+        Ok(_) => Ok(()),
+        Err(SdkError::ServiceError(e))
+            if e.err().code() == Some("ConditionalCheckFailedException") =>
+        {
+            Err(WriteError::Conflict)
+        }
+        Err(e) => Err(backend(e).into()),
     }
 }
 

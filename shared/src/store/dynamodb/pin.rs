@@ -2,7 +2,6 @@
 //! the same transaction.
 
 use async_trait::async_trait;
-use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::{Delete, Update};
 
 use super::codec::{backend, get_n, n, pin_counter_id, s, user_from_item};
@@ -127,15 +126,7 @@ impl PinProofs for DynamoStore {
         actor: &str,
         at: Millis,
     ) -> Result<u64, WriteError> {
-        let counter = Delete::builder()
-            .table_name(&self.tables.counters)
-            .key("counterId", s(&pin_counter_id(&user.id)))
-            .condition_expression("#count = :seen AND expiresAt > :now")
-            .expression_attribute_names("#count", "count")
-            .expression_attribute_values(":seen", n(seen.count))
-            .expression_attribute_values(":now", n(now))
-            .build()
-            .map_err(backend)?;
+        let counter = clearing_failures(&self.tables.counters, &user.id, seen, now)?;
         let mut transaction = Transaction::default();
         transaction.delete(Slot::Counter, counter);
         let change = UserChange::new(
@@ -154,23 +145,7 @@ impl PinProofs for DynamoStore {
         seen: PinFailures,
         now: i64,
     ) -> Result<(), WriteError> {
-        let result = self
-            .client
-            .delete_item()
-            .table_name(&self.tables.counters)
-            .key("counterId", s(&pin_counter_id(id)))
-            .condition_expression(STILL_AS_SEEN)
-            .expression_attribute_names("#count", "count")
-            .expression_attribute_values(":seen", n(seen.count))
-            .expression_attribute_values(":now", n(now))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
-                Err(WriteError::Conflict)
-            }
-            Err(e) => Err(backend(e).into()),
-        }
+        self.delete_one(clearing_failures(&self.tables.counters, id, seen, now)?)
+            .await
     }
 }

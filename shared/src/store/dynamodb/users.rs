@@ -2,8 +2,7 @@
 //! part of another area's flow.
 
 use async_trait::async_trait;
-use aws_sdk_dynamodb::error::SdkError;
-use aws_sdk_dynamodb::types::Put;
+use aws_sdk_dynamodb::types::{Put, Update};
 
 use super::codec::{backend, get_n, get_s, n, s, user_from_item, user_to_item, Item};
 use super::transaction::{audit_put, Cancelled, Slot, Transaction, UserChange};
@@ -80,29 +79,7 @@ impl Users for DynamoStore {
     }
 
     async fn audit_events(&self, id: &UserId) -> Result<Vec<AuditEvent>, StoreError> {
-        let mut events = Vec::new();
-        let mut start: Option<Item> = None;
-        loop {
-            let page = self
-                .client
-                .query()
-                .table_name(&self.tables.audit)
-                .key_condition_expression("userId = :u")
-                .expression_attribute_values(":u", s(id.as_str()))
-                .consistent_read(true)
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(backend)?;
-            for item in page.items() {
-                events.push(audit_event(id, item)?);
-            }
-            match page.last_evaluated_key() {
-                Some(key) if !key.is_empty() => start = Some(key.clone()),
-                _ => break,
-            }
-        }
-        Ok(events)
+        self.query_audit(id, false, None).await
     }
 
     async fn latest_audit_events(
@@ -110,37 +87,7 @@ impl Users for DynamoStore {
         id: &UserId,
         limit: Option<usize>,
     ) -> Result<Vec<AuditEvent>, StoreError> {
-        let mut events = Vec::new();
-        if limit == Some(0) {
-            return Ok(events); // DynamoDB refuses a Limit of 0.
-        }
-        let mut start: Option<Item> = None;
-        loop {
-            let wanted = limit.map(|limit| limit - events.len());
-            let page = self
-                .client
-                .query()
-                .table_name(&self.tables.audit)
-                .key_condition_expression("userId = :u")
-                .expression_attribute_values(":u", s(id.as_str()))
-                .scan_index_forward(false)
-                .set_limit(wanted.map(|n| i32::try_from(n).unwrap_or(i32::MAX)))
-                .consistent_read(true)
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(backend)?;
-            for item in page.items() {
-                events.push(audit_event(id, item)?);
-            }
-            match page.last_evaluated_key() {
-                Some(key) if !key.is_empty() && limit.is_none_or(|l| events.len() < l) => {
-                    start = Some(key.clone())
-                }
-                _ => break,
-            }
-        }
-        Ok(events)
+        self.query_audit(id, true, limit).await
     }
 
     async fn replace_password(&self, write: &PasswordWrite) -> Result<u64, WriteError> {
@@ -156,24 +103,16 @@ impl Users for DynamoStore {
         current_hash: &str,
         new_hash: &str,
     ) -> Result<(), WriteError> {
-        let result = self
-            .client
-            .update_item()
+        let update = Update::builder()
             .table_name(&self.tables.users)
             .key("userId", s(id.as_str()))
             .update_expression("SET passwordHash = :new")
             .condition_expression("passwordHash = :current")
             .expression_attribute_values(":new", s(new_hash))
             .expression_attribute_values(":current", s(current_hash))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
-                Err(WriteError::Conflict)
-            }
-            Err(e) => Err(backend(e).into()),
-        }
+            .build()
+            .map_err(backend)?;
+        self.update_one(update).await
     }
 
     async fn delete_critical_data(
@@ -220,4 +159,46 @@ fn audit_event(id: &UserId, item: &Item) -> Result<AuditEvent, StoreError> {
         at: get_n(item, "at")?,
         actor: get_s(item, "actor")?,
     })
+}
+
+impl DynamoStore {
+    /// The user's audit trail, oldest or newest first, at most `limit` events.
+    async fn query_audit(
+        &self,
+        id: &UserId,
+        newest_first: bool,
+        limit: Option<usize>,
+    ) -> Result<Vec<AuditEvent>, StoreError> {
+        let mut events = Vec::new();
+        if limit == Some(0) {
+            return Ok(events); // DynamoDB refuses a Limit of 0.
+        }
+        let mut start: Option<Item> = None;
+        loop {
+            let wanted = limit.map(|limit| limit - events.len());
+            let page = self
+                .client
+                .query()
+                .table_name(&self.tables.audit)
+                .key_condition_expression("userId = :u")
+                .expression_attribute_values(":u", s(id.as_str()))
+                .scan_index_forward(!newest_first)
+                .set_limit(wanted.map(|n| i32::try_from(n).unwrap_or(i32::MAX)))
+                .consistent_read(true)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(backend)?;
+            for item in page.items() {
+                events.push(audit_event(id, item)?);
+            }
+            match page.last_evaluated_key() {
+                Some(key) if !key.is_empty() && limit.is_none_or(|l| events.len() < l) => {
+                    start = Some(key.clone())
+                }
+                _ => break,
+            }
+        }
+        Ok(events)
+    }
 }
