@@ -42,13 +42,14 @@ users_of() {
 current=amber-harbor-lighthouse-7
 users="{$(users_of p1),
   $(users_of p4 --password "$current" --pin 1357 --payment-method pm_visa),
-  $(users_of p5 --password "$current" --pin 2468 --payment-method pm_visa --payment-method pm_sepa),
+  $(users_of p5 --password "$current" --pin 2468 --otp-secret JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP --payment-method pm_visa --payment-method pm_sepa),
   $(users_of p6 --password "$current"),
+  $(users_of p7 --password "$current"),
   $(users_of z --password quiet-meadow-tractor-51 --resource-owner org-4711),
   $(users_of o --password "$current")}"
 
 # Build every function before the fuzzer's request timeouts run.
-for path in /user/password /user/password/confirm /user/password/reset /callbacks/password-reset /user/pin \
+for path in /user/password /user/password/confirm /user/password/reset /callbacks/password-reset /user/pin /user/otp \
   /v2/users/x/password_reset /v2/users/x/password /v1/users/x/reset-password; do
   curl -s -o /dev/null --max-time 900 -X POST "$base_url$path" || true
   curl -s -o /dev/null --max-time 900 -X PUT "$base_url$path" || true

@@ -38,6 +38,9 @@ P_ROLES = {
     ("PUT", "/user/password/reset"): "p4",
     ("POST", "/callbacks/password-reset"): "p5",
     ("PUT", "/user/pin"): "p6",
+    ("POST", "/user/otp"): "p7",
+    ("PUT", "/user/otp"): "p7",
+    ("DELETE", "/user/otp"): "p7",
 }
 # The path parameter of families Z and O and the users it should often name.
 PATH_USERS = {"userId": USERS["z"], "user_id": USERS["o"]}

@@ -10,7 +10,7 @@
 //! |---|---|
 //! | status family, `rate_limited` (a 429) | the boundary, `lambda::measured` |
 //! | `password_set`, `critical_data_deleted` | `Services::notify` (every such change sends its notice) |
-//! | `pin_wrong` (`otp_wrong` once the device OTP exists) | the PIN rule's failure step, `flows::pin_proof` |
+//! | `pin_wrong`, `otp_wrong` | the PIN rule's failure step, `flows::pin_proof` |
 //! | `email_sent`, `email_failed` | the SES adapter |
 //! | argon2 time | the hasher |
 //! | DynamoDB round trips | an interceptor on the store's DynamoDB client (every HTTP attempt, SDK retries included) |

@@ -166,9 +166,11 @@ async fn step_wrong(
     {
         return error.into();
     }
-    // A wrong device OTP, once it exists, steps the same counter: it records
-    // `Outcome::OtpWrong` here instead.
-    metrics::record(Outcome::PinWrong);
+    // Both kinds of proof step the one counter; operators see them apart.
+    metrics::record(match proof {
+        SecondFactor::Pin(_) => Outcome::PinWrong,
+        SecondFactor::Otp(_) => Outcome::OtpWrong,
+    });
     let count = failures.count + 1;
     if count > MAX_PIN_FAILURES {
         tracing::warn!(user_id = %user.id, "too many wrong proofs: critical data deleted");
