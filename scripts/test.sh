@@ -22,7 +22,7 @@ results=.local/test-results.txt
 cargo test --workspace --quiet 2>&1 | tee "$results"
 stop_emulator
 echo "== deployment checks (offline)"
-scripts/check-deploy.sh
+BUILD_CHECK_ONLY=1 scripts/check-deploy.sh
 echo "== OpenAPI documents: validators and client generation (offline)"
 openapi_started=$(date +%s)
 scripts/check-openapi.sh 2>&1 | tee .local/openapi-results.txt
