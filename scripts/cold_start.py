@@ -246,7 +246,7 @@ class Scenarios:
             return ("P1 link requested, mailed (202)",
                     lambda i: event(method, template, headers=self._bearer(user)))
         if name == "set-password-confirm":
-            return ("P2 unknown link (410): limit taken, token looked up",
+            return ("P2 unknown link (410): token looked up, limit taken",
                     lambda i: event(method, template, body={"token": f"unknown-link-{i:040d}", "password": self.chained(i)}))
         if name == "set-password-page":
             return ("P3 page with a token (200)",
