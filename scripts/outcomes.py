@@ -224,8 +224,8 @@ class Bench:
             self.measure("password-reset-callback", "410 4th wrong PIN: data deleted", lambda i: self.request(
                 "password-reset-callback", headers=self.bearer(armed[i][0]), body={"pin": WRONG_PIN}), 410,
                 count=len(armed) - 1)
-        self.measure("password-reset-callback", "410 locked (after the deletion)", lambda i: self.request(
-            "password-reset-callback", headers=self.bearer(users[0][0]), body={"pin": PIN}), 410)
+            self.measure("password-reset-callback", "410 locked (after the deletion)", lambda i: self.request(
+                "password-reset-callback", headers=self.bearer(armed[0][0]), body={"pin": PIN}), 410)
         seeds = [base64.b32encode(secrets.token_bytes(20)).decode() for _ in range(self.events + 1)]
         otp_users = [self.user("--otp-secret", seed, "--payment-method", "pm_bench")[0] for seed in seeds]
         self.measure("password-reset-callback", "204 right device OTP", lambda i: self.request(
