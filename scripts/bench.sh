@@ -5,20 +5,23 @@
 #   start-up step by step               shared/benches/startup.rs
 #   cold start and warm memory          scripts/cold_start.py (emulator on BENCH_EMULATOR_PORT, default 4750)
 #   hashing memory                      shared/benches/hash_memory.rs
-#   the table, one row per function     scripts/bench_table.py
-#   the capacity and cost model         scripts/capacity.py
-# Figures land in $CARGO_TARGET_DIR/bench/ (target/bench/ by default). The
-# in-process harness may add handler-figures.json there (round trips, argon2
-# runs, p50/p99 per outcome); the table and the model read it when present.
+#   round trips, argon2 runs and warm   scripts/outcomes.py (the same emulator port)
+#   handler time per outcome
+#   the tables: per function, per       scripts/bench_table.py
+#   outcome
+#   the capacity and cost model         scripts/capacity.py (from the measured round trips)
+# Figures land in $CARGO_TARGET_DIR/bench/ (target/bench/ by default).
 #
-# BENCH_ROUNDS (cold starts per binary, default 30) and BENCH_WARM (events per
-# process for RSS, default 1000) shorten a run.
+# BENCH_ROUNDS (cold starts per binary, default 30), BENCH_WARM (events per
+# process for RSS, default 1000) and BENCH_EVENTS (measured events per
+# outcome, default 50) shorten a run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/tools.sh
 
 rounds=${BENCH_ROUNDS:-30}
 warm=${BENCH_WARM:-1000}
+events=${BENCH_EVENTS:-50}
 
 echo "== building (release)"
 cargo build --release --quiet --bins
@@ -36,7 +39,10 @@ cargo bench -p password-service --quiet --bench hash_memory
 echo "== cold start and memory of every function"
 python3 scripts/cold_start.py --rounds "$rounds" --warm "$warm"
 
-echo "== the table"
+echo "== round trips, argon2 runs and handler time per outcome"
+python3 scripts/outcomes.py --events "$events"
+
+echo "== the tables"
 python3 scripts/bench_table.py
 
 echo "== capacity and cost"

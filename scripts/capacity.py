@@ -5,16 +5,20 @@ second and which limit binds first.
 
     python3 scripts/capacity.py          (make bench prints it)
 
-Inputs, in order of precedence:
+Inputs:
 1. the figures file ($CARGO_TARGET_DIR/bench/handler-figures.json, or
-   BENCH_FIGURES): its "flows" (round_trips, rru, wru, argon2_runs, emails
-   per flow), "assumptions" and "prices" replace the defaults below, key by
-   key. The in-process harness is meant to write the round trips there once
-   the restructuring lands; the "src" column says where each row came from.
+   BENCH_FIGURES, written by scripts/outcomes.py): per flow the MEASURED
+   DynamoDB round trips, argon2 runs and emails (from the functions' metrics
+   lines); src "measured". Its "assumptions" and "prices", where present,
+   replace the defaults below key by key.
 2. $CARGO_TARGET_DIR/bench/argon2.json (scripts/argon2_speed.py): ms of CPU
    per hash at a full vCPU, measured here.
-3. the defaults below: TODAY's operations per flow, counted by reading the
-   code (shared/src/*.rs, shared/src/store/dynamodb.rs) — marked "code".
+3. OPERATIONS below: which DynamoDB operations each flow makes, read from the
+   code (shared/src/flows/, shared/src/store/dynamodb/), for the request
+   units, which the metrics lines do not carry. A flow whose measured round
+   trips differ from its list is marked "code≠" and named in a warning: the
+   list is then stale. Without a figures file every count comes from the
+   lists (src "code").
 
 Units: a strongly consistent read of an item up to 4 KB is 1 RRU (GetItem,
 and each key of a BatchGetItem; a key not found is assumed to cost the same
@@ -30,7 +34,7 @@ from bench_common import ROOT, bench_dir, figures_path, read_json
 
 # Each flow's success path unless named otherwise. ops: (operation, RRU, WRU).
 # "round trips" counts DynamoDB calls only; SES calls are "emails".
-TODAY = {
+OPERATIONS = {
     "P1 request a set-password link": {
         "function": "set-password-request", "argon2_runs": 0, "emails": 1,
         "ops": [("GetItem user", 1, 0), ("UpdateItem take email unit", 0, 1),
@@ -38,12 +42,13 @@ TODAY = {
     },
     "P2 set the first password": {
         "function": "set-password-confirm", "argon2_runs": 1, "emails": 1,
-        "ops": [("UpdateItem take invalid-link unit", 0, 1), ("GetItem token", 1, 0), ("GetItem user", 1, 0),
-                ("TransactWriteItems token, user, audit", 0, 6), ("UpdateItem give unit back", 0, 1)],
+        # The token names its user (sequence, email, locale): no user read,
+        # and the invalid-link limit is taken only for an invalid link.
+        "ops": [("GetItem token", 1, 0), ("TransactWriteItems token, reset code, user, audit", 0, 8)],
     },
     "P2 unknown or used link (410)": {
         "function": "set-password-confirm", "argon2_runs": 0, "emails": 0,
-        "ops": [("UpdateItem take invalid-link unit", 0, 1), ("GetItem token", 1, 0)],
+        "ops": [("GetItem token", 1, 0), ("UpdateItem take invalid-link unit", 0, 1)],
     },
     "P3 set-password page": {"function": "set-password-page", "argon2_runs": 0, "emails": 0, "ops": []},
     "P4 reset with the right PIN": {
@@ -60,8 +65,17 @@ TODAY = {
     },
     "P6 set a PIN (user with a password)": {
         "function": "set-pin", "argon2_runs": 1, "emails": 0,
-        "ops": [("GetItem user", 1, 0), ("UpdateItem take wrong-secret unit", 0, 1),
-                ("UpdateItem give unit back", 0, 1), ("TransactWriteItems user, audit", 0, 4)],
+        "ops": [("BatchGetItem user + wrong-secret count", 2, 0),
+                ("TransactWriteItems check, user, audit", 0, 6)],
+    },
+    "P7 start an enrolment": {
+        "function": "user-otp", "argon2_runs": 1, "emails": 1,
+        "ops": [("BatchGetItem user + wrong-secret count", 2, 0),
+                ("TransactWriteItems enrolment, check, user, audit", 0, 8)],
+    },
+    "P7 activate the device": {
+        "function": "user-otp", "argon2_runs": 0, "emails": 1,
+        "ops": [("BatchGetItem user + enrolment", 2, 0), ("TransactWriteItems enrolment, user, audit", 0, 6)],
     },
     "Z1 reset code by email": {
         "function": "password-reset-code", "argon2_runs": 0, "emails": 1,
@@ -136,10 +150,10 @@ def template_memory_mb():
 
 
 def flows(figures):
-    """Today's flows with the figures file's values laid over them."""
+    """The flows, with the measured counts laid over those of the code."""
     given = (figures or {}).get("flows", {})
     out = {}
-    for name, flow in TODAY.items():
+    for name, flow in OPERATIONS.items():
         row = {
             "function": flow["function"],
             "round_trips": len(flow["ops"]),
@@ -150,12 +164,16 @@ def flows(figures):
             "password_change": flow.get("password_change", False),
             "src": "code",
         }
-        override = {k: v for k, v in given.get(name, {}).items() if k in row}
-        if override:
-            row.update(override)
-            row["src"] = "figures"
+        measured = {k: v for k, v in given.get(name, {}).items() if k in row}
+        if measured:
+            stale = measured.get("round_trips", row["round_trips"]) != row["round_trips"]
+            if stale:
+                print(f"warning: {name}: {measured['round_trips']} round trips measured, {row['round_trips']} "
+                      f"operations listed in capacity.py: its request units are stale", file=sys.stderr)
+            row.update(measured)
+            row["src"] = "code≠" if stale else "measured"
         out[name] = row
-    for name in given.keys() - TODAY.keys():
+    for name in given.keys() - OPERATIONS.keys():
         print(f"note: figures file names a flow the model does not know: {name}", file=sys.stderr)
     return out
 
@@ -184,7 +202,7 @@ def main():
           f"{assumptions['dynamodb_ms_per_round_trip']:.0f} ms + emails × {assumptions['ses_ms_per_email']:.0f} ms + "
           f"{assumptions['handler_ms_besides']:.0f} ms (latencies assumed, not measured)")
     print()
-    header = (f"{'flow':<38} {'src':<7} {'RT':>2} {'RRU':>3} {'WRU':>3} {'a2':>2} {'mail':>4} {'ms':>5} "
+    header = (f"{'flow':<38} {'src':<8} {'RT':>2} {'RRU':>3} {'WRU':>3} {'a2':>2} {'mail':>4} {'ms':>5} "
               f"{'GB-s/M':>8} {'$Lambda':>8} {'$DDB':>6} {'$SES':>6} {'$/M':>7}")
     print(header)
     print("-" * len(header))
@@ -199,7 +217,7 @@ def main():
         ddb_usd = f["rru"] * prices["dynamodb_rru_per_million"] + f["wru"] * prices["dynamodb_wru_per_million"]
         ses_usd = f["emails"] * 1000 * prices["ses_per_thousand_emails"]
         total = lambda_usd + ddb_usd + ses_usd
-        print(f"{name:<38} {f['src']:<7} {f['round_trips']:>2} {f['rru']:>3} {f['wru']:>3} {f['argon2_runs']:>2} "
+        print(f"{name:<38} {f['src']:<8} {f['round_trips']:>2} {f['rru']:>3} {f['wru']:>3} {f['argon2_runs']:>2} "
               f"{f['emails']:>4} {ms:>5.0f} {gb_s:>8.0f} {lambda_usd:>8.2f} {ddb_usd:>6.2f} {ses_usd:>6.2f} "
               f"{total:>7.2f}")
     print("RT: DynamoDB round trips; a2: argon2 runs; $ per million requests of the flow. Not counted: API Gateway,")

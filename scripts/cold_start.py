@@ -17,8 +17,8 @@ Warm memory: one process serves 1,000 events; RSS is read (/proc) when the
 runtime asks for the 2nd event (after the first invocation) and for the
 1,001st (after the last). Where the function has a scenario below, the events
 are valid requests against the emulator (on BENCH_EMULATOR_PORT, default
-4750), so the store, the mailer and argon2 are exercised; otherwise the
-unauthenticated event. Rate limits are raised for these processes (the same
+4750, emptied before each function), so the store, the mailer and argon2 are
+exercised; otherwise the unauthenticated event. Rate limits are raised for these processes (the same
 user is served 1,000 times) and each event carries a token minted when it is
 served, as a client that signs in again would.
 
@@ -35,6 +35,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from bench_common import (
@@ -66,6 +67,7 @@ class Run:
         self.sent_at = None
         self.latencies_ms = []
         self.statuses = collections.Counter()
+        self.answers = []  # the Lambda proxy responses, in order
         self.rss_after_first_kib = self.rss_after_last_kib = None
         self.cpu_ms = self.minor_faults = None
         self.error = None
@@ -127,9 +129,12 @@ class RuntimeApi(BaseHTTPRequestHandler):
                 run.first_answer_at = now
             run.latencies_ms.append((now - run.sent_at) * 1000)
             try:
-                run.statuses[json.loads(body).get("statusCode")] += 1
+                answer = json.loads(body)
+                run.statuses[answer.get("statusCode")] += 1
             except ValueError:
+                answer = None
                 run.statuses["unreadable"] += 1
+            run.answers.append(answer)
         else:
             run.error = f"{path}: {body[:300]!r}"
             run.done.set()
@@ -145,8 +150,9 @@ class RuntimeServer(ThreadingHTTPServer):
         self.next_id = 0
         threading.Thread(target=self.serve_forever, daemon=True).start()
 
-    def run(self, binary, env, make_event, count=1, timeout=600):
-        """Starts `binary`, serves it `count` events, and returns the Run."""
+    def run(self, binary, env, make_event, count=1, timeout=600, stdout=subprocess.DEVNULL):
+        """Starts `binary`, serves it `count` events, and returns the Run;
+        the process's output goes to `stdout` (a file, or discarded)."""
         self.next_id += 1
         prefix = f"run{self.next_id}"
         run = Run(make_event, count)
@@ -154,7 +160,7 @@ class RuntimeServer(ThreadingHTTPServer):
         full_env = dict(env)
         full_env["AWS_LAMBDA_RUNTIME_API"] = f"http://127.0.0.1:{self.server_address[1]}/{prefix}"
         run.started = time.perf_counter()
-        process = subprocess.Popen([str(binary)], env=full_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        process = subprocess.Popen([str(binary)], env=full_env, stdout=stdout, stderr=subprocess.DEVNULL)
         run.pid = process.pid
         try:
             if not run.done.wait(timeout):
@@ -240,7 +246,7 @@ class Scenarios:
             return ("P1 link requested, mailed (202)",
                     lambda i: event(method, template, headers=self._bearer(user)))
         if name == "set-password-confirm":
-            return ("P2 unknown link (410): limit taken, token looked up",
+            return ("P2 unknown link (410): token looked up, limit taken",
                     lambda i: event(method, template, body={"token": f"unknown-link-{i:040d}", "password": self.chained(i)}))
         if name == "set-password-page":
             return ("P3 page with a token (200)",
@@ -270,6 +276,10 @@ class Scenarios:
                     lambda i: event(method, template, {"userId": user}, headers=self._bearer(user),
                                     body={"newPassword": {"password": self.chained(i + 1)},
                                           "currentPassword": self.chained(i)}))
+        if name == "user-otp":
+            user = self._user("--password", self.PASSWORD)
+            return ("P7 enrolment started with the password (201): 1 argon2, notice",
+                    lambda i: event(method, template, headers=self._bearer(user), body={"password": self.PASSWORD}))
         if name == "admin-reset-password":
             user = self._user("--password", self.chained(0))
             return ("O1 admin reset (204): 2 argon2, notice",
@@ -303,6 +313,19 @@ class Emulator:
     def __exit__(self, *exc):
         self.process.kill()
         self.process.wait()
+
+    def reset(self):
+        """Empties the emulator and sets it up again: moto keeps every request
+        in memory and slows down after a few thousand."""
+        request = urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST")
+        urllib.request.urlopen(request, timeout=60).read()
+        subprocess.run([str(self.python), "scripts/emulator.py", "setup", "--endpoint", self.endpoint],
+                       cwd=ROOT, check=True)
+
+    def data(self):
+        """The emulator's whole state (sent mail under .ses.Message)."""
+        with urllib.request.urlopen(f"{self.endpoint}/moto-api/data.json", timeout=120) as answer:
+            return json.loads(answer.read())
 
     def sent_messages(self):
         """Recipients mailed so far: SES's send quota counter (moto counts v2
@@ -363,6 +386,8 @@ def warm_memory(server, release, names, count, emulator):
     scenarios = Scenarios(env, release / "pwctl")
     out = {}
     for name in names:
+        if emulator:
+            emulator.reset()  # moto slows down as it keeps every request
         scenario = scenarios.factory(name) if emulator else None
         if scenario is None:
             scenario = ("unauthenticated request (no scenario)", lambda i, p=unauthenticated_event(name): p)

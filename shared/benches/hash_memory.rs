@@ -33,7 +33,7 @@ fn run_child(path: &str) {
         .unwrap();
     let service = PasswordHasher::new(Params::default());
     let policy = PasswordPolicy::new(8);
-    let email = Email::parse("bench@example.com").unwrap();
+    let email = Email::parse("nobody@example.com").unwrap();
     let hash_once = |i: usize| match path {
         "service" => {
             let service = Arc::clone(&service);

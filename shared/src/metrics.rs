@@ -15,12 +15,17 @@
 //! | argon2 time | the hasher |
 //! | DynamoDB round trips | an interceptor on the store's DynamoDB client (every HTTP attempt, SDK retries included) |
 //!
+//! Beside the metrics, the line carries properties CloudWatch does not turn
+//! into metrics (free, searchable in Logs Insights): `status`, `requestId`,
+//! `handlerMs` (the handler's time, argon2 included) and `argon2Runs` (with
+//! `argon2_ms`, when a hash ran). `make bench` reads them per outcome.
+//!
 //! The line holds counts, durations, the function's name and the request id:
 //! nothing a caller sent, so no secret can reach it.
 
 use std::cell::RefCell;
 use std::future::Future;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_json::{json, Map, Value};
 
@@ -78,6 +83,8 @@ pub struct Record {
     argon2: Duration,
     argon2_runs: u32,
     dynamodb_round_trips: u32,
+    /// The handler's time, from its first poll to its answer.
+    handler: Duration,
 }
 
 /// Counts `outcome` for the current invocation.
@@ -107,8 +114,12 @@ fn with_current(change: impl FnOnce(&mut Record)) {
 pub async fn measure<T>(work: impl Future<Output = T>) -> (T, Record) {
     CURRENT
         .scope(RefCell::new(Record::default()), async {
+            let started = Instant::now();
             let output = work.await;
-            (output, CURRENT.with(|record| record.take()))
+            let handler = started.elapsed();
+            let mut record = CURRENT.with(|record| record.take());
+            record.handler = handler;
+            (output, record)
         })
         .await
 }
@@ -151,6 +162,10 @@ impl Record {
         self.dynamodb_round_trips
     }
 
+    pub fn argon2_runs(&self) -> u32 {
+        self.argon2_runs
+    }
+
     /// The EMF document: the `_aws` metadata naming each metric, and each
     /// metric and dimension as a top-level member. Status families and round
     /// trips are always present; a domain outcome only when it happened, and
@@ -179,8 +194,7 @@ impl Record {
             json!(self.dynamodb_round_trips),
         );
         if self.argon2_runs > 0 {
-            let millis = (self.argon2.as_secs_f64() * 1000.0 * 100.0).round() / 100.0;
-            metric("argon2_ms", "Milliseconds", json!(millis));
+            metric("argon2_ms", "Milliseconds", json!(millis(self.argon2)));
         }
         members.insert(
             "_aws".into(),
@@ -202,8 +216,17 @@ impl Record {
         if let Some(id) = request_id {
             members.insert("requestId".into(), json!(id));
         }
+        members.insert("handlerMs".into(), json!(millis(self.handler)));
+        if self.argon2_runs > 0 {
+            members.insert("argon2Runs".into(), json!(self.argon2_runs));
+        }
         Value::Object(members)
     }
+}
+
+/// Milliseconds to two decimals.
+fn millis(duration: Duration) -> f64 {
+    (duration.as_secs_f64() * 1000.0 * 100.0).round() / 100.0
 }
 
 #[cfg(test)]
@@ -239,7 +262,19 @@ mod tests {
         let (_, first) = measure(async { record(Outcome::PasswordSet) }).await;
         let (_, second) = measure(async {}).await;
         assert_eq!(first.count(Outcome::PasswordSet), 1);
-        assert_eq!(second, Record::default());
+        assert_eq!(
+            Record {
+                handler: Duration::ZERO,
+                ..second
+            },
+            Record::default()
+        );
+    }
+
+    #[tokio::test]
+    async fn the_handler_time_is_measured_around_the_work() {
+        let (_, recorded) = measure(tokio::time::sleep(Duration::from_millis(5))).await;
+        assert!(recorded.handler >= Duration::from_millis(5));
     }
 
     #[test]
@@ -290,5 +325,23 @@ mod tests {
         let document = record.to_emf(&NAMES, 0, None);
         assert_eq!(document["argon2_ms"], 45.68);
         assert!(document.get("requestId").is_none());
+    }
+
+    #[test]
+    fn handler_time_and_argon2_runs_are_properties_not_metrics() {
+        let record = Record {
+            argon2: Duration::from_millis(44),
+            argon2_runs: 2,
+            handler: Duration::from_micros(51_234),
+            ..Record::default()
+        };
+        let document = record.to_emf(&NAMES, 0, None);
+        assert_eq!(document["handlerMs"], 51.23);
+        assert_eq!(document["argon2Runs"], 2);
+        let metrics = document["_aws"]["CloudWatchMetrics"][0]["Metrics"].to_string();
+        assert!(!metrics.contains("handlerMs") && !metrics.contains("argon2Runs"));
+        let without_hash = Record::default().to_emf(&NAMES, 0, None);
+        assert_eq!(without_hash["handlerMs"], 0.0);
+        assert!(without_hash.get("argon2Runs").is_none());
     }
 }

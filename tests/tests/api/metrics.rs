@@ -245,6 +245,8 @@ async fn every_call_writes_one_valid_emf_line_counting_its_outcomes_and_no_secre
         "Function",
         "status",
         "requestId",
+        "handlerMs",
+        "argon2Runs",
         "status_2xx",
         "status_4xx",
         "status_5xx",
@@ -291,6 +293,9 @@ async fn every_call_writes_one_valid_emf_line_counting_its_outcomes_and_no_secre
     assert_eq!(metric(reset, "password_set"), 1);
     assert_eq!(metric(reset, "email_sent"), 1, "the notice");
     assert!(reset["argon2_ms"].as_f64().unwrap() > 0.0);
+    // The PIN's verification and the new password's hash.
+    assert_eq!(reset["argon2Runs"], 2);
+    assert!(reset["handlerMs"].as_f64().unwrap() >= reset["argon2_ms"].as_f64().unwrap());
     assert_eq!(metric(reset, "pin_wrong"), 0);
 
     let deleted = line("deleted");
