@@ -75,21 +75,22 @@ impl Transaction {
     /// its conditions are evaluated afresh on every submission, so sending it
     /// again is safe, and it is, a few times.
     ///
-    /// A submission whose outcome is unknown (every attempt of the SDK timed
-    /// out, lost its connection or met a 500, and an earlier attempt may
-    /// still land) is sent once more under the same `ClientRequestToken`:
-    /// DynamoDB answers a repeated token with the first success without
-    /// applying it again, and a late attempt after this one is a no-op, so
-    /// the answer then says what happened. Without it, a wrong PIN could be
-    /// counted under a 501.
+    /// Every submission carries the same `ClientRequestToken` (128 bits, in
+    /// DynamoDB's 36-character limit): DynamoDB answers a repeated token
+    /// with the first success without applying it again. So an attempt that
+    /// lands late, after the SDK moved on, cannot be applied a second time by
+    /// a later submission, which then answers success, the truth. And a
+    /// submission whose outcome is unknown (every attempt of the SDK timed
+    /// out, lost its connection or met a 500) is sent once more, so the
+    /// answer says what happened. Without these, a wrong PIN was counted
+    /// under a 501, and a removed device answered 404 (its first attempt
+    /// landed behind a conflict the loop resubmitted).
     pub async fn commit(self, client: &Client) -> Result<(), Cancelled> {
         let (slots, items): (Vec<Slot>, Vec<TransactWriteItem>) = self.items.into_iter().unzip();
+        let token = random_hex(16);
         let mut attempt = 0;
         loop {
             attempt += 1;
-            // 128 bits, in DynamoDB's 36-character limit; a new one for each
-            // submission after a conflict (a cancelled one applied nothing).
-            let token = random_hex(16);
             let mut result = submit(client, &items, &token).await;
             if result.as_ref().is_err_and(outcome_unknown) {
                 tracing::warn!("transaction outcome unknown: sent again under its token");
