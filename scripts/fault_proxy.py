@@ -178,6 +178,12 @@ class Idempotency:
 
     def __init__(self):
         self.seen = {}
+        # One request per token at a time at the emulator: DynamoDB never
+        # applies a token twice, even while its first request is in flight.
+        self.locks = {}
+
+    def lock(self, token):
+        return self.locks.setdefault(token, asyncio.Lock())
 
     def token(self, op, body):
         if op != "TransactWriteItems":
@@ -219,19 +225,24 @@ def build_app(upstream, delay):
 
     async def forward(request, body, op):
         token = idempotency.token(op, body)
-        if token is not None:
+        if token is None:
+            return await send(request, body)
+        async with idempotency.lock(token):
             earlier = idempotency.earlier(token, body)
             if earlier is not None:
                 return earlier
+            response = await send(request, body)
+            idempotency.remember(token, body, response)
+            return response
+
+    async def send(request, body):
         headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP_HEADERS}
         async with session_box["session"].request(
             request.method, upstream + request.path_qs, headers=headers, data=body
         ) as answer:
             payload = await answer.read()
             out = {k: v for k, v in answer.headers.items() if k.lower() not in HOP_HEADERS}
-            response = web.Response(status=answer.status, headers=out, body=payload)
-        idempotency.remember(token, body, response)
-        return response
+            return web.Response(status=answer.status, headers=out, body=payload)
 
     async def handle(request):
         body = await request.read()

@@ -99,6 +99,10 @@ SCENARIOS = [
     ("p5", nth("dynamodb", "TransactWriteItems", "reset-after")),
     ("z_rest", nth("dynamodb", "TransactWriteItems", "reset-after", "reset-after")),
     ("o1", nth("dynamodb", "TransactWriteItems", "conflict", "conflict")),
+    # The first attempt lands late, behind a conflict the store resubmits
+    # after (P7 DELETE answered 404 for a device it had removed).
+    ("o1", nth("dynamodb", "TransactWriteItems", "delay", "conflict", "delay")),
+    ("p4", nth("dynamodb", "TransactWriteItems", "delay", "conflict", "delay")),
     ("p4", nth("dynamodb", "TransactWriteItems", "conflict", "conflict", "conflict", "conflict")),
     # Rate-limit counters and single writes (no idempotency token).
     ("o1", nth("dynamodb", "UpdateItem", "reset-after")),
@@ -154,15 +158,20 @@ class Run:
     # -- the stack ------------------------------------------------------------
 
     def pwctl(self, *args):
-        out = subprocess.run(
-            [self.pwctl_bin, "--env-file", str(ROOT / "local.env"), *args],
-            env=self.pwctl_env,
-            capture_output=True,
-            text=True,
-        )
-        if out.returncode != 0:
-            raise RuntimeError(f"pwctl {args[0]} {args[1] if len(args) > 1 else ''}: {out.stderr.strip()}")
-        return out.stdout
+        """pwctl on the emulator itself. Tried up to three times: the busy
+        single-threaded emulator can outlast the SDK's attempt timeout, and
+        moto ignores the retry's ClientRequestToken (a user created by the
+        first attempt fails the retry's conditions)."""
+        for _ in range(3):
+            out = subprocess.run(
+                [self.pwctl_bin, "--env-file", str(ROOT / "local.env"), *args],
+                env=self.pwctl_env,
+                capture_output=True,
+                text=True,
+            )
+            if out.returncode == 0:
+                return out.stdout
+        raise RuntimeError(f"pwctl {args[0]} {args[1] if len(args) > 1 else ''}: {out.stderr.strip()}")
 
     def user(self, password=None, pin=None, payment=True, otp_secret=None):
         email = f"faults.{uuid.uuid4().hex[:12]}@example.com"

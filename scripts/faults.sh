@@ -5,8 +5,8 @@
 # `faults: N requests, K faults injected, V violations`; fails unless V = 0
 # and K > 0.
 #
-# FAULTS_ROUNDS (default 30) rounds of every flow, the first FAULTS_RACES
-# (default 5) with the three races; FAULTS_RATE (default 0.02) the
+# FAULTS_ROUNDS (default 20) rounds of every flow, the first FAULTS_RACES
+# (default 3) with the three races; FAULTS_RATE (default 0.02) the
 # probability of each of the 12 kinds of fault on each call it fits;
 # FAULTS_SEED replays a run's random choices; FAULTS_ONLY=p5,race_pins runs
 # only those. API_PORT, EMULATOR_PORT and PROXY_PORT place the stack
@@ -35,5 +35,5 @@ warm_functions "$base_url"
 echo "faults: stack on $base_url, functions → proxy :$proxy_port → emulator :$EMULATOR_PORT"
 .local/faults/bin/python scripts/faults.py --api "$base_url" --emulator "http://127.0.0.1:$EMULATOR_PORT" \
   --proxy "http://127.0.0.1:$proxy_port" --env-file "$stack_env_file" \
-  --pwctl "$CARGO_TARGET_DIR/debug/pwctl" --rounds "${FAULTS_ROUNDS:-30}" --races "${FAULTS_RACES:-5}" \
+  --pwctl "$CARGO_TARGET_DIR/debug/pwctl" --rounds "${FAULTS_ROUNDS:-20}" --races "${FAULTS_RACES:-3}" \
   --rate "${FAULTS_RATE:-0.02}" ${FAULTS_SEED:+--seed "$FAULTS_SEED"} ${FAULTS_ONLY:+--only "$FAULTS_ONLY"}
