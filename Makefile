@@ -1,5 +1,5 @@
 # The two commands a newcomer needs (see README.md).
-.PHONY: dev test bench sam-local test-sam-local faults
+.PHONY: dev test bench sam-local test-sam-local faults soak
 
 ## Start the whole API locally on http://127.0.0.1:9000 (Ctrl-C stops it)
 dev:
@@ -26,3 +26,8 @@ test-sam-local:
 ## resets, delays), checking the invariants after each call (see README, "Faults and soak")
 faults:
 	scripts/faults.sh
+
+## A realistic mix of every endpoint from Locust for SOAK_SECONDS (default 300): requests,
+## statuses, p50/p99 latency, each function's memory at start, half-time and end
+soak:
+	scripts/soak.sh
