@@ -1,5 +1,5 @@
 # The two commands a newcomer needs (see README.md).
-.PHONY: dev test bench sam-local test-sam-local
+.PHONY: dev test bench sam-local test-sam-local faults soak
 
 ## Start the whole API locally on http://127.0.0.1:9000 (Ctrl-C stops it)
 dev:
@@ -21,3 +21,13 @@ sam-local:
 ## Prove sam local: a flow through start-api and a sam local invoke (see README, "sam local")
 test-sam-local:
 	scripts/sam-local-test.sh
+
+## Every flow many times with DynamoDB and SES faults injected by a proxy (errors,
+## resets, delays), checking the invariants after each call (see README, "Faults and soak")
+faults:
+	scripts/faults.sh
+
+## A realistic mix of every endpoint from Locust for SOAK_SECONDS (default 300): requests,
+## statuses, p50/p99 latency, each function's memory at start, half-time and end
+soak:
+	scripts/soak.sh

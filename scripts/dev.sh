@@ -12,14 +12,16 @@ source scripts/emulator.sh
 
 api_port=${API_PORT:-9000}
 port=${EMULATOR_PORT:-$(sed -n 's|^AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:\([0-9]*\).*|\1|p' local.env)}
+aws_port=${FUNCTIONS_AWS_PORT:-$port}
 env_file=local.env
-if [ -n "${API_PORT:-}${EMULATOR_PORT:-}" ]; then
+if [ -n "${API_PORT:-}${EMULATOR_PORT:-}${FUNCTIONS_AWS_PORT:-}" ]; then
   env_file=.local/dev-$api_port.env
-  sed -E -e "s|^(AWS_ENDPOINT_URL_[A-Z0-9]+)=.*|\1=http://127.0.0.1:$port|" \
+  sed -E -e "s|^(AWS_ENDPOINT_URL_[A-Z0-9]+)=.*|\1=http://127.0.0.1:$aws_port|" \
     -e "/^(SET_PASSWORD_URL|RESET_CODE_URL_TEMPLATE)=/s|127.0.0.1:9000/|127.0.0.1:$api_port/|" local.env >"$env_file"
 fi
 start_emulator "$port"
 echo "Emulator (DynamoDB, SES v2) on http://127.0.0.1:$port"
+[ "$aws_port" = "$port" ] || echo "The functions reach it through http://127.0.0.1:$aws_port"
 echo "API on http://127.0.0.1:$api_port (each function builds on its first request)"
 
 export PATH="$PWD/.local/venv/bin:$PATH"

@@ -9,21 +9,17 @@ by one fuzzed request (which ends older sessions) does not turn every later
 request into a 401.
 """
 
-import base64
-import hashlib
-import hmac
 import json
 import itertools
 import os
 import sys
-import time
 from pathlib import Path
 
 import schemathesis
 from hypothesis import strategies as st
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from local_env import read_env_file  # noqa: E402
+from local_env import mint_token, read_env_file  # noqa: E402
 
 SETTINGS = read_env_file(os.environ["FUZZ_ENV_FILE"])
 # Role → ids of users in the state that role needs (fuzz.sh creates a few of
@@ -64,27 +60,6 @@ def caller(case):
     return None
 
 
-def _b64(data):
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def mint_token(subject, scope):
-    now = int(time.time())
-    claims = {
-        "iss": SETTINGS["JWT_ISSUER"],
-        "aud": SETTINGS["JWT_AUDIENCE"],
-        "sub": subject,
-        "iat": now,
-        "exp": now + 600,
-    }
-    if scope:
-        claims["scope"] = scope
-    signing_input = _b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode()) + "." + _b64(json.dumps(claims).encode())
-    key = SETTINGS["JWT_HS256_SECRET"].encode()
-    signature = hmac.new(key, signing_input.encode(), hashlib.sha256).digest()
-    return signing_input + "." + _b64(signature)
-
-
 @schemathesis.auth(refresh_interval=None)
 class FreshBearerToken:
     """A token for the operation's caller, minted for each request."""
@@ -96,7 +71,7 @@ class FreshBearerToken:
         who = caller(case)
         if who is not None:
             case.headers = case.headers or {}
-            case.headers["Authorization"] = "Bearer " + mint_token(*who)
+            case.headers["Authorization"] = "Bearer " + mint_token(SETTINGS, *who)
 
 
 @schemathesis.hook

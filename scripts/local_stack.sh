@@ -1,4 +1,4 @@
-# Sourced by scripts/fuzz.sh and scripts/client-demo.sh: the local stack on
+# Sourced by scripts/fuzz.sh, client-demo.sh, faults.sh and soak.sh: the local stack on
 # API_PORT (default 9000) and EMULATOR_PORT (default local.env's). Uses the
 # one answering there, else starts `make dev` (scripts/dev.sh) and stops it
 # when the shell exits. Sets base_url and stack_env_file (the settings the
@@ -18,7 +18,9 @@ use_local_stack() {
     return 0
   fi
   echo "Starting the local stack on :$api_port (log: $log)"
-  API_PORT=$api_port EMULATOR_PORT=$emulator_port scripts/dev.sh >"$log" 2>&1 &
+  # The functions take their endpoints from the stack's env file, not from here.
+  env -u AWS_ENDPOINT_URL_DYNAMODB -u AWS_ENDPOINT_URL_SESV2 \
+    API_PORT=$api_port EMULATOR_PORT=$emulator_port scripts/dev.sh >"$log" 2>&1 &
   LOCAL_STACK_PID=$!
   trap stop_local_stack EXIT
   for _ in $(seq 1 120); do
@@ -36,4 +38,23 @@ stop_local_stack() {
     wait "$LOCAL_STACK_PID" 2>/dev/null || true
     LOCAL_STACK_PID=
   fi
+}
+
+# Every function builds and starts on its first request: one request to each
+# route first, so that no measured or checked call waits for a build.
+warm_functions() {
+  local base=$1 route
+  local none=000000000000000000000000
+  for route in "PUT /user/password" "GET /user/password/set" "POST /user/password/confirm" \
+    "PUT /user/password/reset" "POST /callbacks/password-reset" "PUT /user/pin" "POST /user/otp" \
+    "POST /v2/users/$none/password_reset" "POST /v2/users/$none/password" \
+    "POST /zitadel.user.v2.UserService/PasswordReset" "POST /zitadel.user.v2.UserService/SetPassword" \
+    "POST /v1/users/$none/reset-password"; do
+    curl -s -o /dev/null --max-time 600 -X "${route%% *}" "$base${route#* }" -H 'Content-Type: application/json' -d '{}'
+  done
+}
+
+# A free TCP port on 127.0.0.1.
+free_port() {
+  .local/venv/bin/python -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }

@@ -29,11 +29,17 @@ scripts/check-openapi.sh 2>&1 | tee .local/openapi-results.txt
 echo "The OpenAPI checks took $(( $(date +%s) - openapi_started )) s"
 echo "== end to end: make dev, the page in Chromium, ZITADEL's clients, a generated client, schema fuzzing"
 scripts/e2e.sh 2>&1 | tee .local/e2e-results.txt
+echo "== faults: every flow under injected DynamoDB and SES faults (a bounded run; make faults runs more)"
+faults_started=$(date +%s)
+FAULTS_ROUNDS=${FAULTS_ROUNDS:-6} FAULTS_RACES=${FAULTS_RACES:-1} scripts/faults.sh 2>&1 | tee .local/faults-results.txt
+echo "The fault run took $(( $(date +%s) - faults_started )) s"
 
 # Totals: cargo's "test result:" lines, node:test's "# pass N" / "# fail N"
 # (browser and TypeScript client), pytest's "N failed, M passed in …" (Python
 # SDK), and the OpenAPI checks', the fuzzer's and the generated client's
-# ("openapi|fuzz|client: N passed, M failed").
+# ("openapi|fuzz|client: N passed, M failed"). The fault run's closing line
+# (`faults: N requests, K faults injected, V violations`) counts no tests; it
+# fails the run unless V = 0.
 read -r passed failed < <(awk '
   /^test result:/ { p += $4; f += $6 }
   /^# pass / { p += $3 }
@@ -45,6 +51,7 @@ read -r passed failed < <(awk '
     }
   }
   /^(openapi|fuzz|client): [0-9]+ passed, [0-9]+ failed$/ { p += $2; f += $4 }
-  END { print p + 0, f + 0 }' "$results" .local/openapi-results.txt .local/e2e-results.txt)
+  END { print p + 0, f + 0 }' "$results" .local/openapi-results.txt .local/e2e-results.txt \
+  .local/faults-results.txt)
 echo "== all checks passed in $(( $(date +%s) - started )) s"
 echo "tests: $passed passed, $failed failed"

@@ -93,8 +93,12 @@ fn child(mode: &str) {
         }
     });
     let sdk = timed(&mut spent, STEPS[4], || runtime.block_on(loader.load()));
-    let dynamodb = timed(&mut spent, STEPS[5], || aws_sdk_dynamodb::Client::new(&sdk));
-    let sesv2 = timed(&mut spent, STEPS[6], || aws_sdk_sesv2::Client::new(&sdk));
+    let dynamodb = timed(&mut spent, STEPS[5], || {
+        password_service::aws::dynamodb_client(&sdk)
+    });
+    let sesv2 = timed(&mut spent, STEPS[6], || {
+        password_service::aws::ses_client(&sdk)
+    });
     let authenticator = timed(&mut spent, STEPS[7], || {
         Authenticator::new(&config.jwt).expect("keys")
     });

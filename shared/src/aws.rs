@@ -2,8 +2,11 @@
 //! mailer adapters, built once per cold start.
 
 use std::sync::Arc;
+use std::time::Duration;
 
-use aws_config::BehaviorVersion;
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, SdkConfig};
 use aws_sdk_dynamodb::config::SharedHttpClient;
 use aws_smithy_http_client::tls::rustls_provider::CryptoMode;
 use aws_smithy_http_client::tls::{Provider, TlsContext, TrustStore};
@@ -24,14 +27,60 @@ pub async fn services_from_env() -> Result<Services, ConfigError> {
         loader = loader.http_client(aws_roots_https_client());
     }
     let sdk = loader.load().await;
-    let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), config.tables.clone());
-    let mailer = SesMailer::new(aws_sdk_sesv2::Client::new(&sdk), config.mail.from.clone());
+    let store = DynamoStore::new(dynamodb_client(&sdk), config.tables.clone());
+    let mailer = SesMailer::new(ses_client(&sdk), config.mail.from.clone());
     Services::new(
         config,
         Arc::new(store),
         Arc::new(mailer),
         Arc::new(SystemClock),
     )
+}
+
+/// DynamoDB within a 10 s Lambda: an answer takes single-digit milliseconds,
+/// so an attempt that has not answered in 800 ms is lost (a dropped
+/// connection, an overloaded partition) and is better tried again than
+/// waited on; three attempts with 50 ms–1 s of jittered backoff ride out a
+/// throttle, a 500 or a reset, and 2 s bounds one operation whatever
+/// happens, so a request that makes several round trips and an argon2 hash
+/// still answers (a 501/500 in its family's shape) well before the Lambda's
+/// timeout would cut it off without one.
+pub fn dynamodb_client(sdk: &SdkConfig) -> aws_sdk_dynamodb::Client {
+    let config = aws_sdk_dynamodb::config::Builder::from(sdk)
+        .timeout_config(timeouts(Duration::from_millis(800), Duration::from_secs(2)))
+        .retry_config(
+            RetryConfig::standard()
+                .with_max_attempts(3)
+                .with_initial_backoff(Duration::from_millis(50))
+                .with_max_backoff(Duration::from_secs(1)),
+        )
+        .build();
+    aws_sdk_dynamodb::Client::from_conf(config)
+}
+
+/// SES v2 sends each notice once, after its change is committed: no retries.
+/// `SendEmail` has no idempotency key, and a retry after an attempt whose
+/// answer was lost (a reset connection, an attempt timeout after SES
+/// accepted it) would mail the user twice; a lost notice is logged and
+/// counted (`EmailFailed`), the change stands. One attempt of at most 2 s
+/// (SES answers in well under one), 3 s for the whole operation including
+/// the connection.
+pub fn ses_client(sdk: &SdkConfig) -> aws_sdk_sesv2::Client {
+    let config = aws_sdk_sesv2::config::Builder::from(sdk)
+        .timeout_config(timeouts(Duration::from_secs(2), Duration::from_secs(3)))
+        .retry_config(RetryConfig::disabled())
+        .build();
+    aws_sdk_sesv2::Client::from_conf(config)
+}
+
+/// A connection within 1 s (an endpoint in the same region answers in
+/// milliseconds), each attempt within `attempt`, all of them within `operation`.
+fn timeouts(attempt: Duration, operation: Duration) -> TimeoutConfig {
+    TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(1))
+        .operation_attempt_timeout(attempt)
+        .operation_timeout(operation)
+        .build()
 }
 
 /// The roots AWS documents for its service endpoints (DynamoDB and SES
@@ -69,6 +118,29 @@ mod tests {
         ] {
             assert!(text.contains(name), "{name}");
         }
+    }
+
+    #[test]
+    fn dynamodb_retries_within_two_seconds_and_ses_sends_once() {
+        let sdk = SdkConfig::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(aws_config::Region::new("eu-central-1"))
+            .build();
+        let dynamodb = dynamodb_client(&sdk);
+        let config = dynamodb.config();
+        assert_eq!(config.retry_config().unwrap().max_attempts(), 3);
+        let timeouts = config.timeout_config().unwrap();
+        assert_eq!(
+            timeouts.operation_attempt_timeout(),
+            Some(Duration::from_millis(800))
+        );
+        assert_eq!(timeouts.operation_timeout(), Some(Duration::from_secs(2)));
+        let ses = ses_client(&sdk);
+        assert_eq!(ses.config().retry_config().unwrap().max_attempts(), 1);
+        assert_eq!(
+            ses.config().timeout_config().unwrap().operation_timeout(),
+            Some(Duration::from_secs(3))
+        );
     }
 
     #[tokio::test]

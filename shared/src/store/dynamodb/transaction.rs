@@ -6,8 +6,11 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
-use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::operation::transact_write_items::{
+    TransactWriteItemsError, TransactWriteItemsOutput,
+};
 use aws_sdk_dynamodb::types::{
     AttributeValue, ConditionCheck, Delete, Put, TransactWriteItem, Update,
 };
@@ -15,7 +18,7 @@ use aws_sdk_dynamodb::Client;
 
 use super::codec::{backend, n, s, Item};
 use crate::clock::Millis;
-use crate::domain::{AuditEventType, UserId};
+use crate::domain::{random_hex, AuditEventType, UserId};
 use crate::store::{StoreError, WriteError};
 
 /// Submissions of a transaction that DynamoDB cancelled for a conflict.
@@ -71,16 +74,28 @@ impl Transaction {
     /// another on the same item at the same moment (`TransactionConflict`);
     /// its conditions are evaluated afresh on every submission, so sending it
     /// again is safe, and it is, a few times.
+    ///
+    /// Every submission carries the same `ClientRequestToken` (128 bits, in
+    /// DynamoDB's 36-character limit): DynamoDB answers a repeated token
+    /// with the first success without applying it again. So an attempt that
+    /// lands late, after the SDK moved on, cannot be applied a second time by
+    /// a later submission, which then answers success, the truth. And a
+    /// submission whose outcome is unknown (every attempt of the SDK timed
+    /// out, lost its connection or met a 500) is sent once more, so the
+    /// answer says what happened. Without these, a wrong PIN was counted
+    /// under a 501, and a removed device answered 404 (its first attempt
+    /// landed behind a conflict the loop resubmitted).
     pub async fn commit(self, client: &Client) -> Result<(), Cancelled> {
         let (slots, items): (Vec<Slot>, Vec<TransactWriteItem>) = self.items.into_iter().unzip();
+        let token = random_hex(16);
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let result = client
-                .transact_write_items()
-                .set_transact_items(Some(items.clone()))
-                .send()
-                .await;
+            let mut result = submit(client, &items, &token).await;
+            if result.as_ref().is_err_and(outcome_unknown) {
+                tracing::warn!("transaction outcome unknown: sent again under its token");
+                result = submit(client, &items, &token).await;
+            }
             let reasons: Vec<Option<String>> = match result {
                 Ok(_) => return Ok(()),
                 Err(SdkError::ServiceError(service)) => match service.err() {
@@ -111,6 +126,37 @@ impl Transaction {
             }
             tokio::time::sleep(Duration::from_millis(10 * attempt)).await;
         }
+    }
+}
+
+async fn submit(
+    client: &Client,
+    items: &[TransactWriteItem],
+    token: &str,
+) -> Result<TransactWriteItemsOutput, SdkError<TransactWriteItemsError, HttpResponse>> {
+    client
+        .transact_write_items()
+        .set_transact_items(Some(items.to_vec()))
+        .client_request_token(token)
+        .send()
+        .await
+}
+
+/// Whether a failed submission may still have been applied: no answer (a
+/// timeout, a lost connection, an unreadable response), a 5xx, or the same
+/// token still in progress. A 4xx answer (cancelled, throttled, invalid)
+/// means nothing was written.
+fn outcome_unknown(error: &SdkError<TransactWriteItemsError, HttpResponse>) -> bool {
+    match error {
+        SdkError::ServiceError(service) => {
+            service.raw().status().is_server_error()
+                || matches!(
+                    service.err(),
+                    TransactWriteItemsError::TransactionInProgressException(_)
+                )
+        }
+        SdkError::ConstructionFailure(_) => false,
+        _ => true,
     }
 }
 
@@ -301,4 +347,21 @@ pub(super) fn audit_put(
         .condition_expression("attribute_not_exists(userId)")
         .build()
         .map_err(backend)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_submission_without_an_answer_may_have_been_applied() {
+        let timed_out = SdkError::timeout_error("no answer within the attempt timeout");
+        assert!(outcome_unknown(&timed_out));
+    }
+
+    #[test]
+    fn a_request_that_was_never_built_was_not_applied() {
+        let unbuilt = SdkError::construction_failure("missing field");
+        assert!(!outcome_unknown(&unbuilt));
+    }
 }
