@@ -18,7 +18,7 @@ use std::time::Instant;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use password_service::auth::Authenticator;
-use password_service::aws::{aws_roots_https_client, services_from_env};
+use password_service::aws::{aws_roots_https_client, services_from_env, Budget};
 use password_service::config::{Config, TlsTrust};
 use password_service::domain::{fill_random, PasswordPolicy, Pepper};
 use password_service::domain::{Email, Secret};
@@ -66,7 +66,9 @@ fn child(mode: &str) {
                 .build()
                 .unwrap();
             password_service::telemetry::init();
-            let services = runtime.block_on(services_from_env()).expect("services");
+            let services = runtime
+                .block_on(services_from_env(Budget::Lambda))
+                .expect("services");
             (runtime, services)
         });
         drop(services);
@@ -94,10 +96,10 @@ fn child(mode: &str) {
     });
     let sdk = timed(&mut spent, STEPS[4], || runtime.block_on(loader.load()));
     let dynamodb = timed(&mut spent, STEPS[5], || {
-        password_service::aws::dynamodb_client(&sdk)
+        password_service::aws::dynamodb_client(&sdk, Budget::Lambda)
     });
     let sesv2 = timed(&mut spent, STEPS[6], || {
-        password_service::aws::ses_client(&sdk)
+        password_service::aws::ses_client(&sdk, Budget::Lambda)
     });
     let authenticator = timed(&mut spent, STEPS[7], || {
         Authenticator::new(&config.jwt).expect("keys")

@@ -17,18 +17,29 @@ use crate::mail::SesMailer;
 use crate::services::Services;
 use crate::store::DynamoStore;
 
+/// How long a caller can wait on AWS: the limits the SDK clients get.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Budget {
+    /// A function within its 10 s Lambda timeout.
+    Lambda,
+    /// The operator's CLI: nothing cuts it off, and an attempt given up on
+    /// while the service still applies it (then tried again) can fail its own
+    /// condition, so it waits rather than retries early.
+    Operator,
+}
+
 /// Production wiring: configuration from the environment, AWS clients from
 /// the default provider chain (which honours `AWS_ENDPOINT_URL_DYNAMODB`
 /// and `AWS_ENDPOINT_URL_SESV2`, how the local stack points at the emulator).
-pub async fn services_from_env() -> Result<Services, ConfigError> {
+pub async fn services_from_env(budget: Budget) -> Result<Services, ConfigError> {
     let config = Config::from_env()?;
     let mut loader = aws_config::defaults(BehaviorVersion::latest());
     if config.tls_trust == TlsTrust::AwsRoots {
         loader = loader.http_client(aws_roots_https_client());
     }
     let sdk = loader.load().await;
-    let store = DynamoStore::new(dynamodb_client(&sdk), config.tables.clone());
-    let mailer = SesMailer::new(ses_client(&sdk), config.mail.from.clone());
+    let store = DynamoStore::new(dynamodb_client(&sdk, budget), config.tables.clone());
+    let mailer = SesMailer::new(ses_client(&sdk, budget), config.mail.from.clone());
     Services::new(
         config,
         Arc::new(store),
@@ -44,10 +55,15 @@ pub async fn services_from_env() -> Result<Services, ConfigError> {
 /// throttle, a 500 or a reset, and 2 s bounds one operation whatever
 /// happens, so a request that makes several round trips and an argon2 hash
 /// still answers (a 501/500 in its family's shape) well before the Lambda's
-/// timeout would cut it off without one.
-pub fn dynamodb_client(sdk: &SdkConfig) -> aws_sdk_dynamodb::Client {
+/// timeout would cut it off without one. The operator's CLI waits 10 s an
+/// attempt and 30 s in all.
+pub fn dynamodb_client(sdk: &SdkConfig, budget: Budget) -> aws_sdk_dynamodb::Client {
+    let (attempt, operation) = match budget {
+        Budget::Lambda => (Duration::from_millis(800), Duration::from_secs(2)),
+        Budget::Operator => (Duration::from_secs(10), Duration::from_secs(30)),
+    };
     let config = aws_sdk_dynamodb::config::Builder::from(sdk)
-        .timeout_config(timeouts(Duration::from_millis(800), Duration::from_secs(2)))
+        .timeout_config(timeouts(attempt, operation))
         .retry_config(
             RetryConfig::standard()
                 .with_max_attempts(3)
@@ -64,10 +80,14 @@ pub fn dynamodb_client(sdk: &SdkConfig) -> aws_sdk_dynamodb::Client {
 /// accepted it) would mail the user twice; a lost notice is logged and
 /// counted (`EmailFailed`), the change stands. One attempt of at most 2 s
 /// (SES answers in well under one), 3 s for the whole operation including
-/// the connection.
-pub fn ses_client(sdk: &SdkConfig) -> aws_sdk_sesv2::Client {
+/// the connection; for the operator's CLI 10 s and 30 s.
+pub fn ses_client(sdk: &SdkConfig, budget: Budget) -> aws_sdk_sesv2::Client {
+    let (attempt, operation) = match budget {
+        Budget::Lambda => (Duration::from_secs(2), Duration::from_secs(3)),
+        Budget::Operator => (Duration::from_secs(10), Duration::from_secs(30)),
+    };
     let config = aws_sdk_sesv2::config::Builder::from(sdk)
-        .timeout_config(timeouts(Duration::from_secs(2), Duration::from_secs(3)))
+        .timeout_config(timeouts(attempt, operation))
         .retry_config(RetryConfig::disabled())
         .build();
     aws_sdk_sesv2::Client::from_conf(config)
@@ -126,7 +146,7 @@ mod tests {
             .behavior_version(BehaviorVersion::latest())
             .region(aws_config::Region::new("eu-central-1"))
             .build();
-        let dynamodb = dynamodb_client(&sdk);
+        let dynamodb = dynamodb_client(&sdk, Budget::Lambda);
         let config = dynamodb.config();
         assert_eq!(config.retry_config().unwrap().max_attempts(), 3);
         let timeouts = config.timeout_config().unwrap();
@@ -135,11 +155,28 @@ mod tests {
             Some(Duration::from_millis(800))
         );
         assert_eq!(timeouts.operation_timeout(), Some(Duration::from_secs(2)));
-        let ses = ses_client(&sdk);
+        let ses = ses_client(&sdk, Budget::Lambda);
         assert_eq!(ses.config().retry_config().unwrap().max_attempts(), 1);
         assert_eq!(
             ses.config().timeout_config().unwrap().operation_timeout(),
             Some(Duration::from_secs(3))
+        );
+        let operator = dynamodb_client(&sdk, Budget::Operator);
+        assert_eq!(
+            operator
+                .config()
+                .timeout_config()
+                .unwrap()
+                .operation_timeout(),
+            Some(Duration::from_secs(30))
+        );
+        assert_eq!(
+            ses_client(&sdk, Budget::Operator)
+                .config()
+                .retry_config()
+                .unwrap()
+                .max_attempts(),
+            1
         );
     }
 

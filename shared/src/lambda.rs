@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use lambda_http::{service_fn, Body, Error, Request, RequestExt, Response};
 
+use crate::aws::Budget;
 use crate::clock::{Clock, SystemClock};
 use crate::config::{ConfigError, MetricsSettings};
 use crate::metrics::{self, Names};
@@ -18,7 +19,7 @@ where
     H: Fn(Arc<Services>, Request) -> F,
     F: Future<Output = Response<Body>> + Send,
 {
-    serve_with(crate::aws::services_from_env(), handler).await
+    serve_with(crate::aws::services_from_env(Budget::Lambda), handler).await
 }
 
 /// As [`serve`], for a function that cannot work without the device OTP's
@@ -29,7 +30,7 @@ where
     F: Future<Output = Response<Body>> + Send,
 {
     let build = async {
-        let services = crate::aws::services_from_env().await?;
+        let services = crate::aws::services_from_env(Budget::Lambda).await?;
         services.config.require_otp()?;
         Ok(services)
     };

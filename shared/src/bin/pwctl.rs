@@ -143,9 +143,10 @@ async fn run(command: Command) -> Result<Value, String> {
     if let Command::Mail(MailCommand::List { to }) = command {
         return list_mail(to.as_deref());
     }
-    let services = password_service::aws::services_from_env()
-        .await
-        .map_err(|e| e.to_string())?;
+    let services =
+        password_service::aws::services_from_env(password_service::aws::Budget::Operator)
+            .await
+            .map_err(|e| e.to_string())?;
     match command {
         Command::User(UserCommand::Create {
             email,
