@@ -5,12 +5,8 @@ events, and HS256 tokens as the local issuer mints them.
 Standard library only, so `make bench` runs on the system Python.
 """
 
-import base64
-import hashlib
-import hmac
 import json
 import os
-import time
 import tomllib
 from pathlib import Path
 
@@ -82,24 +78,6 @@ def event(method, template, params=None, headers=None, body=None, query=None, so
         e["headers"]["Content-Type"] = "application/json"
         e["multiValueHeaders"]["Content-Type"] = ["application/json"]
     return json.dumps(e).encode()
-
-
-def _b64url(data):
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def hs256_token(env, subject, scope=None, issued_at=None, ttl=3600):
-    """A bearer token as `pwctl token` mints it (iss, aud, sub, iat, exp, scope)."""
-    issued_at = int(time.time()) if issued_at is None else issued_at
-    claims = {"iss": env["JWT_ISSUER"], "aud": env["JWT_AUDIENCE"], "sub": subject,
-              "iat": issued_at, "exp": issued_at + ttl}
-    if scope:
-        claims["scope"] = scope
-    header = _b64url(json.dumps({"typ": "JWT", "alg": "HS256"}).encode())
-    payload = _b64url(json.dumps(claims).encode())
-    signing_input = f"{header}.{payload}".encode()
-    signature = hmac.new(env["JWT_HS256_SECRET"].encode(), signing_input, hashlib.sha256).digest()
-    return f"{header}.{payload}.{_b64url(signature)}"
 
 
 def rss_kib(pid):

@@ -39,9 +39,9 @@ import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from bench_common import (
-    ROOT, bench_dir, event, function_crates, hs256_token, median, percentile, routes, rss_kib, target_dir,
+    ROOT, bench_dir, event, function_crates, median, percentile, routes, rss_kib, target_dir,
 )
-from local_env import read_env_file
+from local_env import mint_token, read_env_file
 
 RUNTIME_PORT = int(os.environ.get("BENCH_RUNTIME_PORT", "4751"))
 EMULATOR_PORT = int(os.environ.get("BENCH_EMULATOR_PORT", "4750"))
@@ -232,7 +232,7 @@ class Scenarios:
         return json.loads(out)["userId"]
 
     def _bearer(self, subject, scope=None):
-        return {"Authorization": f"Bearer {hs256_token(self.env, subject, scope)}"}
+        return {"Authorization": f"Bearer {mint_token(self.env, subject, scope, ttl=3600)}"}
 
     @staticmethod
     def chained(i):

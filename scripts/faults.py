@@ -18,15 +18,11 @@ Ends with `faults: N requests, K faults injected, V violations`.
 """
 
 import argparse
-import base64
-import hashlib
-import hmac
 import itertools
 import json
 import os
 import random
 import re
-import struct
 import subprocess
 import sys
 import time
@@ -39,7 +35,7 @@ import requests
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from local_env import mint_token, read_env_file  # noqa: E402
+from local_env import mint_token, read_env_file, totp  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 ADMIN_SCOPE = "users:resetPassword"
@@ -50,11 +46,8 @@ def new_password():
     # next() on a count is atomic: the races call it from many threads.
     return f"fault tolerant passphrase {next(_passwords)} {uuid.uuid4().hex[:6]}"
 
-# Statuses of the routes no OpenAPI document describes (SPEC section 4).
+# Statuses of the routes no OpenAPI document describes: ZITADEL's RPC paths.
 UNDOCUMENTED = {
-    ("POST", "/user/otp"): {201, 400, 401, 403, 404, 413, 415, 429, 501},
-    ("PUT", "/user/otp"): {204, 400, 401, 403, 404, 413, 415, 422, 429, 501},
-    ("DELETE", "/user/otp"): {204, 400, 401, 403, 404, 413, 415, 429, 501},
     # Connect unary: the gRPC codes of Z1/Z2 by Connect's HTTP mapping.
     ("POST", "/zitadel.user.v2.UserService/PasswordReset"): {200, 400, 401, 403, 404, 409, 429, 500, 503},
     ("POST", "/zitadel.user.v2.UserService/SetPassword"): {200, 400, 401, 403, 404, 409, 429, 500, 503},
@@ -126,14 +119,6 @@ def documented_statuses():
                 if isinstance(operation, dict) and "responses" in operation:
                     routes[(method.upper(), path)] = {int(s) for s in operation["responses"]}
     return routes
-
-
-def totp(secret_base32, at=None):
-    key = base64.b32decode(secret_base32 + "=" * (-len(secret_base32) % 8))
-    step = int((at or time.time()) // 30)
-    digest = hmac.new(key, struct.pack(">Q", step), hashlib.sha1).digest()
-    offset = digest[-1] & 0x0F
-    return f"{(struct.unpack('>I', digest[offset:offset + 4])[0] & 0x7FFFFFFF) % 1_000_000:06d}"
 
 
 class Run:

@@ -23,13 +23,24 @@ def read_env_file(path):
     return values
 
 
+def totp(secret_base32, at=None):
+    """The code an authenticator app shows for `secret_base32` (RFC 6238:
+    HMAC-SHA1, 30 s steps, 6 digits, as SPEC P5 names it)."""
+    key = base64.b32decode(secret_base32 + "=" * (-len(secret_base32) % 8))
+    counter = int((time.time() if at is None else at) // 30)
+    mac = hmac.new(key, counter.to_bytes(8, "big"), hashlib.sha1).digest()
+    offset = mac[-1] & 15
+    return f"{(int.from_bytes(mac[offset:offset + 4], 'big') & 0x7FFFFFFF) % 1_000_000:06d}"
+
+
 def _b64(data):
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
-def mint_token(settings, subject, scope=None, ttl=600):
-    """A JWT for `subject` signed with the stack's HS256 secret, issued now."""
-    now = int(time.time())
+def mint_token(settings, subject, scope=None, ttl=600, issued_at=None):
+    """A JWT for `subject` signed with the stack's HS256 secret, as `pwctl
+    token` mints it (iss, aud, sub, iat, exp, scope); issued now by default."""
+    now = int(time.time()) if issued_at is None else issued_at
     claims = {
         "iss": settings["JWT_ISSUER"],
         "aud": settings["JWT_AUDIENCE"],

@@ -28,10 +28,7 @@ scripts/bench_table.py and scripts/capacity.py read.
 import argparse
 import base64
 import collections
-import hashlib
-import hmac
 import json
-import os
 import re
 import secrets
 import subprocess
@@ -39,7 +36,8 @@ import sys
 import tempfile
 import time
 
-from bench_common import event, figures_path, hs256_token, median, percentile, routes
+from bench_common import event, figures_path, median, percentile, routes
+from local_env import mint_token, totp
 from cold_start import EMULATOR_PORT, RAISED_LIMITS, RUNTIME_PORT, Emulator, RuntimeServer, build, service_environment
 
 ADMIN_SCOPE = "users:resetPassword"
@@ -51,15 +49,6 @@ RPC = "/zitadel.user.v2.UserService/"
 def chained(i):
     """Password number i of a chain: event i sets chained(i + 1)."""
     return f"quiet-meadow-tractor-{i}-bench"
-
-
-def totp(secret_b32, at=None):
-    """RFC 6238 with SHA-1, 30 s steps, 6 digits (SPEC, P5)."""
-    key = base64.b32decode(secret_b32 + "=" * (-len(secret_b32) % 8))
-    counter = int((time.time() if at is None else at) // 30)
-    mac = hmac.new(key, counter.to_bytes(8, "big"), hashlib.sha1).digest()
-    offset = mac[-1] & 15
-    return f"{(int.from_bytes(mac[offset:offset + 4], 'big') & 0x7FFFFFFF) % 1_000_000:06d}"
 
 
 def answer_body(answer):
@@ -91,7 +80,7 @@ class Bench:
         return [self.user(*args) for _ in range(count)]
 
     def bearer(self, subject, scope=None):
-        return {"Authorization": f"Bearer {hs256_token(self.env, subject, scope)}"}
+        return {"Authorization": f"Bearer {mint_token(self.env, subject, scope, ttl=3600)}"}
 
     def admin(self):
         return self.bearer("admin-bench", ADMIN_SCOPE)

@@ -24,8 +24,7 @@ from pathlib import Path
 from locust import HttpUser, between, events, task
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from faults import totp  # noqa: E402
-from local_env import mint_token, read_env_file  # noqa: E402
+from local_env import mint_token, read_env_file, totp  # noqa: E402
 
 SETTINGS = read_env_file(os.environ["SOAK_ENV_FILE"])
 ADMIN_SCOPE = "users:resetPassword"

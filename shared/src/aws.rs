@@ -28,6 +28,24 @@ pub enum Budget {
     Operator,
 }
 
+impl Budget {
+    /// (attempt, operation) timeouts of the DynamoDB client.
+    fn dynamodb(self) -> (Duration, Duration) {
+        match self {
+            Budget::Lambda => (Duration::from_millis(800), Duration::from_secs(2)),
+            Budget::Operator => (Duration::from_secs(10), Duration::from_secs(30)),
+        }
+    }
+
+    /// (attempt, operation) timeouts of the SES client.
+    fn ses(self) -> (Duration, Duration) {
+        match self {
+            Budget::Lambda => (Duration::from_secs(2), Duration::from_secs(3)),
+            Budget::Operator => (Duration::from_secs(10), Duration::from_secs(30)),
+        }
+    }
+}
+
 /// Production wiring: configuration from the environment, AWS clients from
 /// the default provider chain (which honours `AWS_ENDPOINT_URL_DYNAMODB`
 /// and `AWS_ENDPOINT_URL_SESV2`, how the local stack points at the emulator).
@@ -58,12 +76,8 @@ pub async fn services_from_env(budget: Budget) -> Result<Services, ConfigError> 
 /// timeout would cut it off without one. The operator's CLI waits 10 s an
 /// attempt and 30 s in all.
 pub fn dynamodb_client(sdk: &SdkConfig, budget: Budget) -> aws_sdk_dynamodb::Client {
-    let (attempt, operation) = match budget {
-        Budget::Lambda => (Duration::from_millis(800), Duration::from_secs(2)),
-        Budget::Operator => (Duration::from_secs(10), Duration::from_secs(30)),
-    };
     let config = aws_sdk_dynamodb::config::Builder::from(sdk)
-        .timeout_config(timeouts(attempt, operation))
+        .timeout_config(timeouts(budget.dynamodb()))
         .retry_config(
             RetryConfig::standard()
                 .with_max_attempts(3)
@@ -82,12 +96,8 @@ pub fn dynamodb_client(sdk: &SdkConfig, budget: Budget) -> aws_sdk_dynamodb::Cli
 /// (SES answers in well under one), 3 s for the whole operation including
 /// the connection; for the operator's CLI 10 s and 30 s.
 pub fn ses_client(sdk: &SdkConfig, budget: Budget) -> aws_sdk_sesv2::Client {
-    let (attempt, operation) = match budget {
-        Budget::Lambda => (Duration::from_secs(2), Duration::from_secs(3)),
-        Budget::Operator => (Duration::from_secs(10), Duration::from_secs(30)),
-    };
     let config = aws_sdk_sesv2::config::Builder::from(sdk)
-        .timeout_config(timeouts(attempt, operation))
+        .timeout_config(timeouts(budget.ses()))
         .retry_config(RetryConfig::disabled())
         .build();
     aws_sdk_sesv2::Client::from_conf(config)
@@ -95,7 +105,7 @@ pub fn ses_client(sdk: &SdkConfig, budget: Budget) -> aws_sdk_sesv2::Client {
 
 /// A connection within 1 s (an endpoint in the same region answers in
 /// milliseconds), each attempt within `attempt`, all of them within `operation`.
-fn timeouts(attempt: Duration, operation: Duration) -> TimeoutConfig {
+fn timeouts((attempt, operation): (Duration, Duration)) -> TimeoutConfig {
     TimeoutConfig::builder()
         .connect_timeout(Duration::from_secs(1))
         .operation_attempt_timeout(attempt)

@@ -162,10 +162,6 @@ impl Record {
         self.dynamodb_round_trips
     }
 
-    pub fn argon2_runs(&self) -> u32 {
-        self.argon2_runs
-    }
-
     /// The EMF document: the `_aws` metadata naming each metric, and each
     /// metric and dimension as a top-level member. Status families and round
     /// trips are always present; a domain outcome only when it happened, and

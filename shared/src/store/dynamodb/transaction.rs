@@ -83,8 +83,8 @@ impl Transaction {
     /// submission whose outcome is unknown (every attempt of the SDK timed
     /// out, lost its connection or met a 500) is sent once more, so the
     /// answer says what happened. Without these, a wrong PIN was counted
-    /// under a 501, and a removed device answered 404 (its first attempt
-    /// landed behind a conflict the loop resubmitted).
+    /// under a 501, and a late first attempt behind a conflict the loop
+    /// resubmitted could be applied twice (an admin reset done twice).
     pub async fn commit(self, client: &Client) -> Result<(), Cancelled> {
         let (slots, items): (Vec<Slot>, Vec<TransactWriteItem>) = self.items.into_iter().unzip();
         let token = random_hex(16);
