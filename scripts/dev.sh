@@ -3,8 +3,11 @@
 # Ctrl-C stops everything it started.
 #
 # API_PORT and EMULATOR_PORT move the stack (defaults: 9000 and local.env's
-# emulator port), so a second stack can run beside a first one; the functions
-# then get a copy of local.env with the emulator and link addresses rewritten.
+# emulator port), so a second stack can run beside a first one. The functions
+# get a copy of local.env with the emulator and link addresses on those ports,
+# and every setting given in the environment over local.env's, so that
+# `JWT_ISSUER=… JWT_JWKS_URL=… JWT_HS256_SECRET= make dev` trusts another
+# issuer (scripts/local_env.py, dev_env).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/tools.sh
@@ -13,22 +16,22 @@ source scripts/emulator.sh
 api_port=${API_PORT:-9000}
 port=${EMULATOR_PORT:-$(sed -n 's|^AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:\([0-9]*\).*|\1|p' local.env)}
 aws_port=${FUNCTIONS_AWS_PORT:-$port}
-env_file=local.env
-if [ -n "${API_PORT:-}${EMULATOR_PORT:-}${FUNCTIONS_AWS_PORT:-}" ]; then
-  env_file=.local/dev-$api_port.env
-  sed -E -e "s|^(AWS_ENDPOINT_URL_[A-Z0-9]+)=.*|\1=http://127.0.0.1:$aws_port|" \
-    -e "/^(SET_PASSWORD_URL|RESET_CODE_URL_TEMPLATE)=/s|127.0.0.1:9000/|127.0.0.1:$api_port/|" local.env >"$env_file"
-fi
+env_file=.local/dev-$api_port.env
+.local/venv/bin/python scripts/local_env.py dev-env local.env "$env_file" "$api_port" "$aws_port"
 start_emulator "$port"
 echo "Emulator (DynamoDB, SES v2) on http://127.0.0.1:$port"
 [ "$aws_port" = "$port" ] || echo "The functions reach it through http://127.0.0.1:$aws_port"
 echo "API on http://127.0.0.1:$api_port (each function builds on its first request)"
 
 export PATH="$PWD/.local/venv/bin:$PATH"
+# DEV_RELOAD=0: no rebuild and restart when a file changes (a test stack whose
+# functions' caches must live through the run).
+reload=()
+[ "${DEV_RELOAD:-1}" = 0 ] && reload=(--ignore-changes)
 # --disable-cors: the functions answer CORS themselves (family Z's RPC routes,
 # RPC_ALLOWED_ORIGINS), as they do behind API Gateway; the router's own
 # permissive CORS would answer every preflight before them.
-cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$api_port" --env-file "$env_file" --disable-cors &
+cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$api_port" --env-file "$env_file" --disable-cors "${reload[@]}" &
 WATCH_PID=$!
 stop_all() {
   kill "$WATCH_PID" 2>/dev/null || true

@@ -29,6 +29,10 @@ scripts/check-openapi.sh 2>&1 | tee .local/openapi-results.txt
 echo "The OpenAPI checks took $(( $(date +%s) - openapi_started )) s"
 echo "== end to end: make dev, the page in Chromium, ZITADEL's clients, a generated client, schema fuzzing"
 scripts/e2e.sh 2>&1 | tee .local/e2e-results.txt
+echo "== tokens from a real issuer: oidc-provider, its keys rotated while a stack runs (tests/issuer)"
+issuer_started=$(date +%s)
+tests/issuer/run.sh 2>&1 | tee .local/issuer-results.txt
+echo "The issuer tests took $(( $(date +%s) - issuer_started )) s"
 echo "== faults: every flow under injected DynamoDB and SES faults (a bounded run; make faults runs more)"
 faults_started=$(date +%s)
 FAULTS_ROUNDS=${FAULTS_ROUNDS:-6} FAULTS_RACES=${FAULTS_RACES:-1} scripts/faults.sh 2>&1 | tee .local/faults-results.txt
@@ -52,6 +56,6 @@ read -r passed failed < <(awk '
   }
   /^(openapi|fuzz|client): [0-9]+ passed, [0-9]+ failed$/ { p += $2; f += $4 }
   END { print p + 0, f + 0 }' "$results" .local/openapi-results.txt .local/e2e-results.txt \
-  .local/faults-results.txt)
+  .local/faults-results.txt .local/issuer-results.txt)
 echo "== all checks passed in $(( $(date +%s) - started )) s"
 echo "tests: $passed passed, $failed failed"
