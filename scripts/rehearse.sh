@@ -21,7 +21,10 @@ cd "$(dirname "$0")/.."
 started=$(date +%s)
 scripts/tools.sh
 source scripts/local_stack.sh # free_port
-python=.local/venv/bin/python
+python=.local/venv/bin/python # the emulator (moto)
+# SAM CLI's own environment has the SAM translator (the library that expands
+# the template as CloudFormation does), boto3 and PyYAML.
+sam_python=.local/sam/bin/python
 mkdir -p .local/rehearsal
 
 echo "== rehearsal: IAM, from the recorded calls"
@@ -33,12 +36,12 @@ if [ ${#records[@]} -eq 0 ]; then
   iam_ok=0
   echo '{"calls": 0, "denied": 0, "unused": 0}' >.local/rehearsal/iam.json
 else
-  $python scripts/iam_check.py --summary .local/rehearsal/iam.json "${records[@]}" || iam_ok=0
+  $sam_python scripts/iam_check.py --summary .local/rehearsal/iam.json "${records[@]}" || iam_ok=0
 fi
 
 echo "== rehearsal: what the emulator does not model, on each stage's transformed template"
 static_ok=1
-$python scripts/rehearse.py static || static_ok=0
+$sam_python scripts/rehearse.py static || static_ok=0
 
 echo "== rehearsal: scripts/deploy.sh per stage against emulated AWS APIs"
 if [ ! -f .aws-sam/build/template.yaml ]; then
@@ -56,19 +59,19 @@ unset AWS_ENDPOINT_URL_DYNAMODB AWS_ENDPOINT_URL_SESV2 AWS_PROFILE AWS_SESSION_T
 deploys=()
 all_ok=$((iam_ok && static_ok))
 bootstrapped=
-for stage in $($python -c 'import sys; sys.path.insert(0, "scripts"); import stack_template; print(*stack_template.stages())'); do
+for stage in $($sam_python -c 'import sys; sys.path.insert(0, "scripts"); import stack_template; print(*stack_template.stages())'); do
   region=$(sed -n "/^\[$stage.deploy.parameters\]/,/^\[/s/^region = \"\(.*\)\"/\1/p" samconfig.toml)
   stack=$(sed -n "/^\[$stage.deploy.parameters\]/,/^\[/s/^stack_name = \"\(.*\)\"/\1/p" samconfig.toml)
   if [ "$bootstrapped" != "$region" ]; then
-    AWS_DEFAULT_REGION=$region $python scripts/rehearse.py bootstrap --endpoint "$AWS_ENDPOINT_URL" --region "$region"
+    AWS_DEFAULT_REGION=$region $sam_python scripts/rehearse.py bootstrap --endpoint "$AWS_ENDPOINT_URL" --region "$region"
     bootstrapped=$region
   fi
   template=.aws-sam/build/rehearsal-$stage.yaml
   result=failed
-  if $python scripts/rehearse.py emulated "$stage" .aws-sam/build/template.yaml "$template" &&
+  if $sam_python scripts/rehearse.py emulated "$stage" .aws-sam/build/template.yaml "$template" &&
     AWS_DEFAULT_REGION=$region DEPLOY_TEMPLATE=$template DEPLOY_SMOKE=0 \
       scripts/deploy.sh "$stage" >".local/rehearsal/deploy-$stage.log" 2>&1 &&
-    $python scripts/rehearse.py verify --endpoint "$AWS_ENDPOINT_URL" --region "$region" \
+    $sam_python scripts/rehearse.py verify --endpoint "$AWS_ENDPOINT_URL" --region "$region" \
       --stack "$stack" --template "$template"; then
     result=ok
   else
