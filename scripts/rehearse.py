@@ -6,13 +6,19 @@
              stage, with JSON access logs into a log group with retention;
              every alarm publishes to a topic whose key is the stack's own,
              rotated, and usable by CloudWatch; someone is subscribed; the
-             users and audit tables cannot be deleted.
+             users and audit tables cannot be deleted; the web ACL in front of
+             the stage, each rule with its scope and action printed, its rate
+             rules' scopes matching exactly the routes that send mail or check
+             a secret, its blocks answering 429 (Retry-After) or 413 in the
+             families' shape, its log redacting tokens (check_waf).
   emulated   a stage's copy of the built template (.aws-sam/build) without
              what the emulator cannot create: the API (moto ignores a REST
              API's `Body`, so its deployment fails for want of methods), with
              it the functions' API events; the alarms and the dashboard (moto
              does not model AWS::CloudWatch::Alarm); the alarm mail
-             subscription (moto's CloudFormation skips AWS::SNS::Subscription).
+             subscription (moto's CloudFormation skips AWS::SNS::Subscription);
+             the web ACL, its association and logging (moto's CloudFormation
+             has no AWS::WAFv2 resources).
              Transformed here: moto does not run the SAM transform on a
              change set.
   bootstrap  the stack `sam deploy` keeps its artifacts bucket in
@@ -33,7 +39,22 @@ EMULATOR_LACKS = (
     "AWS::CloudWatch::Alarm",
     "AWS::CloudWatch::Dashboard",
     "AWS::SNS::Subscription",
+    "AWS::WAFv2::WebACL",
+    "AWS::WAFv2::WebACLAssociation",
+    "AWS::WAFv2::LoggingConfiguration",
 )
+
+# The routes each rate rule of the web ACL must scope to (SPEC section 3's
+# limits, at the edge): those that send mail, those that check a secret.
+MAIL_ROUTES = {"/user/password", "/v2/users/{userId}/password_reset", "/zitadel.user.v2.UserService/PasswordReset"}
+SECRET_ROUTES = {
+    "/user/password/reset",
+    "/callbacks/password-reset",
+    "/user/pin",
+    "/user/otp",
+    "/v2/users/{userId}/password",
+    "/zitadel.user.v2.UserService/SetPassword",
+}
 
 
 def check_stage(stack):
@@ -104,6 +125,104 @@ def check_stage(stack):
     for table in ("UsersTable", "AuditTable"):
         if resources[table]["Properties"].get("DeletionProtectionEnabled") is not True:
             problems.append(f"{table}: no deletion protection")
+    return problems + check_waf(stack)
+
+
+def _describe(statement):
+    """A rule's scope in words."""
+    if "RateBasedStatement" in statement:
+        rate = statement["RateBasedStatement"]
+        scope = rate.get("ScopeDownStatement", {}).get("RegexMatchStatement", {}).get("RegexString", "every route")
+        return f"{rate['Limit']} per address per {rate.get('EvaluationWindowSec', 300)} s, {scope}"
+    if "SizeConstraintStatement" in statement:
+        size = statement["SizeConstraintStatement"]
+        return f"body {size['ComparisonOperator']} {size['Size']} bytes"
+    if "ManagedRuleGroupStatement" in statement:
+        group = statement["ManagedRuleGroupStatement"]
+        overrides = [o["Name"] for o in group.get("RuleActionOverrides", [])]
+        return f"{group['VendorName']} {group['Name']}" + (f" ({', '.join(overrides)} counted)" if overrides else "")
+    return json.dumps(statement)
+
+
+def _routes():
+    """The path of every API event of template.yaml."""
+    from stack_template import source_template
+
+    routes = set()
+    for resource in source_template()["Resources"].values():
+        if resource["Type"] == "AWS::Serverless::Function":
+            for event in resource["Properties"].get("Events", {}).values():
+                if event["Type"] == "Api":
+                    routes.add(event["Properties"]["Path"])
+    return routes
+
+
+def check_waf(stack):
+    """The web ACL of a stage: printed rule by rule, and its problems."""
+    import re
+
+    stage = stack.parameters["Stage"]
+    mode = stack.parameters.get("WafMode", "block")
+    acls = stack.of_type("AWS::WAFv2::WebACL")
+    if mode == "off":
+        print(f"rehearsal: {stage}: web ACL off (WafMode)")
+        return [] if not acls else ["WafMode is off but a web ACL is created"]
+    if len(acls) != 1:
+        return [f"{len(acls)} web ACLs, not one"]
+    acl = stack.resolved(acls[0])["Properties"]
+    problems = []
+    if acl["Scope"] != "REGIONAL":
+        problems.append("the web ACL is not REGIONAL (API Gateway's scope)")
+    associations = [stack.resolved(n)["Properties"] for n in stack.of_type("AWS::WAFv2::WebACLAssociation")]
+    stage_arn = f"arn:aws:apigateway:{stack.region}::/restapis/{stack.physical('Api')}/stages/{stack.physical('ApiStage')}"
+    if [a["ResourceArn"] for a in associations] != [stage_arn]:
+        problems.append(f"the web ACL is not associated with the API's stage: {associations}")
+    bodies = acl.get("CustomResponseBodies", {})
+    for body in bodies.values():
+        document = json.loads(body["Content"])
+        if not ({"code", "message", "errors"} <= set(document)):
+            problems.append(f"a custom response body lacks the families' fields: {body['Content']}")
+    routes = _routes()
+    scoped = {}
+    print(f"rehearsal: {stage}: web ACL {acl['Name']} ({acl['Scope']}, WafMode {mode}) on {stage_arn}:")
+    for rule in sorted(acl["Rules"], key=lambda r: r["Priority"]):
+        action = rule.get("Action") or rule.get("OverrideAction")
+        verb = next(iter(action))
+        response = action.get("Block", {}).get("CustomResponse")
+        answer = f" {response['ResponseCode']}" if response else ""
+        print(f"rehearsal: {stage}:   {rule['Priority']} {rule['Name']}: {_describe(rule['Statement'])} -> {verb}{answer}")
+        expected = {"count": "Count"}.get(mode, "None" if "OverrideAction" in rule else "Block")
+        if verb != expected:
+            problems.append(f"rule {rule['Name']} acts {verb}, not {expected} (WafMode {mode})")
+        if response:
+            if response["CustomResponseBodyKey"] not in bodies:
+                problems.append(f"rule {rule['Name']} answers a body the web ACL lacks")
+            headers = {h["Name"] for h in response.get("ResponseHeaders", [])}
+            if response["ResponseCode"] == 429 and "Retry-After" not in headers:
+                problems.append(f"rule {rule['Name']} answers 429 without Retry-After")
+        rate = rule["Statement"].get("RateBasedStatement")
+        regex = rate and rate.get("ScopeDownStatement", {}).get("RegexMatchStatement", {}).get("RegexString")
+        if regex:
+            concrete = {r: r.replace("{userId}", "0123456789abcdef01234567") for r in routes}
+            matched = {
+                route
+                for route, path in concrete.items()
+                if re.search(regex, path) and re.search(regex, f"/{stage}{path}")
+            }
+            scoped[rule["Name"]] = matched
+    for name, wanted in (("mail-routes-per-address", MAIL_ROUTES), ("secret-routes-per-address", SECRET_ROUTES)):
+        if scoped.get(name) != wanted:
+            problems.append(f"rule {name} scopes to {sorted(scoped.get(name, []))}, not {sorted(wanted)}")
+    logging = [stack.resolved(n)["Properties"] for n in stack.of_type("AWS::WAFv2::LoggingConfiguration")]
+    redacted = [f.get("SingleHeader", {}).get("Name", "").lower() for c in logging for f in c.get("RedactedFields", [])]
+    if "authorization" not in redacted:
+        problems.append("the web ACL's log does not redact the Authorization header")
+    for config in logging:
+        for arn in config["LogDestinationConfigs"]:
+            groups = [n for n in stack.of_type("AWS::Logs::LogGroup") if stack.attribute(n, "Arn") == arn]
+            props = stack.resolved(groups[0])["Properties"] if groups else {}
+            if not props.get("LogGroupName", "").startswith("aws-waf-logs-") or "RetentionInDays" not in props:
+                problems.append("the web ACL logs to no aws-waf-logs- group of the stack with a retention")
     return problems
 
 
@@ -191,7 +310,8 @@ def verify(args):
             "AWS::IAM::Role": sum(r["RoleName"].startswith(prefix) for r in client("iam").list_roles()["Roles"]),
             "AWS::DynamoDB::Table": sum(t.startswith(prefix) for t in client("dynamodb").list_tables()["TableNames"]),
             "AWS::Logs::LogGroup": sum(
-                f"/{args.stack}/" in g["logGroupName"] for g in client("logs").describe_log_groups()["logGroups"]
+                f"/{args.stack}/" in g["logGroupName"] or g["logGroupName"] == f"aws-waf-logs-{args.stack}"
+                for g in client("logs").describe_log_groups()["logGroups"]
             ),
             "AWS::SNS::Topic": sum(f":{prefix}" in t["TopicArn"] for t in client("sns").list_topics()["Topics"]),
         }
