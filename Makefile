@@ -11,7 +11,7 @@ test:
 
 ## What AWS enforces, before a deploy: the recorded AWS calls of the last make test against
 ## each function's IAM policy, and scripts/deploy.sh run for every stage against emulated
-## AWS APIs (see README, "Deploying"); make test runs it last
+## AWS APIs (see docs/deploying.md); make test runs it last
 rehearse:
 	scripts/rehearse.sh
 
@@ -24,12 +24,12 @@ bench:
 sam-local:
 	scripts/sam-local.sh
 
-## Prove sam local: a flow through start-api and a sam local invoke (see README, "sam local")
+## Prove sam local: a flow through start-api and a sam local invoke (see docs/deploying.md, "sam local")
 test-sam-local:
 	scripts/sam-local-test.sh
 
 ## Every flow many times with DynamoDB and SES faults injected by a proxy (errors,
-## resets, delays), checking the invariants after each call (see README, "Faults and soak")
+## resets, delays), checking the invariants after each call (see docs/faults.md)
 faults:
 	scripts/faults.sh
 
