@@ -87,8 +87,12 @@ async fn http_client() -> Result<HttpClient, FetchError> {
         .https_or_http()
         .enable_http1()
         .build();
+    // No idle connections kept: fetches are a minute apart at least, and a
+    // connection kept across a frozen execution environment may be dead when
+    // it thaws, which would cost a failed refresh and a minute's floor.
     Ok(
         hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+            .pool_max_idle_per_host(0)
             .build(connector),
     )
 }
