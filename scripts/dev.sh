@@ -5,6 +5,12 @@
 # API_PORT and EMULATOR_PORT move the stack (defaults: 9000 and local.env's
 # emulator port), so a second stack can run beside a first one; the functions
 # then get a copy of local.env with the emulator and link addresses rewritten.
+#
+# LAMBDA_CONCURRENCY (default 4): processes per function the router may run at
+# once, as Lambda runs many execution environments of one function; each
+# still serves one request at a time. With 1, concurrent requests to one
+# function are served one after another and a race through the router races
+# nothing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/tools.sh
@@ -22,13 +28,15 @@ fi
 start_emulator "$port"
 echo "Emulator (DynamoDB, SES v2) on http://127.0.0.1:$port"
 [ "$aws_port" = "$port" ] || echo "The functions reach it through http://127.0.0.1:$aws_port"
-echo "API on http://127.0.0.1:$api_port (each function builds on its first request)"
+echo "API on http://127.0.0.1:$api_port (each function builds on its first request;" \
+  "up to ${LAMBDA_CONCURRENCY:-4} processes of a function serve concurrent requests)"
 
 export PATH="$PWD/.local/venv/bin:$PATH"
 # --disable-cors: the functions answer CORS themselves (family Z's RPC routes,
 # RPC_ALLOWED_ORIGINS), as they do behind API Gateway; the router's own
 # permissive CORS would answer every preflight before them.
-cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$api_port" --env-file "$env_file" --disable-cors &
+cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$api_port" --env-file "$env_file" --disable-cors \
+  --concurrency "${LAMBDA_CONCURRENCY:-4}" &
 WATCH_PID=$!
 stop_all() {
   kill "$WATCH_PID" 2>/dev/null || true
