@@ -10,7 +10,9 @@
 # once, as Lambda runs many execution environments of one function; each
 # still serves one request at a time. With 1, concurrent requests to one
 # function are served one after another and a race through the router races
-# nothing.
+# nothing. LAMBDA_RELOAD=0 keeps the running functions when the sources
+# change (the checked runs set it: an edit during a run must not restart the
+# functions mid-race).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/tools.sh
@@ -35,8 +37,10 @@ export PATH="$PWD/.local/venv/bin:$PATH"
 # --disable-cors: the functions answer CORS themselves (family Z's RPC routes,
 # RPC_ALLOWED_ORIGINS), as they do behind API Gateway; the router's own
 # permissive CORS would answer every preflight before them.
+reload=()
+[ "${LAMBDA_RELOAD:-1}" = 0 ] && reload=(--ignore-changes)
 cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$api_port" --env-file "$env_file" --disable-cors \
-  --concurrency "${LAMBDA_CONCURRENCY:-4}" &
+  --concurrency "${LAMBDA_CONCURRENCY:-4}" "${reload[@]}" &
 WATCH_PID=$!
 stop_all() {
   kill "$WATCH_PID" 2>/dev/null || true
