@@ -30,7 +30,7 @@ mod requests;
 
 pub use callers::{Call, Endpoint};
 pub use instrumented_store::InstrumentedStore;
-pub use log_capture::captured_logs;
+pub use log_capture::{captured_logs, contains_standalone};
 pub use requests::{api_request, api_request_bytes, event_request};
 
 pub fn repo_root() -> PathBuf {

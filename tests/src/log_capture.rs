@@ -47,3 +47,29 @@ static CAPTURE: LazyLock<CapturedLogs> = LazyLock::new(|| {
 pub fn captured_logs() -> &'static CapturedLogs {
     &CAPTURE
 }
+
+/// The metrics line the invocation with `request_id` wrote (exactly one).
+pub fn metrics_line(request_id: &str) -> serde_json::Value {
+    let found: Vec<serde_json::Value> = CAPTURE
+        .text()
+        .lines()
+        .filter(|line| line.contains(request_id))
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter(|document| document["requestId"] == request_id)
+        .collect();
+    assert_eq!(found.len(), 1, "one metrics line for {request_id}");
+    found.into_iter().next().unwrap()
+}
+
+/// Whether `needle` stands in `text` as a token of its own: not inside a
+/// longer run of letters, digits, `_` or `-` (a hex digest, an id, a UUID's
+/// group, a timestamp), so a 4-digit PIN is found where it was logged — in a
+/// JSON string, a query string, free text — and not by chance inside an id.
+pub fn contains_standalone(text: &str, needle: &str) -> bool {
+    let word = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-';
+    text.match_indices(needle).any(|(at, _)| {
+        let before = text[..at].chars().next_back();
+        let after = text[at + needle.len()..].chars().next();
+        !before.is_some_and(word) && !after.is_some_and(word)
+    })
+}
