@@ -167,9 +167,10 @@ impl Call<'_> {
     }
 
     /// Sends the request as [`Call::send`] does, and counts the DynamoDB
-    /// requests the invocation made (HTTP requests, the SDK's retries
-    /// included) from its own metrics line: what a round-trip budget is
-    /// about, whichever client or store layer makes them.
+    /// requests the invocation made (HTTP requests through the store's
+    /// client, the SDK's retries and resubmitted transactions included) from
+    /// its own metrics line: what a round-trip budget is about, however many
+    /// requests one store call makes.
     pub async fn send_counting_round_trips(mut self) -> (Response<Body>, u64) {
         let id = format!("trips-{}", password_service::domain::random_hex(8));
         self.request_id = Some(id.clone());

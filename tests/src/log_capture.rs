@@ -73,3 +73,28 @@ pub fn contains_standalone(text: &str, needle: &str) -> bool {
         !before.is_some_and(word) && !after.is_some_and(word)
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::contains_standalone;
+
+    #[test]
+    fn a_pin_is_found_where_it_was_logged_and_not_inside_ids() {
+        for logged in [
+            r#"{"body":"{\"pin\":\"2468\"}"}"#,
+            "PUT /user/password/reset?pin=2468&x=1",
+            "wrong PIN 2468 for user",
+            r#"{"pin":2468}"#,
+        ] {
+            assert!(contains_standalone(logged, "2468"), "{logged}");
+        }
+        for chance in [
+            r#"{"userId":"5f2468ab0c"}"#,
+            r#"{"_aws":{"Timestamp":1796612468123}}"#,
+            r#"{"requestId":"metrics-a2468b-wrong"}"#,
+            "9b61c734-2468-48ad-b011-97867ff3d683",
+        ] {
+            assert!(!contains_standalone(chance, "2468"), "{chance}");
+        }
+    }
+}
