@@ -27,10 +27,14 @@ pub enum ServiceError {
     Policy(#[from] PolicyViolation),
     #[error("wrong PIN")]
     PinInvalid { remaining_attempts: u32 },
-    /// A wrong or replayed device OTP: at P5 under the PIN rule (with the
-    /// attempts left); at P7's activation, not counted (`None`).
+    /// A wrong device OTP: at P5 under the PIN rule (with the attempts
+    /// left); at P7's activation, not counted (`None`).
     #[error("wrong OTP")]
     OtpInvalid { remaining_attempts: Option<u32> },
+    /// A device OTP right for a step already accepted (P5): refused, not
+    /// counted; the attempts left are those before it.
+    #[error("the OTP was used already")]
+    OtpAlreadyUsed { remaining_attempts: u32 },
     #[error("the user has neither a PIN nor a device OTP")]
     NoProofDefined,
     #[error("too many wrong proofs: the critical data was deleted")]

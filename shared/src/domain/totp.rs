@@ -52,15 +52,27 @@ pub fn code_for_step(secret: &[u8], step: u64) -> OtpCode {
     )))
 }
 
-/// Checks `code` against the steps within [`SKEW_STEPS`] of `now_unix_seconds`
-/// and returns the step it was computed for, which the caller stores as the
-/// new last accepted step.
+/// What a code proved against the steps within [`SKEW_STEPS`] of now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TotpMatch {
+    /// Right for `step`, after the last accepted step: the caller stores it
+    /// as the new last accepted step.
+    Fresh(u64),
+    /// Right only for a step at or before the last accepted one: a code seen
+    /// already (RFC 6238 §5.2). It proves the device was there a moment ago,
+    /// so it is refused, but it is not a wrong proof (SPEC P5).
+    Replayed,
+    /// Right for no step of the window.
+    Wrong,
+}
+
+/// Checks `code` against the steps within [`SKEW_STEPS`] of `now_unix_seconds`.
 ///
-/// A step at or before `last_accepted_step` never matches, so a code is
-/// accepted once (RFC 6238 §5.2) and nothing older than an accepted code is
+/// A step at or before `last_accepted_step` is never [`TotpMatch::Fresh`], so
+/// a code is accepted once and nothing older than an accepted code is
 /// accepted after it. When one code value belongs to two steps of the window
-/// (one chance in a million), the latest is returned, so the same digits cannot
-/// be accepted a second time under the other step.
+/// (one chance in a million), the latest fresh one is returned, so the same
+/// digits cannot be accepted a second time under the other step.
 ///
 /// Every step of the window is computed and compared in constant time, so the
 /// time taken does not depend on how many digits of a guess were right.
@@ -69,22 +81,24 @@ pub fn verify(
     code: &OtpCode,
     now_unix_seconds: u64,
     last_accepted_step: Option<u64>,
-) -> Option<u64> {
+) -> TotpMatch {
     let now = step_at(now_unix_seconds);
     let first = now.saturating_sub(SKEW_STEPS);
     let last = now.saturating_add(SKEW_STEPS);
     let given = code.0.expose().as_bytes();
 
-    let mut matched = None;
+    let mut verdict = TotpMatch::Wrong;
     for step in first..=last {
         let expected = code_for_step(secret, step);
         let equal: bool = expected.0.expose().as_bytes().ct_eq(given).into();
         let after_last_accepted = last_accepted_step.is_none_or(|accepted| step > accepted);
-        if equal && after_last_accepted {
-            matched = Some(step);
-        }
+        verdict = match (equal, after_last_accepted, verdict) {
+            (true, true, _) => TotpMatch::Fresh(step),
+            (true, false, TotpMatch::Wrong) => TotpMatch::Replayed,
+            (_, _, kept) => kept,
+        };
     }
-    matched
+    verdict
 }
 
 /// RFC 4226 §5.3: HMAC-SHA1 of the big-endian counter, dynamic truncation,
@@ -106,6 +120,7 @@ fn hotp(secret: &[u8], counter: u64, digits: u32) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use TotpMatch::{Fresh, Replayed, Wrong};
 
     /// RFC 6238 Appendix B's SHA1 seed: the ASCII string "12345678901234567890".
     const RFC_SEED: &[u8] = b"12345678901234567890";
@@ -168,7 +183,7 @@ mod tests {
     fn rfc_vector_verifies_at_its_own_time() {
         assert_eq!(
             verify(RFC_SEED, &code("081804"), 1_111_111_109, None),
-            Some(37_037_036)
+            Fresh(37_037_036)
         );
     }
 
@@ -176,7 +191,7 @@ mod tests {
     fn code_of_the_current_step_is_accepted() {
         let now = step_at(NOW);
         let current = code_for_step(RFC_SEED, now);
-        assert_eq!(verify(RFC_SEED, &current, NOW, None), Some(now));
+        assert_eq!(verify(RFC_SEED, &current, NOW, None), Fresh(now));
     }
 
     #[test]
@@ -184,8 +199,8 @@ mod tests {
         let now = step_at(NOW);
         let previous = code_for_step(RFC_SEED, now - 1);
         let next = code_for_step(RFC_SEED, now + 1);
-        assert_eq!(verify(RFC_SEED, &previous, NOW, None), Some(now - 1));
-        assert_eq!(verify(RFC_SEED, &next, NOW, None), Some(now + 1));
+        assert_eq!(verify(RFC_SEED, &previous, NOW, None), Fresh(now - 1));
+        assert_eq!(verify(RFC_SEED, &next, NOW, None), Fresh(now + 1));
     }
 
     #[test]
@@ -193,8 +208,8 @@ mod tests {
         let now = step_at(NOW);
         let too_old = code_for_step(RFC_SEED, now - 2);
         let too_new = code_for_step(RFC_SEED, now + 2);
-        assert_eq!(verify(RFC_SEED, &too_old, NOW, None), None);
-        assert_eq!(verify(RFC_SEED, &too_new, NOW, None), None);
+        assert_eq!(verify(RFC_SEED, &too_old, NOW, None), Wrong);
+        assert_eq!(verify(RFC_SEED, &too_new, NOW, None), Wrong);
     }
 
     #[test]
@@ -202,8 +217,11 @@ mod tests {
         // The last second of step 100 still accepts step 99; the first second
         // of step 101 no longer does.
         let code_of_99 = code_for_step(RFC_SEED, 99);
-        assert_eq!(verify(RFC_SEED, &code_of_99, 100 * 30 + 29, None), Some(99));
-        assert_eq!(verify(RFC_SEED, &code_of_99, 101 * 30, None), None);
+        assert_eq!(
+            verify(RFC_SEED, &code_of_99, 100 * 30 + 29, None),
+            Fresh(99)
+        );
+        assert_eq!(verify(RFC_SEED, &code_of_99, 101 * 30, None), Wrong);
     }
 
     #[test]
@@ -215,35 +233,44 @@ mod tests {
             code_for_step(RFC_SEED, now),
             "test needs distinct codes"
         );
-        assert_eq!(verify(RFC_SEED, &other, NOW, None), None);
+        assert_eq!(verify(RFC_SEED, &other, NOW, None), Wrong);
     }
 
     #[test]
-    fn accepted_code_is_refused_the_second_time() {
+    fn accepted_code_is_a_replay_the_second_time() {
         let now = step_at(NOW);
         let current = code_for_step(RFC_SEED, now);
-        let accepted = verify(RFC_SEED, &current, NOW, None);
-        assert_eq!(accepted, Some(now));
-        assert_eq!(verify(RFC_SEED, &current, NOW, accepted), None);
-        assert_eq!(verify(RFC_SEED, &current, NOW + 20, accepted), None);
+        assert_eq!(verify(RFC_SEED, &current, NOW, None), Fresh(now));
+        assert_eq!(verify(RFC_SEED, &current, NOW, Some(now)), Replayed);
+        assert_eq!(verify(RFC_SEED, &current, NOW + 20, Some(now)), Replayed);
     }
 
     #[test]
-    fn older_code_is_refused_after_a_newer_one_was_accepted() {
+    fn older_code_is_a_replay_after_a_newer_one_was_accepted() {
         let now = step_at(NOW);
         let previous = code_for_step(RFC_SEED, now - 1);
-        assert_eq!(verify(RFC_SEED, &previous, NOW, Some(now)), None);
-        assert_eq!(verify(RFC_SEED, &previous, NOW, Some(now + 1)), None);
+        assert_eq!(verify(RFC_SEED, &previous, NOW, Some(now)), Replayed);
+        assert_eq!(verify(RFC_SEED, &previous, NOW, Some(now + 1)), Replayed);
+    }
+
+    #[test]
+    fn a_replay_is_told_only_for_a_right_code() {
+        let now = step_at(NOW);
+        let other = code_for_step(b"another secret of twenty", now);
+        assert_eq!(verify(RFC_SEED, &other, NOW, Some(now)), Wrong);
+        // Right for a step outside the window: wrong, whatever was accepted.
+        let too_old = code_for_step(RFC_SEED, now - 2);
+        assert_eq!(verify(RFC_SEED, &too_old, NOW, Some(now)), Wrong);
     }
 
     #[test]
     fn next_code_is_accepted_after_the_previous_one() {
         let now = step_at(NOW);
         let next = code_for_step(RFC_SEED, now + 1);
-        assert_eq!(verify(RFC_SEED, &next, NOW, Some(now)), Some(now + 1));
+        assert_eq!(verify(RFC_SEED, &next, NOW, Some(now)), Fresh(now + 1));
         assert_eq!(
             verify(RFC_SEED, &code_for_step(RFC_SEED, now), NOW, Some(now - 1)),
-            Some(now)
+            Fresh(now)
         );
     }
 
@@ -256,16 +283,17 @@ mod tests {
         assert_eq!(shared, code_for_step(RFC_SEED, later), "the steps collide");
         let now = (earlier + 1) * STEP_SECONDS;
 
-        let accepted = verify(RFC_SEED, &shared, now, None);
-        assert_eq!(accepted, Some(later));
-        assert_eq!(verify(RFC_SEED, &shared, now, accepted), None);
+        assert_eq!(verify(RFC_SEED, &shared, now, None), Fresh(later));
+        assert_eq!(verify(RFC_SEED, &shared, now, Some(later)), Replayed);
+        // With only the earlier step used, the later one is still fresh.
+        assert_eq!(verify(RFC_SEED, &shared, now, Some(earlier)), Fresh(later));
     }
 
     #[test]
     fn first_steps_after_the_epoch_do_not_underflow() {
         let first = code_for_step(RFC_SEED, 0);
-        assert_eq!(verify(RFC_SEED, &first, 10, None), Some(0));
-        assert_eq!(verify(RFC_SEED, &first, 10, Some(0)), None);
+        assert_eq!(verify(RFC_SEED, &first, 10, None), Fresh(0));
+        assert_eq!(verify(RFC_SEED, &first, 10, Some(0)), Replayed);
     }
 
     #[test]

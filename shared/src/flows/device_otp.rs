@@ -4,7 +4,8 @@
 //! answer; it is stored only sealed by the key ring, the user id as
 //! associated data. Proving the device at P5 is `pin_proof`'s.
 
-use crate::domain::{totp, Enrolment, OtpCode, OtpSecret, Secret, User};
+use crate::domain::totp::{self, TotpMatch};
+use crate::domain::{Enrolment, OtpCode, OtpSecret, Secret, User};
 use crate::error::ServiceError;
 use crate::mail::Notice;
 use crate::services::Services;
@@ -89,15 +90,17 @@ pub async fn activate(
                 let pending = pending.ok_or(ServiceError::OtpEnrolmentNotPending)?;
                 let secret = otp.keys.decrypt(&pending.sealed_secret, user.id.as_str())?;
                 let now = services.clock.now_seconds();
-                let step = totp::verify(
+                // Nothing accepted yet: a code is fresh or wrong.
+                let TotpMatch::Fresh(step) = totp::verify(
                     secret.expose_bytes(),
                     code,
                     u64::try_from(now).unwrap_or_default(),
                     None,
-                )
-                .ok_or(ServiceError::OtpInvalid {
-                    remaining_attempts: None,
-                })?;
+                ) else {
+                    return Err(Retry::Refused(ServiceError::OtpInvalid {
+                        remaining_attempts: None,
+                    }));
+                };
                 let at = services.clock.now_millis();
                 match services
                     .store

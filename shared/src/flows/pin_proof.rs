@@ -3,15 +3,20 @@
 //! operator's unlock of a failure window.
 //!
 //! One failure counter per user, in a 24-hour window, stepped alike by a
-//! wrong PIN and a wrong (or replayed) OTP. Each step of the counter is a
-//! write conditional on the value it was decided on, so under any
-//! concurrency exactly one request takes each step: exactly three answer
-//! "wrong", exactly one deletes the payment methods (in the same transaction
-//! as its step), and every other answers 410 until the window ends. A right
-//! OTP is accepted by a write conditional on its step being after the last
-//! accepted one, so a code is accepted once.
+//! wrong PIN and a wrong OTP. Each step of the counter is a write
+//! conditional on the value it was decided on, so under any concurrency
+//! exactly one request takes each step: exactly three answer "wrong",
+//! exactly one deletes the payment methods (in the same transaction as its
+//! step), and every other answers 410 until the window ends.
+//!
+//! A right OTP is accepted by a write conditional on its step being after
+//! the last accepted one and on the counter being as read, so a code is
+//! accepted once and never after a deletion. A code right for a step already
+//! accepted (a replay: a retried or doubled request) is refused and not
+//! counted: it proves the device was there a moment ago.
 
-use crate::domain::{totp, AuditEventType, OtpCode, Pin, Purpose, Secret, User, UserId};
+use crate::domain::totp::{self, TotpMatch};
+use crate::domain::{AuditEventType, OtpCode, Pin, Purpose, Secret, User, UserId};
 use crate::error::ServiceError;
 use crate::mail::Notice;
 use crate::metrics::{self, Outcome};
@@ -42,14 +47,16 @@ enum Verdict {
         otp_step: Option<u64>,
     },
     Wrong,
+    /// An OTP right for a step already accepted: refused, not counted.
+    Replayed,
     /// The user has neither a PIN nor a device OTP.
     NothingToProve,
 }
 
 /// Checks `proof` under the PIN rule, starting from the user and counter as
 /// the caller's authentication read them (so a call is one read and one
-/// write). `PinInvalid`, `OtpInvalid`, `NoProofDefined` and
-/// `CriticalDataDeleted` are the rule's refusals. A proof of a kind the user
+/// write). `PinInvalid`, `OtpInvalid`, `OtpAlreadyUsed`, `NoProofDefined`
+/// and `CriticalDataDeleted` are the rule's refusals. A proof of a kind the user
 /// does not have is a wrong one: the answer does not tell which kinds they
 /// have, and only a user with neither gets `NoProofDefined`.
 pub async fn check_proof(
@@ -72,10 +79,16 @@ pub async fn check_proof(
                 }
                 match judge(services, &user, proof, now)? {
                     Verdict::NothingToProve => Err(Retry::Refused(ServiceError::NoProofDefined)),
+                    Verdict::Replayed => Err(Retry::Refused(ServiceError::OtpAlreadyUsed {
+                        remaining_attempts: MAX_PIN_FAILURES - failures.count,
+                    })),
                     Verdict::Right {
                         otp_step: Some(step),
                     } => {
-                        // Accepting the step and clearing the counter: one write.
+                        // Accepting the step, on condition that the counter is
+                        // as read (and clearing it): one idempotent write. A
+                        // conflict reads again, where a concurrent request
+                        // that took the step makes this one a replay.
                         services
                             .store
                             .accept_otp_step(&user, step, failures, now)
@@ -132,10 +145,11 @@ fn judge(
                 .decrypt(&device.sealed_secret, user.id.as_str())?;
             let now = u64::try_from(now).unwrap_or_default();
             match totp::verify(secret.expose_bytes(), code, now, device.last_accepted_step) {
-                Some(step) => Verdict::Right {
+                TotpMatch::Fresh(step) => Verdict::Right {
                     otp_step: Some(step),
                 },
-                None => Verdict::Wrong,
+                TotpMatch::Replayed => Verdict::Replayed,
+                TotpMatch::Wrong => Verdict::Wrong,
             }
         }
     })

@@ -135,28 +135,56 @@ pub async fn issue_code(
 /// A request's `urlTemplate` may link only to a configured host, over https
 /// (plain http only to this machine, for the local stack): else anyone with
 /// a user's token could have a genuine-looking email carry the code away.
+///
+/// The template, with sample values in its placeholders, is parsed as a
+/// browser parses a link (WHATWG URL), and the host the browser would visit
+/// is compared exactly. What a browser reads otherwise than the text shows
+/// is refused outright: backslashes (read as `/`), whitespace and control
+/// characters (dropped), user info (`allowed@evil` or `evil\@allowed`), and a
+/// host whose parsed form is not its text (percent-encoded or
+/// internationalised hosts).
 fn check_link_host(allowed: &[String], template: &str) -> Result<(), ServiceError> {
     let refuse = |description: &str| ServiceError::InvalidField {
         field: "sendLink.urlTemplate",
         description: description.to_string(),
     };
-    let (scheme, rest) = template
-        .split_once("://")
+    if template
+        .chars()
+        .any(|c| c == '\\' || c.is_whitespace() || c.is_control())
+    {
+        return Err(refuse(
+            "must not contain a backslash, whitespace or a control character",
+        ));
+    }
+    let sample = template
+        .replace("{{.UserID}}", "000000000000000000000000")
+        .replace("{{.Code}}", "SAMPLE")
+        .replace("{{.OrgID}}", "org");
+    let link = url::Url::parse(&sample).map_err(|_| refuse("must be an absolute URL"))?;
+    if !link.username().is_empty() || link.password().is_some() {
+        return Err(refuse("must not carry a user name or password"));
+    }
+    let host = link
+        .host_str()
         .ok_or_else(|| refuse("must be an absolute URL"))?;
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    let host = authority
-        .rsplit_once('@')
-        .map_or(authority, |(_, host)| host)
-        .to_ascii_lowercase();
-    let host = match host.strip_prefix('[') {
-        Some(bracketed) => bracketed.split(']').next().unwrap_or_default().to_string(),
-        None => host.split(':').next().unwrap_or_default().to_string(),
+    // The host as written: between "//" and the first of "/?#", less a port.
+    let authority = sample
+        .split_once("://")
+        .map(|(_, rest)| rest.split(['/', '?', '#']).next().unwrap_or_default())
+        .unwrap_or_default();
+    let written = match authority.rsplit_once(':') {
+        Some((host, port)) if port.bytes().all(|b| b.is_ascii_digit()) => host,
+        _ => authority,
     };
-    if !allowed.contains(&host) {
+    if !written.eq_ignore_ascii_case(host) {
+        return Err(refuse("must name its host plainly"));
+    }
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    if !allowed.iter().any(|a| a == bare) {
         return Err(refuse("must link to a host this service is configured for"));
     }
-    let local = matches!(host.as_str(), "localhost" | "127.0.0.1" | "::1");
-    if !(scheme.eq_ignore_ascii_case("https") || (local && scheme.eq_ignore_ascii_case("http"))) {
+    let local = matches!(bare, "localhost" | "127.0.0.1" | "::1");
+    if !(link.scheme() == "https" || (local && link.scheme() == "http")) {
         return Err(refuse("must be an https URL"));
     }
     Ok(())
@@ -221,6 +249,58 @@ mod tests {
         ] {
             assert!(check_link_host(&allowed, bad).is_err(), "{bad}");
         }
+    }
+
+    /// Each of these sends a browser somewhere other than an allowed host,
+    /// or is not what its text shows.
+    #[test]
+    fn link_templates_are_judged_by_the_host_a_browser_would_visit() {
+        let allowed = vec!["app.example".to_string(), "127.0.0.1".to_string()];
+        for bad in [
+            // A browser reads the backslash as "/": the host is evil.example.
+            "https://evil.example\\@app.example/reset?code={{.Code}}",
+            "https:\\\\evil.example/reset",
+            "https://evil.example\\.app.example/",
+            // User info, in any form.
+            "https://user@app.example/",
+            "https://user:pass@app.example/",
+            "https://app.example:443@evil.example/",
+            "https://%61pp.example@evil.example/",
+            // Suffixes and look-alikes.
+            "https://evilapp.example/",
+            "https://app.example.evil.example/",
+            "https://app.examplе/", // Cyrillic е: parsed as punycode
+            "https://аpp.example/", // Cyrillic а
+            "https://app%2eexample/",
+            "https://app.example%2f@evil.example/",
+            "https://app.example%00.evil.example/",
+            // Whitespace and controls, which browsers drop.
+            "https://app.example /",
+            "https://ev\til.example@app.example/",
+            "https://evil.example\n@app.example/",
+            // Not https, or not absolute.
+            "javascript://app.example/%0aalert(1)",
+            "//app.example/reset",
+            "https:///app.example/",
+        ] {
+            assert!(check_link_host(&allowed, bad).is_err(), "{bad}");
+        }
+        for good in [
+            "https://app.example",
+            "https://app.example/reset?next=https://evil.example",
+            "https://app.example/r#@evil.example",
+            "https://APP.EXAMPLE/reset?code={{.Code}}&user={{.UserID}}&org={{.OrgID}}",
+        ] {
+            assert!(check_link_host(&allowed, good).is_ok(), "{good}");
+        }
+    }
+
+    #[test]
+    fn refusals_of_a_link_template_never_repeat_it() {
+        let allowed = vec!["app.example".to_string()];
+        let template = "https://secret-looking-token.example/";
+        let error = check_link_host(&allowed, template).unwrap_err();
+        assert!(!error.to_string().contains("secret-looking"), "{error}");
     }
 
     #[test]

@@ -141,6 +141,7 @@ impl From<ServiceError> for AdminError {
             // endpoints; rendered here only so that every outcome has a shape.
             ServiceError::PinInvalid { .. }
             | ServiceError::OtpInvalid { .. }
+            | ServiceError::OtpAlreadyUsed { .. }
             | ServiceError::WrongPassword
             | ServiceError::InvalidVerificationCode => AdminError::new(
                 StatusCode::FORBIDDEN,

@@ -184,6 +184,9 @@ impl From<ServiceError> for Status {
             }
             ServiceError::PinInvalid { .. } => Status::new(Code::InvalidArgument, "wrong PIN"),
             ServiceError::OtpInvalid { .. } => Status::new(Code::InvalidArgument, "wrong code"),
+            ServiceError::OtpAlreadyUsed { .. } => {
+                Status::new(Code::InvalidArgument, "the code was used already")
+            }
             ServiceError::NoProofDefined => {
                 Status::new(Code::NotFound, "the user has no second factor")
             }

@@ -259,7 +259,7 @@ impl From<ServiceError> for ApiError {
                     StatusCode::UNPROCESSABLE_ENTITY,
                     "otp-invalid",
                     "Wrong code",
-                    "The code is not correct, or it was used already.",
+                    "The code is not correct.",
                 );
                 match remaining_attempts {
                     // P5: under the PIN rule.
@@ -268,6 +268,14 @@ impl From<ServiceError> for ApiError {
                     None => wrong.pointer("/code"),
                 }
             }
+            ServiceError::OtpAlreadyUsed { remaining_attempts } => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "otp-already-used",
+                "Code already used",
+                "This code was accepted already; wait for the next one. It was not counted as a wrong attempt.",
+            )
+            .pointer("/otp")
+            .meta("remainingAttempts", remaining_attempts),
             ServiceError::NoProofDefined => ApiError::new(
                 StatusCode::NOT_FOUND,
                 "no-proof-defined",

@@ -64,7 +64,35 @@ pub fn json_object(
     match serde_json::from_str::<Value>(text) {
         Ok(Value::Object(map)) => Ok(map),
         Ok(_) => Err(BodyError::NotAnObject),
-        Err(e) => Err(BodyError::InvalidJson(e.to_string())),
+        Err(e) => Err(BodyError::InvalidJson(describe_json_error(&e, ""))),
+    }
+}
+
+/// What is wrong with a JSON body, naming the place (`field`, a path such as
+/// `newPassword.changeRequired`, or the line and column) and the rule, never
+/// the value sent: serde's own messages quote it (`invalid type: string
+/// "hunter2"`), and clients and proxies log error messages.
+pub fn describe_json_error(error: &serde_json::Error, field: &str) -> String {
+    use serde_json::error::Category;
+    let place = format!("line {}, column {}", error.line(), error.column());
+    match error.classify() {
+        Category::Io | Category::Syntax => format!("malformed at {place}"),
+        Category::Eof => format!("ends early at {place}"),
+        Category::Data => {
+            let subject = match field {
+                "" | "." => "a field".to_string(),
+                field => format!("field {field}"),
+            };
+            // serde's data errors read "<what was sent>, expected <rule>";
+            // only the rule, which the message type wrote, is kept.
+            let message = error.to_string();
+            let message = message.split(" at line ").next().unwrap_or_default();
+            match message.rsplit_once(", expected ") {
+                Some((_, rule)) => format!("{subject} must be {rule}"),
+                None if message.starts_with("missing field") => message.to_string(),
+                None => format!("{subject} has a value that is not accepted"),
+            }
+        }
     }
 }
 
@@ -304,6 +332,37 @@ mod tests {
             json_object(&request(None, "[1]"), MediaTypes::Json),
             Err(BodyError::NotAnObject)
         );
+    }
+
+    #[test]
+    fn json_errors_name_the_field_and_the_rule_never_the_value() {
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)]
+        struct Message {
+            flag: Option<bool>,
+            kind: Option<Kind>,
+        }
+        #[derive(Debug, serde::Deserialize)]
+        enum Kind {
+            Email,
+        }
+        let described = |body: &str| {
+            let mut json = serde_json::Deserializer::from_str(body);
+            let error = serde_path_to_error::deserialize::<_, Message>(&mut json).unwrap_err();
+            describe_json_error(error.inner(), &error.path().to_string())
+        };
+        let wrong_type = described(r#"{"flag": "hunter2"}"#);
+        assert_eq!(wrong_type, "field flag must be a boolean");
+        let wrong_variant = described(r#"{"kind": "hunter2"}"#);
+        assert_eq!(wrong_variant, "field kind must be `Email`");
+
+        let Err(BodyError::InvalidJson(syntax)) = json_object(
+            &request(None, r#"{"password": "hunter2" x}"#),
+            MediaTypes::Json,
+        ) else {
+            panic!("invalid JSON accepted");
+        };
+        assert_eq!(syntax, "malformed at line 1, column 24");
     }
 
     #[test]

@@ -79,9 +79,10 @@ pub trait DeviceOtps: Send + Sync {
     /// A right code at P5: records `step` as the device's last accepted step,
     /// on condition that the device is still the one read and its last
     /// accepted step is before `step` (so of two requests with one code,
-    /// exactly one gets here); and where `failures` were seen, clears the
-    /// failure counter on condition that it still holds them, in the same
-    /// write. `Conflict` if either moved.
+    /// exactly one gets here), and that the failure counter is as `failures`
+    /// saw it (none live, or the same count, which it then clears), in one
+    /// idempotent write: a submission applied but unanswered, sent again,
+    /// answers success. `Conflict` if anything moved.
     async fn accept_otp_step(
         &self,
         user: &User,

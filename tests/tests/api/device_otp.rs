@@ -9,8 +9,10 @@ use integration_tests::{
 use lambda_http::{Body, Response};
 use password_service::clock::Clock;
 use password_service::domain::{
-    totp, Locale, OtpDevice, OtpKeyRing, OtpSecret, Purpose, Secret, User,
+    totp, Locale, OtpCode, OtpDevice, OtpKeyRing, OtpSecret, Purpose, Secret, User,
 };
+use password_service::error::ServiceError;
+use password_service::flows::pin_proof::{check_proof, SecondFactor};
 use serde_json::{json, Value};
 
 const PASSWORD: &str = "amber-harbor-lighthouse-7";
@@ -409,13 +411,36 @@ async fn a_right_code_keeps_the_data_and_the_same_code_again_is_a_replay() {
     assert_eq!(stored.payment_methods.len(), 2);
     assert_eq!(stored.sequence, user.sequence, "a proof is not a change");
 
-    let replay = p5_otp(&app, &user, &current).await;
-    assert_eq!(replay.status(), 422);
-    assert_eq!(error_code(&replay), "otp-invalid");
-    assert_eq!(json_body(&replay)["errors"][0]["source"]["pointer"], "/otp");
-    assert_eq!(remaining_attempts(&replay), 2, "a replay is a wrong proof");
+    // A replay is refused and not counted, however often it comes.
+    for _ in 0..5 {
+        let replay = p5_otp(&app, &user, &current).await;
+        assert_eq!(replay.status(), 422);
+        assert_eq!(error_code(&replay), "otp-already-used");
+        assert_eq!(json_body(&replay)["errors"][0]["source"]["pointer"], "/otp");
+        assert_eq!(
+            remaining_attempts(&replay),
+            3,
+            "a replay is not a wrong proof"
+        );
+    }
     let older = p5_otp(&app, &user, &code(&app, &secret, -1)).await;
     assert_eq!(older.status(), 422, "nothing before an accepted step");
+    assert_eq!(error_code(&older), "otp-already-used");
+    assert_eq!(failures(&app, &user).await, 0);
+    let stored = app.stored_user(&user).await;
+    assert_eq!(stored.payment_methods.len(), 2);
+    assert_eq!(events(&app, &user, "user.critical_data.deleted").await, 0);
+
+    let wrong = p5_otp(&app, &user, &wrong_code(&app, &secret)).await;
+    assert_eq!(remaining_attempts(&wrong), 2);
+    let replay = p5_otp(&app, &user, &current).await;
+    assert_eq!(error_code(&replay), "otp-already-used");
+    assert_eq!(
+        remaining_attempts(&replay),
+        2,
+        "the attempts left, unchanged"
+    );
+    assert_eq!(failures(&app, &user).await, 1);
 
     app.clock.advance_seconds(30);
     assert_eq!(
@@ -424,6 +449,41 @@ async fn a_right_code_keeps_the_data_and_the_same_code_again_is_a_replay() {
         "the next step's code, which also clears the counter"
     );
     assert_eq!(failures(&app, &user).await, 0);
+}
+
+#[tokio::test]
+async fn a_right_code_decided_before_the_data_was_deleted_never_answers_204_after() {
+    // The callback read the counter at 0; four wrong proofs then deleted the
+    // data before its write: the write must see them.
+    let app = spawn_app().await;
+    let (user, secret) = user_with_device(&app, "late-right", true).await;
+    let (read_user, read_failures) = {
+        let now = app.clock.now_seconds();
+        let found = app.services.store.user_with_pin_failures(&user.id, now);
+        found.await.unwrap().unwrap()
+    };
+    assert_eq!(read_failures.count, 0);
+    for _ in 0..4 {
+        p5(&app, &user, &json!({ "pin": WRONG_PIN })).await;
+    }
+    assert!(app.stored_user(&user).await.payment_methods.is_empty());
+
+    let right = code(&app, &secret, 0);
+    let proof = SecondFactor::Otp(OtpCode::parse(&right).unwrap());
+    let outcome = check_proof(&app.services, read_user, read_failures, &proof).await;
+    assert!(
+        matches!(outcome, Err(ServiceError::CriticalDataDeleted { .. })),
+        "{outcome:?}"
+    );
+    assert!(
+        app.stored_user(&user)
+            .await
+            .otp_device
+            .unwrap()
+            .last_accepted_step
+            .is_none(),
+        "the code was not spent"
+    );
 }
 
 #[tokio::test]
@@ -492,15 +552,21 @@ async fn twenty_concurrent_callbacks_with_one_right_code_accept_it_exactly_once(
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..20 {
         let (app, user, current) = (app.clone(), user.clone(), current.clone());
-        tasks.spawn(async move { p5_otp(&app, &user, &current).await.status().as_u16() });
+        tasks.spawn(async move {
+            let response = p5_otp(&app, &user, &current).await;
+            (response.status().as_u16(), error_code(&response))
+        });
     }
     let answers = tasks.join_all().await;
-    let count = |status| answers.iter().filter(|s| **s == status).count();
+    let count = |status| answers.iter().filter(|(s, _)| *s == status).count();
+    let replays = answers.iter().filter(|(_, c)| c == "otp-already-used");
+    assert_eq!(replays.count(), 19, "{answers:?}");
     assert_eq!(count(204), 1, "{answers:?}");
-    // Every other request replays the accepted code: a wrong proof (SPEC
-    // section 5), so the rule runs its course.
-    assert_eq!((count(422), count(410)), (3, 16), "{answers:?}");
-    assert_eq!(events(&app, &user, "user.critical_data.deleted").await, 1);
+    // Every other request replays the accepted code: refused, not counted.
+    assert_eq!(count(422), 19, "{answers:?}");
+    assert_eq!(failures(&app, &user).await, 0);
+    assert_eq!(app.stored_user(&user).await.payment_methods.len(), 2);
+    assert_eq!(events(&app, &user, "user.critical_data.deleted").await, 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -698,7 +764,8 @@ async fn a_callback_with_a_code_costs_the_same_two_round_trips_as_with_a_pin() {
     let statuses: Vec<u16> = trips.iter().map(|(_, s, _)| *s).collect();
     assert_eq!(statuses, [204, 422, 204, 204, 422, 204, 422]);
     let counts: Vec<usize> = trips.iter().map(|(_, _, n)| *n).collect();
-    assert_eq!(counts, [1, 2, 2, 2, 2, 2, 2], "{trips:?}");
+    // A replay is refused on the read alone: nothing to write.
+    assert_eq!(counts, [1, 2, 2, 2, 2, 2, 1], "{trips:?}");
 }
 
 #[tokio::test]

@@ -508,6 +508,43 @@ async fn a_link_template_to_a_foreign_host_is_refused_and_nothing_is_mailed() {
 }
 
 #[tokio::test]
+async fn link_templates_a_browser_would_follow_elsewhere_are_refused_and_nothing_is_mailed() {
+    let app = spawn_app().await;
+    let (user, email) = user_with_password(&app, "zbypass").await;
+    let me = app.token_for(user.id.as_str());
+    // local.env allows app.example; each of these sends a browser elsewhere.
+    for template in [
+        r"https://evil.example\@app.example/r?code={{.Code}}",
+        r"https:\\evil.example\r?code={{.Code}}",
+        "https://app.example@evil.example/r?code={{.Code}}",
+        "https://app.example:443@evil.example/r?code={{.Code}}",
+        "https://evil.example%2f@app.example/r?code={{.Code}}",
+        "https://user@app.example/r?code={{.Code}}",
+        "https://app.example.evil.example/r?code={{.Code}}",
+        "https://evilapp.example/r?code={{.Code}}",
+        "https://app%2eexample/r?code={{.Code}}",
+        "https://аpp.example/r?code={{.Code}}",
+        "https://evil.example\t@app.example/r?code={{.Code}}",
+        "https:///evil.example/r?code={{.Code}}",
+    ] {
+        let body = json!({ "sendLink": { "urlTemplate": template } });
+        let response = z1(&app, &me, &user, &body.to_string()).await;
+        assert_eq!(
+            (response.status().as_u16(), grpc_code(&response)),
+            (400, 3),
+            "{template}"
+        );
+        assert_eq!(
+            violated_fields(&response),
+            ["sendLink.urlTemplate"],
+            "{template}"
+        );
+    }
+    assert!(app.mails_to(&email).is_empty());
+    assert_eq!(app.stored_user(&user).await.sequence, user.sequence);
+}
+
+#[tokio::test]
 async fn an_admin_may_give_neither_secret() {
     let app = spawn_app().await;
     let (user, _) = user_with_password(&app, "zadmin").await;

@@ -703,6 +703,46 @@ async fn bad_input_is_a_clear_error_in_its_protocol_never_a_5xx() {
 }
 
 #[tokio::test]
+async fn json_errors_name_the_field_and_never_repeat_the_value_sent() {
+    // Clients and proxies log grpc-message: a password sent in the wrong
+    // shape must not come back in it.
+    let app = spawn_app().await;
+    let user = user_with_password(&app, "rpcvalue").await;
+    let me = app.token_for(user.id.as_str());
+    let id = user.id.as_str();
+    for (body, field) in [
+        (
+            json!({ "userId": id, "newPassword": { "password": "hunter2-secret", "changeRequired": "hunter2-secret" } }),
+            "newPassword.changeRequired",
+        ),
+        (
+            json!({ "userId": id, "newPassword": "hunter2-secret" }),
+            "newPassword",
+        ),
+        (
+            json!({ "userId": id, "newPassword": { "password": 2_024_777_999 }, "currentPassword": PASSWORD }),
+            "newPassword.password",
+        ),
+    ] {
+        for wire in [Wire::ConnectJson, Wire::GrpcWebJson] {
+            let response = app
+                .z2_rpc(Some(&me), wire.content_type(), wire.body(&body, Vec::new()))
+                .await;
+            let answer = read(wire, &response);
+            assert_eq!(answer.code, 3, "{wire:?} {body}: {answer:?}");
+            assert!(
+                answer.message.contains(field),
+                "{wire:?} {body}: {answer:?}"
+            );
+            for value in ["hunter2", "2024777999"] {
+                assert!(!answer.message.contains(value), "{wire:?}: {answer:?}");
+            }
+        }
+    }
+    assert!(app.password_is(&user, PASSWORD).await);
+}
+
+#[tokio::test]
 async fn the_rpc_binding_answers_the_rest_bindings_field_violations() {
     let app = spawn_app().await;
     let user = user_with_password(&app, "rpcsame").await;

@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{Delete, Put, Update};
 
 use super::codec::{backend, get_n, get_s, n, otp_enrolment_id, s, user_from_item};
-use super::pin::clearing_failures;
+use super::pin::{clearing_failures, no_live_failures};
 use super::transaction::{Slot, Transaction, UserChange};
 use super::DynamoStore;
 use crate::clock::Millis;
@@ -160,7 +160,10 @@ impl DeviceOtps for DynamoStore {
         let device = user.otp_device.as_ref().ok_or(WriteError::Conflict)?;
         // Not a change of the user (no sequence, no event): the replay guard
         // moves with every accepted code, as the failure counter does with
-        // every wrong one.
+        // every wrong one. Always a transaction, even alone: its
+        // ClientRequestToken makes a submission whose answer was lost answer
+        // success when sent again, where a plain conditional update would
+        // fail its own condition and turn a right code into a refused one.
         let step_update = Update::builder()
             .table_name(&self.tables.users)
             .key("userId", s(user.id.as_str()))
@@ -170,15 +173,19 @@ impl DeviceOtps for DynamoStore {
             .expression_attribute_values(":step", n(step))
             .build()
             .map_err(backend)?;
-        if failures.count == 0 {
-            return self.update_one(step_update).await;
-        }
         let mut transaction = Transaction::default();
         transaction.update(Slot::User, step_update);
-        transaction.delete(
-            Slot::Counter,
-            clearing_failures(&self.tables.counters, &user.id, failures, now)?,
-        );
+        if failures.count == 0 {
+            transaction.check(
+                Slot::Counter,
+                no_live_failures(&self.tables.counters, &user.id, now)?,
+            );
+        } else {
+            transaction.delete(
+                Slot::Counter,
+                clearing_failures(&self.tables.counters, &user.id, failures, now)?,
+            );
+        }
         transaction
             .commit(&self.client)
             .await

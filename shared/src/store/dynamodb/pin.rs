@@ -2,7 +2,7 @@
 //! the same transaction.
 
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::{Delete, Update};
+use aws_sdk_dynamodb::types::{ConditionCheck, Delete, Update};
 
 use super::codec::{backend, get_n, n, pin_counter_id, s, user_from_item};
 use super::deleting_critical_data;
@@ -30,6 +30,24 @@ pub(super) fn clearing_failures(
         .condition_expression(STILL_AS_SEEN)
         .expression_attribute_names("#count", "count")
         .expression_attribute_values(":seen", n(seen.count))
+        .expression_attribute_values(":now", n(now))
+        .build()
+        .map_err(backend)
+}
+
+/// No failure window is live: the check a right proof seen with no failures
+/// makes, as an item of the transaction that writes the proof's own change,
+/// so that it never succeeds after failures it did not see (a deletion
+/// among them).
+pub(super) fn no_live_failures(
+    counters_table: &str,
+    id: &UserId,
+    now: i64,
+) -> Result<ConditionCheck, StoreError> {
+    ConditionCheck::builder()
+        .table_name(counters_table)
+        .key("counterId", s(&pin_counter_id(id)))
+        .condition_expression("attribute_not_exists(counterId) OR expiresAt <= :now")
         .expression_attribute_values(":now", n(now))
         .build()
         .map_err(backend)

@@ -73,15 +73,26 @@ struct PasswordJson {
 }
 
 /// Parses a JSON object; an empty (or blank) body is the empty message, as
-/// the REST binding of family Z reads it. serde_json's errors give the line
-/// and column, which point at the field.
+/// the REST binding of family Z reads it. A refusal names the field and the
+/// rule, never the value sent.
 fn parse_object<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, String> {
     let text = std::str::from_utf8(body).map_err(|_| "the body is not valid UTF-8".to_string())?;
     let text = if text.trim().is_empty() { "{}" } else { text };
     if !text.trim_start().starts_with('{') {
         return Err("the body must be a JSON object".into());
     }
-    serde_json::from_str(text).map_err(|e| format!("invalid JSON message: {e}"))
+    let mut json = serde_json::Deserializer::from_str(text);
+    let message = serde_path_to_error::deserialize(&mut json).map_err(|e| {
+        let why = crate::http::describe_json_error(e.inner(), &e.path().to_string());
+        format!("invalid JSON message: {why}")
+    })?;
+    json.end().map_err(|e| {
+        format!(
+            "invalid JSON message: {}",
+            crate::http::describe_json_error(&e, "")
+        )
+    })?;
+    Ok(message)
 }
 
 fn only_one_of(oneof: &str, members: [(&str, bool); 2]) -> Result<(), String> {
