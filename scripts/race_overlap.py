@@ -111,19 +111,25 @@ def main():
     args = parser.parse_args()
     function = "password-reset-callback"
     url = args.api.rstrip("/") + "/callbacks/password-reset"
-    # The right PIN: nothing counted, nothing deleted, every call answers 204.
-    since = time.time() * 1000
-    with ThreadPoolExecutor(max_workers=args.calls) as pool:
-        statuses = list(pool.map(lambda _: call(url, args.token, {"pin": args.pin}), range(args.calls)))
-    until = time.time() * 1000
-    # The router relays each function's output as it comes: give the last
-    # lines a moment to reach the log.
-    for _ in range(50):
-        seen = executions(args.log, function, since, until)
-        if len(seen) >= args.calls:
+    # A second try only if the first saw no overlap (a process of the
+    # function may still have been starting): a stack that serves one call
+    # at a time fails both.
+    for _ in range(2):
+        # The right PIN: nothing counted, nothing deleted, every call answers 204.
+        since = time.time() * 1000
+        with ThreadPoolExecutor(max_workers=args.calls) as pool:
+            statuses = list(pool.map(lambda _: call(url, args.token, {"pin": args.pin}), range(args.calls)))
+        until = time.time() * 1000
+        # The router relays each function's output as it comes: give the
+        # last lines a moment to reach the log.
+        for _ in range(50):
+            seen = executions(args.log, function, since, until)
+            if len(seen) >= args.calls:
+                break
+            time.sleep(0.2)
+        most = most_at_once(seen)
+        if most >= 2:
             break
-        time.sleep(0.2)
-    most = most_at_once(seen)
     processes = len(processes_of(function, args.stack_pid)) if args.stack_pid else None
     print(f"race: {args.calls} concurrent calls to {function} (P5, the right PIN): {dict(Counter(statuses))}")
     if seen:
