@@ -37,8 +37,8 @@ fi
 if [ ! -d tests/browser/node_modules/playwright-core ]; then
   npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error
 fi
-# LAMBDA_RELOAD=0: an edit during the run does not restart the functions.
-LAMBDA_RELOAD=0 scripts/dev.sh >"$dev_log" 2>&1 &
+# DEV_RELOAD=0: an edit during the run does not restart the functions.
+DEV_RELOAD=0 scripts/dev.sh >"$dev_log" 2>&1 &
 dev=$!
 stop() {
   kill -TERM "$dev" 2>/dev/null || true

@@ -54,3 +54,43 @@ def mint_token(settings, subject, scope=None, ttl=600, issued_at=None):
     key = settings["JWT_HS256_SECRET"].encode()
     signature = hmac.new(key, signing_input.encode(), hashlib.sha256).digest()
     return signing_input + "." + _b64(signature)
+
+
+# Settings the environment may give `make dev` beyond local.env's keys.
+EXTRA_SETTINGS = ("JWT_JWKS_URL", "JWT_JWKS", "JWT_JWKS_REFRESH_SECONDS", "JWT_LEEWAY_SECONDS",
+                  "REQUIRED_LINKED_IDENTITY")
+EXTRA_PREFIXES = ("RATE_LIMIT_",)
+
+
+def dev_env(source, api_port, aws_port, environ):
+    """local.env as `make dev` gives it to the functions: the emulator and the
+    links on the stack's ports, and every setting the environment gives
+    (`JWT_ISSUER=… JWT_JWKS_URL=… make dev`) over local.env's value; an empty
+    one unsets it. The AWS endpoints and credentials come from the ports and
+    local.env only: a test run's exports must not point the stack elsewhere."""
+    values = read_env_file(source)
+    for key in list(values):
+        if key.startswith("AWS_ENDPOINT_URL_"):
+            values[key] = f"http://127.0.0.1:{aws_port}"
+        elif key in ("SET_PASSWORD_URL", "RESET_CODE_URL_TEMPLATE"):
+            values[key] = values[key].replace("127.0.0.1:9000/", f"127.0.0.1:{api_port}/")
+    # `make faults` tests the functions with AWS's own timeouts.
+    if environ.get("FUNCTIONS_TIMEOUT_BUDGET"):
+        values["AWS_TIMEOUT_BUDGET"] = environ["FUNCTIONS_TIMEOUT_BUDGET"]
+    for key, value in environ.items():
+        if key.startswith("AWS_"):
+            continue
+        if key in values or key in EXTRA_SETTINGS or key.startswith(EXTRA_PREFIXES):
+            values[key] = value
+    # Single quotes: dotenv readers take the value literally (JSON, '=' signs).
+    return "".join(f"{key}='{value}'\n" for key, value in values.items())
+
+
+if __name__ == "__main__":
+    import os
+    import sys
+
+    if len(sys.argv) != 6 or sys.argv[1] != "dev-env":
+        sys.exit("usage: local_env.py dev-env SOURCE TARGET API_PORT AWS_PORT")
+    _, _, source, target, api_port, aws_port = sys.argv
+    Path(target).write_text(dev_env(source, api_port, aws_port, os.environ))

@@ -1,15 +1,18 @@
 //! Bearer-token authentication (SPEC section 1).
 //!
 //! Algorithms are pinned by configuration: HS256 only with a configured shared
-//! secret, RS256/ES256 only with keys from the configured JWKS. Keys are never
-//! taken from the token (`jku`, `x5u`, `jwk` headers are refused), `alg: none`
-//! does not parse, and a token's `alg` must match the family of the key it
-//! selects. Expiry and `nbf` are checked against the injected clock.
+//! secret, RS256/ES256 only with keys from the issuer's key set (`jwks`: fetched
+//! from its `jwks_uri`, cached, seeded by configuration). Keys are never taken
+//! from the token (`jku`, `x5u`, `jwk` headers are refused), `alg: none` does
+//! not parse, and a token's `alg` must match the family of the key it selects.
+//! Expiry and `nbf` are checked against the injected clock.
 
 use std::collections::HashSet;
 
 use jsonwebtoken::jwk::{JwkSet, KeyAlgorithm};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+
+use crate::jwks::{KeyCache, KeySource, PublicKey};
 use lambda_http::http::HeaderMap;
 use serde::Deserialize;
 
@@ -128,22 +131,28 @@ struct Claims {
     scp: Option<Vec<String>>,
 }
 
-struct PublicKey {
-    kid: Option<String>,
-    algorithm: Algorithm,
-    key: DecodingKey,
-}
-
 pub struct Authenticator {
     issuer: String,
     audience: String,
     leeway: i64,
     hs256: Option<DecodingKey>,
-    public_keys: Vec<PublicKey>,
+    public_keys: KeyCache,
 }
 
 impl Authenticator {
     pub fn new(config: &JwtSettings) -> Result<Self, ConfigError> {
+        let source = config
+            .key_source()
+            .map(|source| Box::new(source) as Box<dyn KeySource>);
+        Self::with_key_source(config, source)
+    }
+
+    /// As [`Authenticator::new`], with the issuer's keys from `source`
+    /// (tests give their own).
+    pub fn with_key_source(
+        config: &JwtSettings,
+        source: Option<Box<dyn KeySource>>,
+    ) -> Result<Self, ConfigError> {
         let mut public_keys = Vec::new();
         if let Some(json) = &config.jwks_json {
             let invalid = |reason: String| ConfigError::Invalid {
@@ -177,12 +186,12 @@ impl Authenticator {
                 .hs256_secret
                 .as_ref()
                 .map(|secret| DecodingKey::from_secret(secret.expose())),
-            public_keys,
+            public_keys: KeyCache::new(public_keys, source, config.jwks_refresh_seconds),
         })
     }
 
     /// Verifies the request's bearer token at `now` (Unix seconds).
-    pub fn authenticate(&self, headers: &HeaderMap, now: i64) -> Result<Caller, AuthError> {
+    pub async fn authenticate(&self, headers: &HeaderMap, now: i64) -> Result<Caller, AuthError> {
         let token = bearer_token(headers)?;
         let header = jsonwebtoken::decode_header(token)
             .map_err(|_| AuthError::InvalidToken("malformed token"))?;
@@ -196,7 +205,7 @@ impl Authenticator {
                 "critical header extensions are not supported",
             ));
         }
-        let key = self.key_for(header.alg, header.kid.as_deref())?;
+        let key = self.key_for(header.alg, header.kid.as_deref(), now).await?;
 
         let mut validation = Validation::new(header.alg);
         validation.set_issuer(&[&self.issuer]);
@@ -205,7 +214,7 @@ impl Authenticator {
         // Time is checked below against the service's clock.
         validation.validate_exp = false;
         validation.validate_nbf = false;
-        let data = jsonwebtoken::decode::<Claims>(token, key, &validation).map_err(|e| {
+        let data = jsonwebtoken::decode::<Claims>(token, &key, &validation).map_err(|e| {
             use jsonwebtoken::errors::ErrorKind;
             AuthError::InvalidToken(match e.kind() {
                 ErrorKind::InvalidIssuer => "wrong issuer",
@@ -252,26 +261,22 @@ impl Authenticator {
         })
     }
 
-    fn key_for(&self, algorithm: Algorithm, kid: Option<&str>) -> Result<&DecodingKey, AuthError> {
+    async fn key_for(
+        &self,
+        algorithm: Algorithm,
+        kid: Option<&str>,
+        now: i64,
+    ) -> Result<DecodingKey, AuthError> {
         match algorithm {
             Algorithm::HS256 => self
                 .hs256
-                .as_ref()
+                .clone()
                 .ok_or(AuthError::InvalidToken("algorithm not accepted")),
-            Algorithm::RS256 | Algorithm::ES256 => {
-                let mut candidates = self.public_keys.iter().filter(|k| k.algorithm == algorithm);
-                let found = match kid {
-                    Some(kid) => candidates.find(|k| k.kid.as_deref() == Some(kid)),
-                    // Without `kid`, only an unambiguous key will do.
-                    None => match (candidates.next(), candidates.next()) {
-                        (Some(only), None) => Some(only),
-                        _ => None,
-                    },
-                };
-                found
-                    .map(|k| &k.key)
-                    .ok_or(AuthError::InvalidToken("unknown signing key"))
-            }
+            Algorithm::RS256 | Algorithm::ES256 => self
+                .public_keys
+                .key_for(algorithm, kid, now)
+                .await
+                .ok_or(AuthError::InvalidToken("unknown signing key")),
             _ => Err(AuthError::InvalidToken("algorithm not accepted")),
         }
     }

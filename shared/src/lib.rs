@@ -21,6 +21,7 @@ pub mod error;
 pub mod flows;
 pub mod hashing;
 pub mod http;
+pub mod jwks;
 pub mod lambda;
 pub mod mail;
 pub mod metrics;

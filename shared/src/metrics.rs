@@ -48,10 +48,14 @@ pub enum Outcome {
     RateLimited,
     EmailSent,
     EmailFailed,
+    /// The issuer's signing keys were fetched (a token named a key not cached).
+    JwksRefreshed,
+    /// A fetch of the issuer's keys failed; the cached keys stayed.
+    JwksRefreshFailed,
 }
 
 impl Outcome {
-    pub const ALL: [Outcome; 7] = [
+    pub const ALL: [Outcome; 9] = [
         Outcome::PasswordSet,
         Outcome::PinWrong,
         Outcome::OtpWrong,
@@ -59,6 +63,8 @@ impl Outcome {
         Outcome::RateLimited,
         Outcome::EmailSent,
         Outcome::EmailFailed,
+        Outcome::JwksRefreshed,
+        Outcome::JwksRefreshFailed,
     ];
 
     /// The metric's name.
@@ -71,6 +77,8 @@ impl Outcome {
             Outcome::RateLimited => "rate_limited",
             Outcome::EmailSent => "email_sent",
             Outcome::EmailFailed => "email_failed",
+            Outcome::JwksRefreshed => "jwks_refreshed",
+            Outcome::JwksRefreshFailed => "jwks_refresh_failed",
         }
     }
 }

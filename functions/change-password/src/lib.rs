@@ -28,7 +28,7 @@ pub async fn handle(services: &Services, request: Request) -> Response<Body> {
 /// REST: the user is in the path, so access is decided before the body is
 /// even read (no enumeration, whatever the body).
 async fn rest_binding(services: &Services, request: &Request) -> Result<Response<Body>, Status> {
-    let caller = caller::authenticate_token(services, request.headers())?;
+    let caller = caller::authenticate_token(services, request.headers()).await?;
     let user_id = path_parameter(request, "userId");
     let actor = caller.authorise(&user_id).map_err(ServiceError::from)?;
     let body = json_object(request, MediaTypes::Json)?;
@@ -44,7 +44,7 @@ async fn rpc_binding(
     request: &Request,
     protocol: Protocol,
 ) -> Result<messages::SetPasswordResponse, Status> {
-    let caller = caller::authenticate_token(services, request.headers())?;
+    let caller = caller::authenticate_token(services, request.headers()).await?;
     let message: messages::SetPasswordRequest = protocol.decode(request)?;
     let given = SetPasswordRequest::from(message);
     let actor = caller

@@ -13,13 +13,14 @@ use crate::store::{PendingEnrolment, PinFailures};
 
 /// The caller of a valid token, without reading anything: for endpoints
 /// that decide access from the token alone before any lookup.
-pub fn authenticate_token(
+pub async fn authenticate_token(
     services: &Services,
     headers: &HeaderMap,
 ) -> Result<Caller, ServiceError> {
     Ok(services
         .authenticator
-        .authenticate(headers, services.clock.now_seconds())?)
+        .authenticate(headers, services.clock.now_seconds())
+        .await?)
 }
 
 /// Any caller with a valid token. Where the caller is also a user of this
@@ -28,7 +29,7 @@ pub async fn authenticate_caller(
     services: &Services,
     headers: &HeaderMap,
 ) -> Result<Caller, ServiceError> {
-    let caller = authenticate_token(services, headers)?;
+    let caller = authenticate_token(services, headers).await?;
     if let Some(id) = caller.user_id() {
         if let Some(user) = services.store.get_user(&id).await? {
             check_session(services, &caller, &user)?;
@@ -44,7 +45,7 @@ pub async fn authenticate_user(
     services: &Services,
     headers: &HeaderMap,
 ) -> Result<(Caller, User), ServiceError> {
-    let caller = authenticate_token(services, headers)?;
+    let caller = authenticate_token(services, headers).await?;
     let user = match caller.user_id() {
         Some(id) => services.store.get_user(&id).await?,
         None => None,
@@ -60,7 +61,7 @@ pub async fn authenticate_user_with_pin_failures(
     headers: &HeaderMap,
 ) -> Result<(Caller, User, PinFailures), ServiceError> {
     let now = services.clock.now_seconds();
-    let caller = authenticate_token(services, headers)?;
+    let caller = authenticate_token(services, headers).await?;
     let found = match caller.user_id() {
         Some(id) => services.store.user_with_pin_failures(&id, now).await?,
         None => None,
@@ -99,7 +100,7 @@ pub async fn authenticate_user_with_window(
     headers: &HeaderMap,
     limit: Limit,
 ) -> Result<(Caller, User, WindowCount), ServiceError> {
-    let caller = authenticate_token(services, headers)?;
+    let caller = authenticate_token(services, headers).await?;
     let (user, window) = match caller.user_id() {
         Some(id) => {
             let window = services.limiter.window(limit, id.as_str());
@@ -129,7 +130,7 @@ pub async fn authenticate_user_with_otp_enrolment(
     headers: &HeaderMap,
 ) -> Result<(Caller, User, Option<PendingEnrolment>), ServiceError> {
     let now = services.clock.now_seconds();
-    let caller = authenticate_token(services, headers)?;
+    let caller = authenticate_token(services, headers).await?;
     let found = match caller.user_id() {
         Some(id) => services.store.user_with_otp_enrolment(&id, now).await?,
         None => None,

@@ -74,6 +74,8 @@ fn authenticator(keys: &Keys, hs256: bool) -> Authenticator {
         audience: AUDIENCE.into(),
         hs256_secret: hs256.then(|| SecretBytes::new(HS_SECRET)),
         jwks_json: Some(jwks(&[&keys.rsa, &keys.ec])),
+        jwks_url: None,
+        jwks_refresh_seconds: 60,
         leeway_seconds: 30,
     })
     .unwrap()
@@ -88,15 +90,15 @@ fn bearer(token: &str) -> HeaderMap {
     headers
 }
 
-fn rejects(auth: &Authenticator, token: &str) -> bool {
+async fn rejects(auth: &Authenticator, token: &str) -> bool {
     matches!(
-        auth.authenticate(&bearer(token), NOW),
+        auth.authenticate(&bearer(token), NOW).await,
         Err(AuthError::InvalidToken(_))
     )
 }
 
-#[test]
-fn valid_tokens_of_each_configured_algorithm_are_accepted() {
+#[tokio::test]
+async fn valid_tokens_of_each_configured_algorithm_are_accepted() {
     let keys = keys();
     let auth = authenticator(&keys, true);
     for token in [
@@ -104,14 +106,14 @@ fn valid_tokens_of_each_configured_algorithm_are_accepted() {
         signed(&keys.rsa, Algorithm::RS256, &claims()),
         signed(&keys.ec, Algorithm::ES256, &claims()),
     ] {
-        let caller = auth.authenticate(&bearer(&token), NOW).unwrap();
+        let caller = auth.authenticate(&bearer(&token), NOW).await.unwrap();
         assert_eq!(caller.subject, "0123456789abcdef01234567");
         assert_eq!(caller.issued_at, Some(NOW));
     }
 }
 
-#[test]
-fn scopes_come_from_scope_or_scp() {
+#[tokio::test]
+async fn scopes_come_from_scope_or_scp() {
     let keys = keys();
     let auth = authenticator(&keys, true);
     let spaced = hs256(&with(
@@ -121,116 +123,121 @@ fn scopes_come_from_scope_or_scp() {
     ));
     assert!(auth
         .authenticate(&bearer(&spaced), NOW)
+        .await
         .unwrap()
         .has_scope("users:resetPassword"));
     let listed = hs256(&with(claims(), "scp", json!(["users:resetPassword"])));
     assert!(auth
         .authenticate(&bearer(&listed), NOW)
+        .await
         .unwrap()
         .has_scope("users:resetPassword"));
     assert!(!auth
         .authenticate(&bearer(&hs256(&claims())), NOW)
+        .await
         .unwrap()
         .has_scope("users:resetPassword"));
 }
 
-#[test]
-fn alg_none_is_rejected() {
+#[tokio::test]
+async fn alg_none_is_rejected() {
     let auth = authenticator(&keys(), true);
     let token = raw_token(&json!({"alg": "none", "typ": "JWT"}), &claims(), b"");
-    assert!(rejects(&auth, &token));
+    assert!(rejects(&auth, &token).await);
     let token = raw_token(&json!({"alg": "None"}), &claims(), b"");
-    assert!(rejects(&auth, &token));
+    assert!(rejects(&auth, &token).await);
 }
 
-#[test]
-fn a_tampered_payload_is_rejected() {
+#[tokio::test]
+async fn a_tampered_payload_is_rejected() {
     let auth = authenticator(&keys(), true);
     let token = hs256(&claims());
     let parts: Vec<&str> = token.split('.').collect();
     let forged = URL_SAFE_NO_PAD
         .encode(with(claims(), "sub", json!("ffffffffffffffffffffffff")).to_string());
-    assert!(rejects(
-        &auth,
-        &format!("{}.{}.{}", parts[0], forged, parts[2])
-    ));
+    assert!(rejects(&auth, &format!("{}.{}.{}", parts[0], forged, parts[2])).await);
 }
 
-#[test]
-fn wrong_issuer_or_audience_is_rejected() {
+#[tokio::test]
+async fn wrong_issuer_or_audience_is_rejected() {
     let auth = authenticator(&keys(), true);
-    assert!(rejects(
-        &auth,
-        &hs256(&with(claims(), "iss", json!("https://evil.example")))
-    ));
-    assert!(rejects(
-        &auth,
-        &hs256(&with(claims(), "aud", json!("another-service")))
-    ));
+    assert!(
+        rejects(
+            &auth,
+            &hs256(&with(claims(), "iss", json!("https://evil.example")))
+        )
+        .await
+    );
+    assert!(
+        rejects(
+            &auth,
+            &hs256(&with(claims(), "aud", json!("another-service")))
+        )
+        .await
+    );
 }
 
-#[test]
-fn exp_iss_aud_are_required() {
+#[tokio::test]
+async fn exp_iss_aud_are_required() {
     let auth = authenticator(&keys(), true);
     for claim in ["exp", "iss", "aud", "sub"] {
-        assert!(rejects(&auth, &hs256(&without(claims(), claim))), "{claim}");
+        assert!(
+            rejects(&auth, &hs256(&without(claims(), claim))).await,
+            "{claim}"
+        );
     }
 }
 
-#[test]
-fn expiry_allows_the_leeway_and_no_more() {
+#[tokio::test]
+async fn expiry_allows_the_leeway_and_no_more() {
     let auth = authenticator(&keys(), true);
     let within = hs256(&with(claims(), "exp", json!(NOW - 29)));
-    assert!(auth.authenticate(&bearer(&within), NOW).is_ok());
+    assert!(auth.authenticate(&bearer(&within), NOW).await.is_ok());
     let expired = hs256(&with(claims(), "exp", json!(NOW - 30)));
-    assert!(rejects(&auth, &expired));
+    assert!(rejects(&auth, &expired).await);
 }
 
-#[test]
-fn nbf_is_honoured() {
+#[tokio::test]
+async fn nbf_is_honoured() {
     let auth = authenticator(&keys(), true);
-    assert!(rejects(
-        &auth,
-        &hs256(&with(claims(), "nbf", json!(NOW + 31)))
-    ));
+    assert!(rejects(&auth, &hs256(&with(claims(), "nbf", json!(NOW + 31)))).await);
     assert!(auth
         .authenticate(
             &bearer(&hs256(&with(claims(), "nbf", json!(NOW + 29)))),
             NOW
         )
+        .await
         .is_ok());
 }
 
-#[test]
-fn a_token_issued_in_the_future_is_rejected_beyond_the_leeway() {
+#[tokio::test]
+async fn a_token_issued_in_the_future_is_rejected_beyond_the_leeway() {
     let auth = authenticator(&keys(), true);
-    assert!(rejects(
-        &auth,
-        &hs256(&with(claims(), "iat", json!(NOW + 31)))
-    ));
+    assert!(rejects(&auth, &hs256(&with(claims(), "iat", json!(NOW + 31)))).await);
     assert!(auth
         .authenticate(
             &bearer(&hs256(&with(claims(), "iat", json!(NOW + 29)))),
             NOW
         )
+        .await
         .is_ok());
 }
 
-#[test]
-fn time_claims_at_the_ends_of_the_range_neither_wrap_nor_panic() {
+#[tokio::test]
+async fn time_claims_at_the_ends_of_the_range_neither_wrap_nor_panic() {
     let auth = authenticator(&keys(), true);
     let far_future = hs256(&with(claims(), "exp", json!(i64::MAX)));
-    assert!(auth.authenticate(&bearer(&far_future), NOW).is_ok());
+    assert!(auth.authenticate(&bearer(&far_future), NOW).await.is_ok());
     let far_past = hs256(&with(claims(), "exp", json!(i64::MIN)));
-    assert!(rejects(&auth, &far_past));
+    assert!(rejects(&auth, &far_past).await);
     let nbf_min = hs256(&with(claims(), "nbf", json!(i64::MIN)));
-    assert!(auth.authenticate(&bearer(&nbf_min), NOW).is_ok());
+    assert!(auth.authenticate(&bearer(&nbf_min), NOW).await.is_ok());
     let iat_max = hs256(&with(claims(), "iat", json!(i64::MAX)));
-    assert!(rejects(&auth, &iat_max));
+    assert!(rejects(&auth, &iat_max).await);
 }
 
-#[test]
-fn hs256_signed_with_the_rsa_public_key_is_rejected() {
+#[tokio::test]
+async fn hs256_signed_with_the_rsa_public_key_is_rejected() {
     let keys = keys();
     let header = Header {
         kid: Some("rsa-1".into()),
@@ -238,19 +245,19 @@ fn hs256_signed_with_the_rsa_public_key_is_rejected() {
     };
     let confused = hs256_with_header(header, &claims(), &keys.rsa.public_der);
     // With an HS256 secret configured, the signature does not match it …
-    assert!(rejects(&authenticator(&keys, true), &confused));
+    assert!(rejects(&authenticator(&keys, true), &confused).await);
     // … and without one, HS256 is not an accepted algorithm at all.
-    assert!(rejects(&authenticator(&keys, false), &confused));
+    assert!(rejects(&authenticator(&keys, false), &confused).await);
 }
 
-#[test]
-fn hs256_is_refused_when_not_configured() {
+#[tokio::test]
+async fn hs256_is_refused_when_not_configured() {
     let auth = authenticator(&keys(), false);
-    assert!(rejects(&auth, &hs256(&claims())));
+    assert!(rejects(&auth, &hs256(&claims())).await);
 }
 
-#[test]
-fn keys_named_in_the_token_are_never_used() {
+#[tokio::test]
+async fn keys_named_in_the_token_are_never_used() {
     let keys = keys();
     let auth = authenticator(&keys, true);
     let plain = || Header::new(Algorithm::HS256);
@@ -270,48 +277,42 @@ fn keys_named_in_the_token_are_never_used() {
     ] {
         let shown = format!("{header:?}");
         assert!(
-            rejects(&auth, &hs256_with_header(header, &claims(), HS_SECRET)),
+            rejects(&auth, &hs256_with_header(header, &claims(), HS_SECRET)).await,
             "{shown}"
         );
     }
 }
 
-#[test]
-fn an_unknown_key_id_is_rejected() {
+#[tokio::test]
+async fn an_unknown_key_id_is_rejected() {
     let keys = keys();
     let auth = authenticator(&keys, true);
     let stranger = rsa_key("rsa-unknown");
-    assert!(rejects(
-        &auth,
-        &signed(&stranger, Algorithm::RS256, &claims())
-    ));
+    assert!(rejects(&auth, &signed(&stranger, Algorithm::RS256, &claims())).await);
 }
 
-#[test]
-fn a_token_signed_by_another_key_with_a_known_kid_is_rejected() {
+#[tokio::test]
+async fn a_token_signed_by_another_key_with_a_known_kid_is_rejected() {
     let keys = keys();
     let auth = authenticator(&keys, true);
     let impostor = rsa_key("rsa-1");
-    assert!(rejects(
-        &auth,
-        &signed(&impostor, Algorithm::RS256, &claims())
-    ));
+    assert!(rejects(&auth, &signed(&impostor, Algorithm::RS256, &claims())).await);
 }
 
-#[test]
-fn the_scheme_name_is_case_insensitive() {
+#[tokio::test]
+async fn the_scheme_name_is_case_insensitive() {
     let auth = authenticator(&keys(), true);
     let mut headers = HeaderMap::new();
     let value = format!("bEaReR {}", hs256(&claims()));
     headers.insert("authorization", HeaderValue::from_str(&value).unwrap());
-    assert!(auth.authenticate(&headers, NOW).is_ok());
+    assert!(auth.authenticate(&headers, NOW).await.is_ok());
 }
 
-#[test]
-fn no_token_or_another_scheme_is_missing_authentication() {
+#[tokio::test]
+async fn no_token_or_another_scheme_is_missing_authentication() {
     let auth = authenticator(&keys(), true);
     assert_eq!(
-        auth.authenticate(&HeaderMap::new(), NOW).unwrap_err(),
+        auth.authenticate(&HeaderMap::new(), NOW).await.unwrap_err(),
         AuthError::Missing
     );
     let mut basic = HeaderMap::new();
@@ -320,7 +321,7 @@ fn no_token_or_another_scheme_is_missing_authentication() {
         HeaderValue::from_static("Basic dXNlcjpwYXNz"),
     );
     assert_eq!(
-        auth.authenticate(&basic, NOW).unwrap_err(),
+        auth.authenticate(&basic, NOW).await.unwrap_err(),
         AuthError::Missing
     );
 }

@@ -12,7 +12,7 @@
 //!
 //! ```ignore
 //! rpc::serve(&services.config.rpc, &request, |protocol| async move {
-//!     let caller = caller::authenticate_token(services, request.headers())?;
+//!     let caller = caller::authenticate_token(services, request.headers()).await?;
 //!     let message: SetPasswordRequest = protocol.decode(&request)?;
 //!     operation(services, &caller, message).await // -> Result<SetPasswordResponse, Status>
 //! })
