@@ -13,6 +13,12 @@
 # AWS_CALLS_RECORD=FILE (set by `make test`) puts a recording proxy between
 # the functions and the emulator: every AWS call, by function, for
 # scripts/iam_check.py.
+#
+# LAMBDA_CONCURRENCY (default 4): processes per function the router may run at
+# once, as Lambda runs many execution environments of one function; each
+# still serves one request at a time. With 1, concurrent requests to one
+# function are served one after another and a race through the router races
+# nothing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/tools.sh
@@ -36,7 +42,8 @@ if [ -n "${record_port:-}" ]; then
 fi
 echo "Emulator (DynamoDB, SES v2) on http://127.0.0.1:$port"
 [ "$aws_port" = "$port" ] || echo "The functions reach it through http://127.0.0.1:$aws_port"
-echo "API on http://127.0.0.1:$api_port (each function builds on its first request)"
+echo "API on http://127.0.0.1:$api_port (each function builds on its first request;" \
+  "up to ${LAMBDA_CONCURRENCY:-4} processes of a function serve concurrent requests)"
 
 export PATH="$PWD/.local/venv/bin:$PATH"
 # DEV_RELOAD=0: no rebuild and restart when a file changes (a test stack whose
@@ -46,7 +53,8 @@ reload=()
 # --disable-cors: the functions answer CORS themselves (family Z's RPC routes,
 # RPC_ALLOWED_ORIGINS), as they do behind API Gateway; the router's own
 # permissive CORS would answer every preflight before them.
-cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$api_port" --env-file "$env_file" --disable-cors "${reload[@]}" &
+cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$api_port" --env-file "$env_file" --disable-cors \
+  --concurrency "${LAMBDA_CONCURRENCY:-4}" "${reload[@]}" &
 WATCH_PID=$!
 stop_all() {
   kill "$WATCH_PID" 2>/dev/null || true

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # End to end, as a newcomer would: start the README's `make dev`, call P1
-# through the router on :9000, drive the set-password page in Debian's
+# through the router on :9000, race 20 calls to P5 and check that their
+# executions overlapped (scripts/race_overlap.py), drive the set-password page in Debian's
 # Chromium (tests/browser), run ZITADEL's own clients against family Z's RPC
 # paths (tests/clients), drive the same stack with a client generated from
 # the OpenAPI documents (scripts/client-demo.sh), then fuzz every operation of
@@ -36,7 +37,8 @@ fi
 if [ ! -d tests/browser/node_modules/playwright-core ]; then
   npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error
 fi
-scripts/dev.sh >"$dev_log" 2>&1 &
+# DEV_RELOAD=0: an edit during the run does not restart the functions.
+DEV_RELOAD=0 scripts/dev.sh >"$dev_log" 2>&1 &
 dev=$!
 stop() {
   kill -TERM "$dev" 2>/dev/null || true
@@ -61,6 +63,18 @@ if [ "$status" != 202 ]; then
   exit 1
 fi
 echo "e2e: make dev serves the API (PUT /user/password → 202)"
+
+# Lambda runs many execution environments of one function at once; make dev
+# runs several processes of each (LAMBDA_CONCURRENCY). 20 concurrent calls to
+# P5 through the router: their handler executions, read from the functions'
+# own metrics lines in the log, must overlap, or every race through make dev
+# (the fault runs', the soak's, a client's) is served one call at a time.
+race_user=$(pwctl user create --email "race.$RANDOM@example.com" --pin 2468 | grep -o '[0-9a-f]\{24\}')
+race_token=$(pwctl token "$race_user")
+curl -s -o /dev/null --max-time 600 -X POST "$api/callbacks/password-reset" -d '{}'
+race=0
+.local/venv/bin/python scripts/race_overlap.py --api "$api" --log "$dev_log" --token "$race_token" \
+  --pin 2468 --calls 20 --stack-pid "$dev" || race=$?
 
 # A function builds on its first request: build the page's and P2's before
 # the browser's waits time out on them.
@@ -91,4 +105,4 @@ fuzz_started=$(date +%s)
 fuzz=0
 scripts/fuzz.sh || fuzz=$?
 echo "e2e: the fuzzer took $(( $(date +%s) - fuzz_started )) s"
-[ "$browser" -eq 0 ] && [ "$clients" -eq 0 ] && [ "$fuzz" -eq 0 ] && [ "$client" -eq 0 ]
+[ "$race" -eq 0 ] && [ "$browser" -eq 0 ] && [ "$clients" -eq 0 ] && [ "$fuzz" -eq 0 ] && [ "$client" -eq 0 ]

@@ -32,7 +32,9 @@ Control, on the same port (the SDK never calls these paths):
   PUT  /__faults/rules   a JSON list of rules (replaces them; counts restart)
   POST /__faults/pause, /__faults/resume   no faults for a while; the rules
                          and their counts stay
-  GET  /__faults/stats   {"requests": {op: n}, "injected": {fault: n}}
+  GET  /__faults/stats   {"requests": {op: n}, "injected": {fault: n},
+                         "fired": {"fault service:op": n}, "rules": [rule + {"fired": n}]}
+                         (the rules' own counts: since they were set)
   POST /__faults/stats   the same, and the counts start again
 
 With --record FILE it also appends one JSON line per AWS call, what IAM
@@ -90,8 +92,12 @@ class Rules:
         self.rules = []
         self.paused = False
         self.matched = Counter()
+        # Per rule (by index), the faults it injected since the rules were set:
+        # a placed scenario checks its own faults fired on its operation.
+        self.fired = Counter()
         self.requests = Counter()
         self.injected = Counter()
+        self.fired_on = Counter()
 
     def set(self, rules):
         for rule in rules:
@@ -99,6 +105,7 @@ class Rules:
                 raise ValueError(f"unknown fault {rule['fault']!r}")
         self.rules = rules
         self.matched = Counter()
+        self.fired = Counter()
         self.paused = False
 
     def pick(self, service, op):
@@ -116,6 +123,8 @@ class Rules:
             else:
                 fires = random.random() < rule.get("probability", 0)
             if fires and applicable(rule["fault"], service, op):
+                self.fired[index] += 1
+                self.fired_on[f"{rule['fault']} {service}:{op}"] += 1
                 return rule["fault"]
         return None
 
@@ -307,10 +316,16 @@ def build_app(upstream, delay, record=None):
         return web.json_response({"paused": rules.paused})
 
     async def stats(request):
-        answer = {"requests": dict(rules.requests), "injected": dict(rules.injected)}
+        answer = {
+            "requests": dict(rules.requests),
+            "injected": dict(rules.injected),
+            "fired": dict(rules.fired_on),
+            "rules": [dict(rule, fired=rules.fired[index]) for index, rule in enumerate(rules.rules)],
+        }
         if request.method == "POST":
             rules.requests.clear()
             rules.injected.clear()
+            rules.fired_on.clear()
         return web.json_response(answer)
 
     app = web.Application(client_max_size=16 * 1024 * 1024)

@@ -12,7 +12,14 @@ Checked:
   - no duplicate notice for one change (per user and kind, at most one mail
     per audit event of that kind);
   - the exact-once races (20 confirms of one link, 50 wrong PINs, 20 uses of
-    one Z code) still exact with faults on.
+    one Z code, a right device OTP sent 17 times beside 3 wrong PINs) still
+    exact with faults on, and raced: the function's executions, read from
+    its metrics lines in the stack's log, overlapped (make dev runs several
+    processes of each function);
+  - P5 with a device OTP: a right code is never counted as wrong, its replay
+    is refused (422 otp-already-used) and not counted, and the data is never
+    deleted without four genuinely wrong proofs;
+  - each placed scenario's faults fired, each on the operation it names.
 
 Ends with `faults: N requests, K faults injected, V violations`.
 """
@@ -31,11 +38,14 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import base64
+
 import requests
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from local_env import mint_token, read_env_file, totp  # noqa: E402
+from race_overlap import executions, most_at_once  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 ADMIN_SCOPE = "users:resetPassword"
@@ -101,14 +111,35 @@ SCENARIOS = [
     ("o1", nth("dynamodb", "UpdateItem", "reset-after")),
     ("p1_p2", nth("dynamodb", "UpdateItem", "reset-after")),
     ("z_rpc", nth("dynamodb", "*", "throttle", "throughput", "reset")),
-    ("p7", nth("dynamodb", "GetItem", "delay", "delay", "delay")),
+    # P7's calls read the user and the wrong-password counter in one
+    # BatchGetItem (never a GetItem).
+    ("p7", nth("dynamodb", "BatchGetItem", "delay", "delay", "delay")),
     ("p6", nth("dynamodb", "*", "internal", "internal", "internal")),
     # A notice's SendEmail: applied but the answer lost, late, refused.
     ("p1_p2", nth("ses", "SendEmail", "reset-after")),
     ("p4", nth("ses", "SendEmail", "delay")),
     ("z_rest", nth("ses", "SendEmail", "throttle")),
-    ("p6", nth("ses", "SendEmail", "rejected")),
+    # P6 mails no notice: the refused notice goes to P7's enrolment.
+    ("p7", nth("ses", "SendEmail", "rejected")),
+    # A right device OTP (none wrong before it, or two): its accept is a
+    # transaction under one ClientRequestToken. Applied but the answer lost,
+    # late past the attempt timeout, met by a conflict: the code is accepted
+    # once (204), never counted as wrong, and its replay is refused uncounted.
+    ("p5_otp_first", nth("dynamodb", "TransactWriteItems", "reset-after")),
+    ("p5_otp_first", nth("dynamodb", "TransactWriteItems", "delay")),
+    ("p5_otp_first", nth("dynamodb", "TransactWriteItems", "conflict")),
+    ("p5_otp_after_two", nth("dynamodb", "TransactWriteItems", "reset-after")),
+    ("p5_otp_after_two", nth("dynamodb", "TransactWriteItems", "delay")),
+    ("p5_otp_after_two", nth("dynamodb", "TransactWriteItems", "conflict")),
 ]
+
+# The function each race calls: its executions must overlap.
+RACED = {
+    "race_confirms": "set-password-confirm",
+    "race_pins": "password-reset-callback",
+    "race_code": "change-password",
+    "race_otp": "password-reset-callback",
+}
 
 
 def documented_statuses():
@@ -139,6 +170,7 @@ class Run:
         env["AWS_ENDPOINT_URL_DYNAMODB"] = env["AWS_ENDPOINT_URL_SESV2"] = self.emulator
         self.pwctl_env = env
         self.pwctl_bin = args.pwctl
+        self.dev_log = args.dev_log
 
     # -- the stack ------------------------------------------------------------
 
@@ -209,6 +241,18 @@ class Run:
 
     def stats(self):
         return self.http.get(f"{self.proxy}/__faults/stats", timeout=10).json()
+
+    def check_fired(self, name, rules):
+        """A placed scenario tests nothing unless its faults fired where it
+        says: each rule at least once, on its named operation (the proxy
+        counts per rule since the rules were set)."""
+        fired = self.stats()["rules"]
+        for index, (rule, seen) in enumerate(zip(rules, fired)):
+            if seen["fired"] < 1:
+                self.violation(
+                    f"scenario {name}: fault {index + 1} ({rule['fault']} on {rule['service']}:{rule['operation']}) "
+                    "never fired: the flow no longer makes that call there"
+                )
 
     # -- calls and their shapes -----------------------------------------------
 
@@ -319,7 +363,11 @@ class Run:
         # 429: the invalid-link limit of this address, refusing only invalid links.
         if user["hasPassword"] and again not in (410, 409, 429):
             self.violation(f"P2: password set but the link answered {again} again (not consumed)")
-        if not user["hasPassword"] and again != 204 and status != 410:
+        # P1 answered 202: the link was live, so a 410 for its first use is
+        # never right, and when nothing was set the link must still work.
+        if not user["hasPassword"] and status == 410:
+            self.violation("P2: the first use of a fresh link answered 410 and no password was set")
+        elif not user["hasPassword"] and again != 204:
             self.violation(
                 f"P2: answered {status}, the password not set, and the link then answered {again} (consumed?)"
             )
@@ -373,8 +421,72 @@ class Run:
             self.expect_change("P5 skip", right, status, 204, before, "user.critical_data.deleted")
         else:
             after = self.show(right)
+            if status not in (204,) and status < 500:
+                self.violation(f"P5: the right PIN answered {status}")
+            if after["pinFailures"] != 0 or after["criticalDataDeletedAt"] is not None:
+                self.violation(
+                    f"P5: the right PIN answered {status}, failures {after['pinFailures']}, "
+                    f"deleted at {after['criticalDataDeletedAt']}"
+                )
             if status == 204 and after["paymentMethods"] != 1:
                 self.violation("P5: the right PIN answered 204 but the data is gone")
+
+    def p5_otp(self, wrong=None):
+        """A right device OTP after `wrong` (0–2) genuinely wrong PINs, then
+        the same code again. A right code is never counted as wrong; the
+        replay is refused (otp-already-used) and not counted; the data is
+        never deleted (fewer than four wrong proofs)."""
+        wrong = random.randint(0, 2) if wrong is None else wrong
+        secret = base64.b32encode(os.urandom(20)).decode().rstrip("=")
+        user_id = self.user(pin="1357", otp_secret=secret)
+        self.pause()
+        for _ in range(wrong):
+            status, _ = self.call(
+                "POST", "/callbacks/password-reset", "/callbacks/password-reset", user=user_id, body={"pin": "0000"}
+            )
+            if status != 422:
+                self.violation(f"P5 OTP: a wrong PIN without faults answered {status}")
+        self.resume()
+        failures = self.show(user_id)["pinFailures"]
+        code = totp(secret)
+        status, body = self.call(
+            "POST", "/callbacks/password-reset", "/callbacks/password-reset", user=user_id, body={"otp": code}
+        )
+        after = self.check_otp_answer("P5 OTP", user_id, status, body, failures, first_use=True)
+        # After an error answer the accept may or may not have landed.
+        accepted = status == 204 or after["pinFailures"] == 0 < failures
+        # The replay without faults: a placed scenario's faults are for the
+        # accept, and must not be taken by the replay's writes instead.
+        self.pause()
+        status, body = self.call(
+            "POST", "/callbacks/password-reset", "/callbacks/password-reset", user=user_id, body={"otp": code}
+        )
+        self.resume()
+        self.check_otp_answer("P5 OTP replayed", user_id, status, body, after["pinFailures"], first_use=False)
+        if accepted and status == 204:
+            self.violation("P5 OTP: a replay of an accepted code answered 204")
+
+    def check_otp_answer(self, label, user_id, status, body, failures, first_use):
+        """After a right code: 204 (a first use), 422 otp-already-used with
+        the remaining attempts (a replay), or an error; never counted, never
+        a deletion. `failures`: the counter before the call."""
+        user, _ = self.trail(user_id)
+        error = (body.get("errors") or [{}])[0] if status >= 400 else {}
+        if status == 422 and error.get("code") == "otp-already-used":
+            remaining = error.get("meta", {}).get("remainingAttempts")
+            if first_use:
+                self.violation(f"{label}: a first use answered as a replay")
+            if remaining != 3 - user["pinFailures"]:
+                self.violation(f"{label}: otp-already-used with remaining {remaining}, failures {user['pinFailures']}")
+        elif status != 204 and status < 500:
+            self.violation(f"{label}: a right code answered {status} {error.get('code')}")
+        if status == 204 and user["pinFailures"] != 0:
+            self.violation(f"{label}: 204 but {user['pinFailures']} failures left counted")
+        if user["pinFailures"] > failures:
+            self.violation(f"{label}: a right code was counted as wrong ({failures} → {user['pinFailures']})")
+        if user["criticalDataDeletedAt"] is not None or user["paymentMethods"] != 1:
+            self.violation(f"{label}: the data was deleted with fewer than four wrong proofs")
+        return user
 
     def p4(self):
         password = new_password()
@@ -469,6 +581,65 @@ class Run:
         with ThreadPoolExecutor(max_workers=count) as pool:
             return list(pool.map(one, range(count)))
 
+    def raced(self, name, race):
+        """Runs a race and checks from the stack's log that the function's
+        executions overlapped: a stack serving one call at a time would
+        only prove sequential exactness."""
+        since = time.time() * 1000
+        race()
+        until = time.time() * 1000
+        if not self.dev_log:
+            return
+        function = RACED[name]
+        for _ in range(25):  # the router relays the functions' output as it comes
+            seen = executions(self.dev_log, function, since, until)
+            most = most_at_once(seen)
+            if most >= 2:
+                break
+            time.sleep(0.2)
+        print(f"{name}: {len(seen)} executions of {function}, at most {most} at once", flush=True)
+        if most < 2:
+            self.violation(f"{name}: the executions of {function} never overlapped (served one at a time)")
+
+    def race_otp(self):
+        """A right device OTP sent 17 times at once beside 3 wrong PINs: at
+        most one 204 (exactly one when none failed), the others refused as
+        replays and not counted; three wrong proofs never delete the data."""
+        secret = base64.b32encode(os.urandom(20)).decode().rstrip("=")
+        user_id = self.user(pin="1357", otp_secret=secret)
+        code = totp(secret)
+        bodies = [{"otp": code}] * 17 + [{"pin": "0000"}] * 3
+        random.shuffle(bodies)
+
+        def one(body):
+            return body, self.call(
+                "POST", "/callbacks/password-reset", "/callbacks/password-reset", user=user_id, body=body
+            )
+
+        with ThreadPoolExecutor(max_workers=len(bodies)) as pool:
+            answers = list(pool.map(one, bodies))
+        user, events = self.trail(user_id)
+        otp = Counter()
+        for body, (status, answer) in answers:
+            code_ = (answer.get("errors") or [{}])[0].get("code") if status >= 400 else None
+            if "otp" in body:
+                otp[f"{status} {code_}" if code_ else str(status)] += 1
+                if status not in (204,) and status < 500 and code_ != "otp-already-used":
+                    self.violation(f"race of OTP replays: a right code answered {status} {code_}")
+            elif status not in (422,) and status < 500:
+                self.violation(f"race of OTP replays: a wrong PIN answered {status} {code_}")
+        accepted = otp["204"]
+        failed = sum(n for k, n in otp.items() if k[0] == "5")
+        if accepted > 1 or (accepted == 0 and not failed):
+            self.violation(f"race of OTP replays: {accepted} accepted of one right code: {dict(otp)}")
+        if user["pinFailures"] > 3 or user["criticalDataDeletedAt"] is not None or user["paymentMethods"] != 1:
+            self.violation(
+                f"race of OTP replays: failures {user['pinFailures']}, deleted at {user['criticalDataDeletedAt']} "
+                f"after three wrong PINs: {dict(otp)}"
+            )
+        if any(e["type"] == "user.critical_data.deleted" for e in events):
+            self.violation("race of OTP replays: a deletion event after three wrong PINs")
+
     def race_confirms(self):
         user_id = self.user()
         self.pause()
@@ -558,6 +729,7 @@ def main():
     parser.add_argument("--rate", type=float, default=0.02, help="probability of each kind of fault")
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--only", help="comma-separated flows to run (names as in FLOWS), to chase one")
+    parser.add_argument("--dev-log", help="the stack's log (make dev's output), to see the races overlap")
     args = parser.parse_args()
     seed = args.seed if args.seed is not None else random.randrange(10**6)
     random.seed(seed)
@@ -573,25 +745,34 @@ def main():
         "z_rest": lambda: run.z(False),
         "z_rpc": lambda: run.z(True),
         "o1": run.o1,
+        "p5_otp": run.p5_otp,
     }
-    races = {"race_confirms": run.race_confirms, "race_pins": run.race_pins, "race_code": run.race_code}
+    races = {
+        "race_confirms": run.race_confirms,
+        "race_pins": run.race_pins,
+        "race_code": run.race_code,
+        "race_otp": run.race_otp,
+    }
+    placed = dict(flows, p5_otp_first=lambda: run.p5_otp(0), p5_otp_after_two=lambda: run.p5_otp(2))
+    scenarios = SCENARIOS
     if args.only:
         names = args.only.split(",")
         flows = {n: f for n, f in flows.items() if n in names}
         races = {n: f for n, f in races.items() if n in names}
-    if not args.only:
-        for name, rules in SCENARIOS:
-            run.rules = rules
-            run.faults_on()
-            flows[name]()
-        print(f"scenarios: {len(SCENARIOS)}, {run.requests} requests, {len(run.violations)} violations", flush=True)
+        scenarios = [s for s in SCENARIOS if s[0] in names or s[0].startswith("p5_otp_") and "p5_otp" in names]
+    for name, rules in scenarios:
+        run.rules = rules
+        run.faults_on()
+        placed[name]()
+        run.check_fired(name, rules)
+    print(f"scenarios: {len(scenarios)}, {run.requests} requests, {len(run.violations)} violations", flush=True)
     run.random_faults()
     for round_ in range(args.rounds):
         for flow in flows.values():
             flow()
         if round_ < args.races:
-            for race in races.values():
-                race()
+            for name, race in races.items():
+                run.raced(name, race)
         print(f"round {round_ + 1}/{args.rounds}: {run.requests} requests, {len(run.violations)} violations", flush=True)
     run.faults_off()
     run.check_notices()

@@ -40,4 +40,5 @@ echo "faults: stack on $base_url, functions → proxy :$proxy_port → emulator 
 .local/faults/bin/python scripts/faults.py --api "$base_url" --emulator "http://127.0.0.1:$EMULATOR_PORT" \
   --proxy "http://127.0.0.1:$proxy_port" --env-file "$stack_env_file" \
   --pwctl "$CARGO_TARGET_DIR/debug/pwctl" --rounds "${FAULTS_ROUNDS:-20}" --races "${FAULTS_RACES:-3}" \
-  --rate "${FAULTS_RATE:-0.02}" ${FAULTS_SEED:+--seed "$FAULTS_SEED"} ${FAULTS_ONLY:+--only "$FAULTS_ONLY"}
+  --rate "${FAULTS_RATE:-0.02}" --dev-log ".local/faults-dev-$API_PORT.log" \
+  ${FAULTS_SEED:+--seed "$FAULTS_SEED"} ${FAULTS_ONLY:+--only "$FAULTS_ONLY"}

@@ -19,7 +19,8 @@ use_local_stack() {
   fi
   echo "Starting the local stack on :$api_port (log: $log)"
   # The functions take their endpoints from the stack's env file, not from here.
-  env -u AWS_ENDPOINT_URL_DYNAMODB -u AWS_ENDPOINT_URL_SESV2 \
+  # DEV_RELOAD=0: an edit during a run does not restart the functions.
+  env -u AWS_ENDPOINT_URL_DYNAMODB -u AWS_ENDPOINT_URL_SESV2 DEV_RELOAD=0 \
     API_PORT=$api_port EMULATOR_PORT=$emulator_port scripts/dev.sh >"$log" 2>&1 &
   LOCAL_STACK_PID=$!
   trap stop_local_stack EXIT

@@ -3,8 +3,9 @@
 # EMULATOR_PORT say otherwise) under a realistic mix of every endpoint from
 # Locust (scripts/soak_locustfile.py) for SOAK_SECONDS (default 300, at most
 # 600) with SOAK_CLIENTS simulated clients (default 20), loopback only; then
-# the requests, the answers by status, p50/p99 latency, and each function
-# process's resident memory at the start, half-way and at the end.
+# the requests, the answers by status, p50/p99 latency, and each function's
+# resident memory (its largest process: make dev runs several of each) at the
+# start, half-way and at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/tools.sh
@@ -59,8 +60,14 @@ total = summary["requests"]
 print(f"soak: {total} requests in {seconds} s ({total / seconds:.1f}/s), p50 {summary['p50_ms']} ms, p99 {summary['p99_ms']} ms")
 for status, count in summary["statuses"].items():
     print(f"  {status}: {count} ({100 * count / total:.2f} %)")
-start, mid, end = ({n: int(k) for n, k in (l.split() for l in open(f))} for f in sys.argv[3:6])
-print("  function                    RSS (MB): start    half-time    end")
+def largest(path):
+    # make dev runs several processes of a function: its largest one.
+    sizes = {}
+    for name, kb in (l.split() for l in open(path)):
+        sizes[name] = max(sizes.get(name, 0), int(kb))
+    return sizes
+start, mid, end = (largest(f) for f in sys.argv[3:6])
+print("  function                    RSS (MB, its largest process): start    half-time    end")
 for name in sorted(set(start) | set(end)):
     fmt = lambda kb: f"{kb / 1024:.1f}" if kb is not None else "-"
     print(f"  {name:26} {fmt(start.get(name)):>16} {fmt(mid.get(name)):>12} {fmt(end.get(name)):>6}")

@@ -57,8 +57,8 @@ scripts/rehearse.sh 2>&1 | tee .local/rehearsal-results.txt
 
 # Totals: cargo's "test result:" lines, node:test's "# pass N" / "# fail N"
 # (browser and TypeScript client), pytest's "N failed, M passed in …" (Python
-# SDK), and the OpenAPI checks', the fuzzer's and the generated client's
-# ("openapi|fuzz|client: N passed, M failed"). The fault run's closing line
+# SDK), and the OpenAPI checks', the fuzzer's, the generated client's and the
+# overlapping race's ("openapi|fuzz|client|race: N passed, M failed"). The fault run's closing line
 # (`faults: N requests, K faults injected, V violations`) counts no tests; it
 # fails the run unless V = 0.
 read -r passed failed < <(awk '
@@ -71,7 +71,7 @@ read -r passed failed < <(awk '
       else if ($(i + 1) ~ /^(failed|errors?)/) f += $i
     }
   }
-  /^(openapi|fuzz|client): [0-9]+ passed, [0-9]+ failed$/ { p += $2; f += $4 }
+  /^(openapi|fuzz|client|race): [0-9]+ passed, [0-9]+ failed$/ { p += $2; f += $4 }
   END { print p + 0, f + 0 }' "$results" .local/openapi-results.txt .local/e2e-results.txt \
   .local/faults-results.txt .local/issuer-results.txt)
 echo "== all checks passed in $(( $(date +%s) - started )) s"

@@ -396,8 +396,20 @@ mod tests {
 
     #[test]
     fn debug_output_hides_secrets() {
-        let config = Config::from_map(&complete()).unwrap();
+        // Two different secrets, each looked for as text and as the bytes
+        // a derived Debug of a Vec<u8> would print.
+        let mut vars = complete();
+        let pepper = "pepper-7f3a9c2e51b84d06a1e5c9b7d2";
+        let hs256 = "jwt-secret-c41d8e2b97fa6053e8d1f9a4";
+        vars.insert("PEPPER".into(), pepper.into());
+        vars.insert("JWT_HS256_SECRET".into(), hs256.into());
+        let config = Config::from_map(&vars).unwrap();
         let shown = format!("{config:?}");
-        assert!(!shown.contains("0123456789abcdef"), "{shown}");
+        for secret in [pepper, hs256] {
+            let bytes = format!("{:?}", secret.as_bytes());
+            let inner = bytes.trim_start_matches('[').trim_end_matches(']');
+            assert!(!shown.contains(secret), "{shown}");
+            assert!(!shown.contains(inner), "as bytes: {shown}");
+        }
     }
 }

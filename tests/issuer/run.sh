@@ -24,6 +24,9 @@ export JWT_ISSUER=http://127.0.0.1:$issuer_port JWT_JWKS_URL=http://127.0.0.1:$i
 export JWT_HS256_SECRET= JWT_JWKS_REFRESH_SECONDS=3 RATE_LIMIT_EMAILS_PER_HOUR=50
 # A reload would restart the functions with empty key caches mid-run.
 export DEV_RELOAD=0
+# make dev runs up to this many processes of a function, each with its own
+# key cache: the burst test allows one fetch per process.
+export LAMBDA_CONCURRENCY=${LAMBDA_CONCURRENCY:-4}
 unset AWS_ENDPOINT_URL_DYNAMODB AWS_ENDPOINT_URL_SESV2
 log=.local/issuer-dev-$API_PORT.log
 scripts/dev.sh >"$log" 2>&1 &
@@ -45,7 +48,7 @@ pwctl=${CARGO_TARGET_DIR:-$PWD/target}/debug/pwctl
 user_id() { "$pwctl" --env-file "$PWCTL_ENV_FILE" user create --email "$1.$RANDOM@example.com" "${@:2}" | grep -o '[0-9a-f]\{24\}'; }
 export USER_ID=$(user_id issuer-user) TARGET_ID=$(user_id issuer-target --password "issuer-target-first-42")
 export REFRESH_SECONDS=$JWT_JWKS_REFRESH_SECONDS ISSUER_PORT=$issuer_port
-export PROCESSES=${LAMBDA_PROCESSES:-1}
+export PROCESSES=$LAMBDA_CONCURRENCY
 # Each function builds on its first request, before the tests time anything.
 for path in "PUT /user/password" "POST /v2/users/$USER_ID/password_reset" "POST /v1/users/$TARGET_ID/reset-password"; do
   curl -s -o /dev/null --max-time 600 -X "${path% *}" "$API_URL${path#* }"

@@ -166,6 +166,22 @@ impl Call<'_> {
         self
     }
 
+    /// Sends the request as [`Call::send`] does, and counts the DynamoDB
+    /// requests the invocation made (HTTP requests through the store's
+    /// client, the SDK's retries and resubmitted transactions included) from
+    /// its own metrics line: what a round-trip budget is about, however many
+    /// requests one store call makes.
+    pub async fn send_counting_round_trips(mut self) -> (Response<Body>, u64) {
+        let id = format!("trips-{}", password_service::domain::random_hex(8));
+        self.request_id = Some(id.clone());
+        crate::captured_logs();
+        let response = self.send().await;
+        let trips = crate::log_capture::metrics_line(&id)["dynamodb_round_trips"]
+            .as_u64()
+            .unwrap_or(0);
+        (response, trips)
+    }
+
     /// Sends the request to the endpoint's handler as the Lambda boundary does
     /// (`lambda::measured`: its metrics line written to the log), and checks
     /// the answer against the OpenAPI documents.

@@ -60,7 +60,7 @@ pub async fn as_function<F: std::future::Future>(function: &'static str, work: F
     CALLER.scope(function, work).await
 }
 pub use instrumented_store::InstrumentedStore;
-pub use log_capture::captured_logs;
+pub use log_capture::{captured_logs, contains_standalone};
 pub use requests::{api_request, api_request_bytes, event_request};
 
 pub fn repo_root() -> PathBuf {

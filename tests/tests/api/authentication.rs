@@ -4,7 +4,7 @@
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use integration_tests::keys::{ec_key, jwks, rsa_key, SigningKey};
-use integration_tests::{error_code, spawn_app, unique_email};
+use integration_tests::{error_code, spawn_app, spawn_app_with, unique_email};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use lambda_http::http::{HeaderMap, HeaderValue};
 use password_service::auth::{mint_hs256, AuthError, Authenticator};
@@ -346,7 +346,13 @@ async fn assert_invalid_token_at_p1(app: &integration_tests::TestApp, token: &st
 
 #[tokio::test]
 async fn p1_answers_401_with_a_challenge_for_every_bad_token() {
-    let app = spawn_app().await;
+    // A public key beside the HS256 secret, so that a key-confusion token
+    // has a key to be confused with.
+    let rsa = rsa_key("confusable");
+    let app = spawn_app_with(|s| {
+        s.insert("JWT_JWKS".into(), jwks(&[&rsa]));
+    })
+    .await;
     let user = app.create_user(&unique_email("jwt")).await;
     let good = app.token_for(user.id.as_str());
     let claims: Value = {
@@ -374,8 +380,11 @@ async fn p1_answers_401_with_a_challenge_for_every_bad_token() {
         "exp",
         json!(claims["iat"].as_i64().unwrap() - 3600),
     ));
-    let rsa = rsa_key("any");
-    let key_confusion = mint_hs256(&rsa.public_der, &claims).unwrap();
+    // HS256 keyed with the configured RSA key's public half, naming it.
+    let mut confused = Header::new(Algorithm::HS256);
+    confused.kid = Some(rsa.kid.clone());
+    let key_confusion = hs256_with_header(confused, &claims, &rsa.public_der);
+    let rs256 = signed(&rsa, Algorithm::RS256, &claims);
     let from_the_future = hs(&with(
         claims.clone(),
         "iat",
@@ -397,6 +406,11 @@ async fn p1_answers_401_with_a_challenge_for_every_bad_token() {
         app.p1_request_link(&good).await.status(),
         202,
         "the good token still works"
+    );
+    assert_eq!(
+        app.p1_request_link(&rs256).await.status(),
+        202,
+        "the RSA key is configured: a token it signed passes"
     );
 }
 

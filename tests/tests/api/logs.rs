@@ -2,7 +2,10 @@
 //! used in them (SPEC section 3). It reads the process's captured log, so it
 //! also reads what the other tests running beside it log.
 
-use integration_tests::{captured_logs, json_body, spawn_app, unique_email, Endpoint};
+use integration_tests::{
+    captured_logs, contains_standalone, json_body, spawn_app, spawn_app_with, unique_email,
+    Endpoint,
+};
 use password_service::clock::Clock;
 use password_service::domain::{totp, OtpSecret};
 
@@ -132,11 +135,16 @@ async fn the_logs_of_whole_flows_at_trace_contain_no_secret() {
         ("reset code", code.as_str()),
         ("second password", new_password),
         ("second JWT", jwt_after.as_str()),
-        ("PIN in a JSON body", "\"pin\":\"8642\""),
     ];
     for (what, secret) in secrets {
         assert!(!logs.contains(secret), "the logs contain the {what}");
     }
+    // Every line is JSON: a logged body would show the PIN escaped
+    // (`\"pin\":\"8642\"`), so the digits themselves are looked for.
+    assert!(
+        !contains_standalone(&logs, pin),
+        "the logs contain the PIN {pin}"
+    );
 
     assert!(logs.contains("OTP device activated"), "{logs}");
     assert!(logs.contains(otp_user.id.as_str()), "{logs}");
@@ -172,4 +180,223 @@ fn contains_number(text: &str, digits: &str) -> bool {
         let after = text[at + digits.len()..].chars().next();
         !before.is_some_and(|c| c.is_ascii_digit()) && !after.is_some_and(|c| c.is_ascii_digit())
     })
+}
+
+/// Every family's secret-carrying input, on success and on the 5xx paths (the
+/// only log lines with free text: the internal error's cause), stays out of
+/// the logs: P4's PIN in the query string, O1's `new_password`, the code Z1
+/// returns (`returnCode`), Z2's over REST and RPC, P5's PIN and OTP, P6's
+/// PIN, P7's password and code, P2's link token and password.
+#[tokio::test]
+async fn every_familys_secret_input_stays_out_of_the_logs_on_success_and_on_5xx() {
+    let captured = captured_logs();
+    let app = spawn_app().await;
+    let first_password = "cedar-lantern-quarry-4417";
+    let email = unique_email("logs.families");
+    let user = app.create_user_with_password(&email, first_password).await;
+    let user_id = user.id.as_str();
+    let query_pin = "5317";
+    let set_pin = serde_json::json!({ "pin": query_pin, "password": first_password });
+    let bearer = app.token_for(user_id);
+    assert_eq!(
+        app.p6_set_pin(&bearer, &set_pin.to_string()).await.status(),
+        204
+    );
+    let p4_password = "saffron-meadow-violin-2283";
+    let p4 = app
+        .p4_reset(
+            &bearer,
+            Some(query_pin),
+            &serde_json::json!({ "password": p4_password }).to_string(),
+        )
+        .await;
+    assert_eq!(p4.status(), 204, "P4 with the PIN in the query string");
+
+    let o1_password = "harbor-thistle-comet-6150";
+    let o1 = app
+        .o1_admin_reset(
+            Some(&app.admin_token()),
+            user_id,
+            &serde_json::json!({ "new_password": o1_password }).to_string(),
+        )
+        .await;
+    assert_eq!(o1.status(), 204);
+
+    let z1 = app
+        .z1_reset_code(&app.admin_token(), user_id, r#"{"returnCode": {}}"#)
+        .await;
+    assert_eq!(z1.status(), 200);
+    let returned_code = json_body(&z1)["verificationCode"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    app.clock.advance_seconds(1);
+    let z2_password = "pebble-orchard-falcon-3906";
+    let z2 = app
+        .z2_set_password(
+            &app.token_for(user_id),
+            user_id,
+            &serde_json::json!({ "newPassword": { "password": z2_password }, "verificationCode": returned_code }),
+        )
+        .await;
+    assert_eq!(z2.status(), 200);
+    app.clock.advance_seconds(1);
+    let rpc_password = "willow-signal-anchor-7731";
+    let rpc = app
+        .z2_rpc(
+            Some(&app.token_for(user_id)),
+            "application/json",
+            serde_json::json!({
+                "userId": user_id,
+                "newPassword": { "password": rpc_password },
+                "currentPassword": z2_password,
+            })
+            .to_string()
+            .into_bytes(),
+        )
+        .await;
+    assert_eq!(rpc.status(), 200, "Z2 over Connect JSON");
+
+    // The 5xx paths: DynamoDB unreachable, every call answers its family's
+    // internal error and logs the cause.
+    let broken = spawn_app_with(|s| {
+        s.insert(
+            "AWS_ENDPOINT_URL_DYNAMODB".into(),
+            "http://127.0.0.1:9".into(),
+        );
+    })
+    .await;
+    let down_pin = "7193";
+    let down_otp = "460817";
+    let down_password = "juniper-cobalt-ribbon-5524";
+    let down_code = "QX7KDW";
+    let down_link = "logsdownlink4c2f9e7b1a";
+    let me = broken.token_for(user_id);
+    let admin = broken.admin_token();
+    let body = |value: serde_json::Value| value.to_string();
+    let mut failed = vec![
+        (
+            "P5 PIN",
+            broken
+                .p5_callback(&me, &body(serde_json::json!({ "pin": down_pin })))
+                .await,
+        ),
+        (
+            "P5 OTP",
+            broken
+                .p5_callback(&me, &body(serde_json::json!({ "otp": down_otp })))
+                .await,
+        ),
+        (
+            "P4, PIN in the query",
+            broken
+                .p4_reset(
+                    &me,
+                    Some(down_pin),
+                    &body(serde_json::json!({ "password": down_password })),
+                )
+                .await,
+        ),
+        (
+            "P6",
+            broken
+                .p6_set_pin(
+                    &me,
+                    &body(serde_json::json!({ "pin": down_pin, "password": down_password })),
+                )
+                .await,
+        ),
+        ("P2", broken.p2_confirm(down_link, down_password).await),
+        (
+            "P7 POST",
+            broken
+                .p7_start_enrolment(
+                    &me,
+                    &body(serde_json::json!({ "password": down_password })),
+                )
+                .await,
+        ),
+        (
+            "P7 PUT",
+            broken
+                .p7_activate(&me, &body(serde_json::json!({ "code": down_otp })))
+                .await,
+        ),
+        (
+            "O1",
+            broken
+                .o1_admin_reset(
+                    Some(&admin),
+                    user_id,
+                    &body(serde_json::json!({ "new_password": down_password })),
+                )
+                .await,
+        ),
+        (
+            "Z2",
+            broken
+                .z2_set_password(
+                    &me,
+                    user_id,
+                    &serde_json::json!({ "newPassword": { "password": down_password }, "verificationCode": down_code }),
+                )
+                .await,
+        ),
+    ];
+    failed.push((
+        "Z2 over Connect JSON",
+        broken
+            .z2_rpc(
+                Some(&me),
+                "application/json",
+                body(serde_json::json!({
+                    "userId": user_id,
+                    "newPassword": { "password": down_password },
+                    "verificationCode": down_code,
+                }))
+                .into_bytes(),
+            )
+            .await,
+    ));
+    for (what, response) in &failed {
+        assert!(
+            response.status().is_server_error(),
+            "{what} with DynamoDB unreachable answered {}",
+            response.status()
+        );
+    }
+
+    let logs = captured.text();
+    assert!(
+        logs.contains("internal error") && logs.contains("dispatch failure"),
+        "the 5xx paths logged their causes: {logs}"
+    );
+    let mut leaked = Vec::new();
+    for (what, secret) in [
+        ("first password", first_password),
+        ("P4's password", p4_password),
+        ("O1's new_password", o1_password),
+        ("the code Z1 returned", returned_code.as_str()),
+        ("Z2's password", z2_password),
+        ("Z2's password over RPC", rpc_password),
+        ("a password sent while DynamoDB was down", down_password),
+        ("a code sent while DynamoDB was down", down_code),
+        ("a link sent while DynamoDB was down", down_link),
+    ] {
+        if logs.contains(secret) {
+            leaked.push(what);
+        }
+    }
+    for (what, pin) in [
+        ("the PIN of P4's query string", query_pin),
+        ("a PIN sent while DynamoDB was down", down_pin),
+    ] {
+        if contains_standalone(&logs, pin) {
+            leaked.push(what);
+        }
+    }
+    if contains_number(&logs, down_otp) {
+        leaked.push("an OTP sent while DynamoDB was down");
+    }
+    assert!(leaked.is_empty(), "the logs contain {leaked:?}");
 }

@@ -144,6 +144,14 @@ async fn twenty_concurrent_live_links_behind_one_address_all_go_through() {
     }
     let statuses = tasks.join_all().await;
     assert!(statuses.iter().all(|s| *s == 204), "{statuses:?}");
+    // The live links took nothing from the address's budget of invalid
+    // ones: all five are still there, and only the sixth is refused.
+    for i in 0..5 {
+        let stale = confirm_from(&app, &address, &format!("nat-stale-{i}")).await;
+        assert_eq!(stale.status(), 410, "invalid link {i} after the live ones");
+    }
+    let sixth = confirm_from(&app, &address, "nat-stale-5").await;
+    assert_eq!(sixth.status(), 429);
 }
 
 #[tokio::test]

@@ -2,7 +2,6 @@
 //! against the emulator: statuses, bodies, what is stored, what is mailed.
 
 use integration_tests::{error_code, json_body, spawn_app, spawn_app_with, unique_email, Endpoint};
-use password_service::auth::{mint_hs256, token_claims};
 use password_service::domain::Secret;
 use password_service::hashing::Verification;
 
@@ -194,23 +193,24 @@ async fn p1_for_a_user_with_a_password_is_409() {
 }
 
 #[tokio::test]
-async fn p2_after_the_password_was_set_another_way_is_409() {
+async fn p2_with_a_live_link_after_a_reset_code_set_the_password_is_409() {
     let app = spawn_app().await;
-    let email = unique_email("other-way");
-    let user = app.create_user(&email).await;
+    let (user, email, token) = app.user_with_link("other-way").await;
     let bearer = app.token_for(user.id.as_str());
-    app.p1_request_link(&bearer).await;
-    let first = app.token_from_latest_link(&email);
-    app.p1_request_link(&bearer).await;
-    let second = app.token_from_latest_link(&email);
-    assert_eq!(app.p2_confirm(&second, GOOD_PASSWORD).await.status(), 204);
+    let z1 = app.z1_reset_code(&bearer, user.id.as_str(), "{}").await;
+    assert_eq!(z1.status(), 200);
+    let code = app.code_from_latest_mail(&email);
+    let body = serde_json::json!({
+        "newPassword": { "password": "quiet-meadow-tractor-51" },
+        "verificationCode": code,
+    });
+    let z2 = app.z2_set_password(&bearer, user.id.as_str(), &body).await;
+    assert_eq!(z2.status(), 200);
 
-    let response = app.p2_confirm(&first, GOOD_PASSWORD).await;
-    assert_eq!(
-        response.status(),
-        410,
-        "the replaced token is gone first of all"
-    );
+    let response = app.p2_confirm(&token, GOOD_PASSWORD).await;
+    assert_eq!(response.status(), 409);
+    assert_eq!(error_code(&response), "password-already-set");
+    assert!(app.password_is(&user, "quiet-meadow-tractor-51").await);
 }
 
 #[tokio::test]
@@ -358,24 +358,26 @@ async fn a_p1_body_that_is_sent_must_be_sound() {
 }
 
 #[tokio::test]
-async fn the_operator_token_minter_makes_tokens_the_service_accepts() {
+async fn the_operators_cli_mints_tokens_the_service_accepts() {
     let app = spawn_app().await;
     let user = app.create_user(&unique_email("minted")).await;
-    let claims = token_claims(
-        &app.settings["JWT_ISSUER"],
-        &app.settings["JWT_AUDIENCE"],
-        user.id.as_str(),
-        None,
-        chrono_now(&app),
-        600,
+    // `pwctl token` itself, as an operator runs it, with local.env.
+    let output = std::process::Command::new(env!("CARGO"))
+        .args(["run", "-q", "-p", "password-service", "--bin", "pwctl"])
+        .args(["--", "token", user.id.as_str()])
+        .current_dir(integration_tests::repo_root())
+        .output()
+        .expect("cargo runs pwctl");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
     );
-    let token = mint_hs256(app.settings["JWT_HS256_SECRET"].as_bytes(), &claims).unwrap();
-    assert_eq!(app.p1_request_link(&token).await.status(), 202);
-}
-
-fn chrono_now(app: &integration_tests::TestApp) -> i64 {
-    use password_service::clock::Clock;
-    app.clock.now_seconds()
+    let token = String::from_utf8(output.stdout).unwrap().trim().to_string();
+    // pwctl issued it at its own now, which may be past the test clock's
+    // (cargo may have built pwctl first): a service started now checks it.
+    let now = spawn_app().await;
+    assert_eq!(now.p1_request_link(&token).await.status(), 202);
 }
 
 #[tokio::test]

@@ -1,7 +1,7 @@
 //! P3 `GET /user/password/set`: what the handler answers. The page's
 //! behaviour in a real browser is tested by tests/browser (make test).
 
-use integration_tests::{spawn_app, spawn_app_with, unique_email, TestApp};
+use integration_tests::{spawn_app, spawn_app_with, unique_email, Endpoint, TestApp};
 use lambda_http::{Body, Response};
 use password_service::http::csp_sha256;
 
@@ -58,13 +58,24 @@ async fn the_page_is_strict_private_and_uncached() {
 #[tokio::test]
 async fn opening_the_page_reads_and_writes_nothing() {
     let app = spawn_app().await;
-    let (probed, store) = app.instrumented(&[]);
-    let (user, email, token) = app.user_with_link("scanner").await;
-    let _ = email;
+    let (user, _, token) = app.user_with_link("scanner").await;
+    let before = app.stored_user(&user).await;
     for _ in 0..3 {
-        assert_eq!(open(&probed, Some(&token), "en").await.status(), 200);
+        // The invocation's DynamoDB requests, from its metrics line: a
+        // page that read the link or the user would count them.
+        let (page, requests) = app
+            .call(Endpoint::P3)
+            .header("accept-language", "en")
+            .query("token", &token)
+            .send_counting_round_trips()
+            .await;
+        assert_eq!(page.status(), 200);
+        assert_eq!(requests, 0, "DynamoDB requests while showing the page");
     }
-    assert_eq!(store.calls(), 0);
+    assert!(
+        app.stored_user(&user).await == before,
+        "a link scanner opening the page changed the user"
+    );
     assert_eq!(
         app.p2_confirm(&token, "violet-kettle-sunrise-42")
             .await
