@@ -45,7 +45,9 @@ EMULATOR_LACKS = (
 )
 
 # The routes each rate rule of the web ACL must scope to (SPEC section 3's
-# limits, at the edge): those that send mail, those that check a secret.
+# limits, at the edge): those that send mail, those that check a secret; and
+# every route but the set-password link's (a live link is never refused by a
+# rate limit, and its users may share one address).
 MAIL_ROUTES = {"/user/password", "/v2/users/{userId}/password_reset", "/zitadel.user.v2.UserService/PasswordReset"}
 SECRET_ROUTES = {
     "/user/password/reset",
@@ -55,6 +57,7 @@ SECRET_ROUTES = {
     "/v2/users/{userId}/password",
     "/zitadel.user.v2.UserService/SetPassword",
 }
+LINK_ROUTES = {"/user/password/confirm", "/user/password/set"}
 
 
 def check_stage(stack):
@@ -132,7 +135,11 @@ def _describe(statement):
     """A rule's scope in words."""
     if "RateBasedStatement" in statement:
         rate = statement["RateBasedStatement"]
-        scope = rate.get("ScopeDownStatement", {}).get("RegexMatchStatement", {}).get("RegexString", "every route")
+        down = rate.get("ScopeDownStatement", {})
+        if "NotStatement" in down:
+            scope = "every route but " + down["NotStatement"]["Statement"]["RegexMatchStatement"]["RegexString"]
+        else:
+            scope = down.get("RegexMatchStatement", {}).get("RegexString", "every route")
         return f"{rate['Limit']} per address per {rate.get('EvaluationWindowSec', 300)} s, {scope}"
     if "SizeConstraintStatement" in statement:
         size = statement["SizeConstraintStatement"]
@@ -201,16 +208,25 @@ def check_waf(stack):
             if response["ResponseCode"] == 429 and "Retry-After" not in headers:
                 problems.append(f"rule {rule['Name']} answers 429 without Retry-After")
         rate = rule["Statement"].get("RateBasedStatement")
-        regex = rate and rate.get("ScopeDownStatement", {}).get("RegexMatchStatement", {}).get("RegexString")
-        if regex:
+        if rate:
+            down = rate.get("ScopeDownStatement", {})
+            negated = "NotStatement" in down
+            regex = (down["NotStatement"]["Statement"] if negated else down).get("RegexMatchStatement", {}).get("RegexString")
             concrete = {r: r.replace("{userId}", "0123456789abcdef01234567") for r in routes}
-            matched = {
-                route
-                for route, path in concrete.items()
-                if re.search(regex, path) and re.search(regex, f"/{stage}{path}")
+
+            def scoped_to(path):
+                if regex is None:
+                    return True
+                return bool(re.search(regex, path)) != negated
+
+            scoped[rule["Name"]] = {
+                route for route, path in concrete.items() if scoped_to(path) and scoped_to(f"/{stage}{path}")
             }
-            scoped[rule["Name"]] = matched
-    for name, wanted in (("mail-routes-per-address", MAIL_ROUTES), ("secret-routes-per-address", SECRET_ROUTES)):
+    for name, wanted in (
+        ("mail-routes-per-address", MAIL_ROUTES),
+        ("secret-routes-per-address", SECRET_ROUTES),
+        ("all-routes-per-address", routes - LINK_ROUTES),
+    ):
         if scoped.get(name) != wanted:
             problems.append(f"rule {name} scopes to {sorted(scoped.get(name, []))}, not {sorted(wanted)}")
     logging = [stack.resolved(n)["Properties"] for n in stack.of_type("AWS::WAFv2::LoggingConfiguration")]
