@@ -8,6 +8,7 @@
 //! as [`SecretBytes`], so `Debug` can be derived everywhere.
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use argon2::Params;
@@ -65,6 +66,9 @@ pub struct MailSettings {
     /// Where the set-password email links to; `None`: the stage's own page.
     pub set_password_url: Option<String>,
     pub set_password_ttl: Duration,
+    /// A directory of templates that replace the built-in ones of the same
+    /// name (`en/password-set.html`, …); `None`: the built-in ones only.
+    pub templates_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone)]
@@ -278,6 +282,7 @@ impl MailSettings {
             from: vars.required("MAIL_FROM")?,
             set_password_url,
             set_password_ttl: Duration::from_secs(vars.parsed("SET_PASSWORD_TTL", 24 * 3600)?),
+            templates_dir: vars.optional("MAIL_TEMPLATES_DIR").map(PathBuf::from),
         })
     }
 }
@@ -466,6 +471,17 @@ mod tests {
         assert!(err.to_string().contains("JWT_JWKS_URL"), "{err}");
         vars.insert("JWT_JWKS_URL".into(), "http://127.0.0.1:4000/jwks".into());
         assert!(Config::from_map(&vars).is_ok(), "loopback http");
+    }
+
+    #[test]
+    fn a_templates_directory_is_read_from_mail_templates_dir() {
+        let mut vars = complete();
+        assert_eq!(Config::from_map(&vars).unwrap().mail.templates_dir, None);
+        vars.insert("MAIL_TEMPLATES_DIR".into(), "/opt/mail-templates".into());
+        assert_eq!(
+            Config::from_map(&vars).unwrap().mail.templates_dir,
+            Some(PathBuf::from("/opt/mail-templates"))
+        );
     }
 
     #[test]
