@@ -234,7 +234,16 @@ impl Config {
             },
             reset_codes: ResetCodeSettings {
                 length: vars.bounded("RESET_CODE_LENGTH", 6, 1..=20)?,
-                url_template: vars.optional("RESET_CODE_URL_TEMPLATE"),
+                url_template: vars
+                    .optional("RESET_CODE_URL_TEMPLATE")
+                    .map(|template| {
+                        let sample = template
+                            .replace("{{.UserID}}", "000000000000000000000000")
+                            .replace("{{.Code}}", "SAMPLE")
+                            .replace("{{.OrgID}}", "org");
+                        mailed_link("RESET_CODE_URL_TEMPLATE", &sample).map(|()| template)
+                    })
+                    .transpose()?,
                 url_hosts: vars
                     .optional("RESET_CODE_URL_HOSTS")
                     .map(|hosts| {
@@ -269,20 +278,27 @@ impl Config {
 impl MailSettings {
     fn read(vars: &Vars) -> Result<Self, ConfigError> {
         let set_password_url = vars.optional("SET_PASSWORD_URL");
-        if set_password_url
-            .as_deref()
-            .is_some_and(|u| !(u.starts_with("https://") || u.starts_with("http://")))
-        {
-            return Err(ConfigError::Invalid {
-                name: "SET_PASSWORD_URL",
-                reason: "must be an absolute http(s) URL".into(),
-            });
+        if let Some(url) = &set_password_url {
+            mailed_link("SET_PASSWORD_URL", url)?;
         }
         Ok(Self {
             from: vars.required("MAIL_FROM")?,
             set_password_url,
             set_password_ttl: Duration::from_secs(vars.parsed("SET_PASSWORD_TTL", 24 * 3600)?),
             templates_dir: vars.optional("MAIL_TEMPLATES_DIR").map(PathBuf::from),
+        })
+    }
+}
+
+/// A link the emails carry: https, as a deployed stage's are; plain http
+/// only to this machine, for the local stack (as for `JWT_JWKS_URL`).
+fn mailed_link(name: &'static str, url: &str) -> Result<(), ConfigError> {
+    if crate::jwks::fetchable(url) {
+        Ok(())
+    } else {
+        Err(ConfigError::Invalid {
+            name,
+            reason: "must be an https URL (plain http only to this machine)".into(),
         })
     }
 }
@@ -471,6 +487,30 @@ mod tests {
         assert!(err.to_string().contains("JWT_JWKS_URL"), "{err}");
         vars.insert("JWT_JWKS_URL".into(), "http://127.0.0.1:4000/jwks".into());
         assert!(Config::from_map(&vars).is_ok(), "loopback http");
+    }
+
+    #[test]
+    fn mailed_links_are_https_or_plain_http_to_this_machine_only() {
+        for name in ["SET_PASSWORD_URL", "RESET_CODE_URL_TEMPLATE"] {
+            let mut vars = complete();
+            for good in [
+                "https://example.com/set?user={{.UserID}}",
+                "http://127.0.0.1:9000/user/password/set",
+                "http://localhost:9000/reset?code={{.Code}}",
+            ] {
+                vars.insert(name.into(), good.into());
+                assert!(Config::from_map(&vars).is_ok(), "{name}={good}");
+            }
+            for bad in [
+                "http://example.com/set",
+                "ftp://example.com/",
+                "example.com/set",
+            ] {
+                vars.insert(name.into(), bad.into());
+                let err = Config::from_map(&vars).unwrap_err();
+                assert!(err.to_string().contains(name), "{name}={bad}: {err}");
+            }
+        }
     }
 
     #[test]
