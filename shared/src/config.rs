@@ -290,6 +290,16 @@ impl MailSettings {
     }
 }
 
+impl MailSettings {
+    /// The templates' directory alone, for `pwctl mail preview`, which needs
+    /// no other setting.
+    pub fn templates_dir_from_env() -> Option<PathBuf> {
+        Vars::environment()
+            .optional("MAIL_TEMPLATES_DIR")
+            .map(PathBuf::from)
+    }
+}
+
 /// A link the emails carry: https, as a deployed stage's are; plain http
 /// only to this machine, for the local stack (as for `JWT_JWKS_URL`).
 fn mailed_link(name: &'static str, url: &str) -> Result<(), ConfigError> {

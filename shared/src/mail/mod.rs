@@ -7,7 +7,7 @@ mod templates;
 
 pub use messages::Notice;
 pub use ses::SesMailer;
-pub use templates::{TemplateError, Templates};
+pub use templates::{Preview, TemplateError, Templates};
 
 use async_trait::async_trait;
 

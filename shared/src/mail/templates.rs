@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use minijinja::syntax::SyntaxConfig;
 use minijinja::{AutoEscape, Environment, UndefinedBehavior};
@@ -222,6 +222,43 @@ impl Templates {
             subject: part("subject.txt")?,
             html: Secret::new(part("html")?),
             text: Secret::new(part("txt")?),
+        })
+    }
+}
+
+/// What `pwctl mail preview` wrote: the subject, and the two parts' files.
+#[derive(Debug)]
+pub struct Preview {
+    pub subject: String,
+    pub html: PathBuf,
+    pub text: PathBuf,
+}
+
+impl Templates {
+    /// Renders `notice` (a sample) in `locale` into `dir` as
+    /// `<message>.<locale>.html` and `<message>.<locale>.txt`, for an operator
+    /// to look at before deploying.
+    pub fn write_preview(
+        &self,
+        notice: Notice<'_>,
+        locale: Locale,
+        dir: &Path,
+    ) -> Result<Preview, String> {
+        let to = Email::parse("preview@example.com").expect("an address");
+        let mail = self
+            .render(notice, &to, locale)
+            .map_err(|e| e.to_string())?;
+        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        let file = |extension: &str, content: &str| {
+            let path = dir.join(format!("{}.{}.{extension}", notice.name(), locale.as_str()));
+            std::fs::write(&path, content)
+                .map(|()| path.clone())
+                .map_err(|e| format!("{}: {e}", path.display()))
+        };
+        Ok(Preview {
+            html: file("html", mail.html.expose())?,
+            text: file("txt", mail.text.expose())?,
+            subject: mail.subject,
         })
     }
 }
@@ -547,6 +584,26 @@ mod tests {
         )]);
         let error = Templates::load(Some(&overrides.0)).unwrap_err();
         assert_eq!(error.name, "en/reset-code.txt", "{error}");
+    }
+
+    #[test]
+    fn a_preview_writes_both_parts_of_every_message_in_every_locale() {
+        let templates = built_in();
+        let out = Overrides::with(&[]);
+        for notice in Notice::SAMPLES {
+            for locale in LOCALES {
+                let preview = templates.write_preview(*notice, locale, &out.0).unwrap();
+                let html = std::fs::read_to_string(&preview.html).unwrap();
+                let text = std::fs::read_to_string(&preview.text).unwrap();
+                let name = format!("{}.{}", notice.name(), locale.as_str());
+                assert!(
+                    preview.html.ends_with(format!("{name}.html")),
+                    "{preview:?}"
+                );
+                assert!(html.contains("</html>") && !text.contains("</"), "{name}");
+                assert!(!preview.subject.is_empty());
+            }
+        }
     }
 
     #[test]
