@@ -607,9 +607,9 @@ mod tests {
     }
 
     #[test]
-    fn loading_every_template_from_an_overrides_directory_costs_little() {
+    fn a_directory_with_every_template_overrides_them_all_and_the_load_is_timed() {
         // The cold-start cost of MAIL_TEMPLATES_DIR, printed for the docs
-        // (`cargo test -p password-service --release loading_every -- --nocapture`):
+        // (`cargo test -p password-service --release a_directory_with_every -- --nocapture`):
         // the built-in set against the same set read from a directory.
         let all = Overrides::with(BUILT_IN);
         let rounds = 20;
