@@ -128,6 +128,9 @@ PRICES = {
     "dynamodb_wru_per_million": 0.7625,
     "dynamodb_rru_per_million": 0.1525,
     "ses_per_thousand_emails": 0.10,
+    "waf_per_million_requests": 0.60,
+    "waf_web_acl_per_month": 5.00,
+    "waf_rule_per_month": 1.00,
     "sources": [
         "Lambda: aws.amazon.com/lambda/pricing (Arm, first tier $0.0000133334/GB-s, $0.20 per 1M requests); "
         "eu-central-1 is not among the regions priced differently from the base in artillery 2.0.28's "
@@ -137,8 +140,18 @@ PRICES = {
         "in a stored AWS page — check aws.amazon.com/dynamodb/pricing/on-demand before relying on it)",
         "SES: $0.10 per 1,000 outbound emails (aws.amazon.com/ses/pricing); sending quotas: "
         "docs.aws.amazon.com/ses/latest/dg/quotas.html (sandbox 1/s, 200/day; production per account)",
+        "WAF: $5 per web ACL and $1 per rule or AWS managed rule group per month, $0.60 per million "
+        "requests inspected, the same in every region (aws.amazon.com/waf/pricing, as summarised by "
+        "AWS's own blog and pricing guides; the baseline managed groups used here carry no extra fee)",
     ],
 }
+
+
+def waf_rule_count():
+    """The rules of the template's web ACL (each billed monthly)."""
+    text = (ROOT / "template.yaml").read_text()
+    acl = text.split("  WebAcl:\n", 1)[1].split("\n  WebAclAssociation:", 1)[0]
+    return acl.count("\n        - Name: ")
 
 
 def template_memory_mb():
@@ -248,6 +261,14 @@ def main():
           f"then the account's concurrency at ~{assumptions['account_concurrency'] * 1000 / slowest_change:.0f} "
           f"changes/s (slowest change flow, all other traffic left out). Notices over the rate fail and are "
           f"logged, not retried (Services::notify).")
+    print()
+    waf_rules = waf_rule_count()
+    fixed = prices["waf_web_acl_per_month"] + waf_rules * prices["waf_rule_per_month"]
+    print(f"The web ACL in front of each stage (WafMode block or count; template.yaml, {waf_rules} rules): "
+          f"${prices['waf_per_million_requests']:.2f} per million requests, every route alike, blocked ones "
+          f"included, plus ${fixed:.2f} a month per stage (at 10 M requests a month "
+          f"${prices['waf_per_million_requests'] + fixed / 10:.2f} per million). Its log lines go to CloudWatch "
+          f"Logs beside the functions' (not counted).")
     print()
     print(f"Prices (USD, list prices as read on {prices['read_on']}; verify before use):")
     for source in prices["sources"]:

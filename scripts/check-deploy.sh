@@ -37,6 +37,8 @@ fi
 # function at a time under cargo's lock, then find them fresh.
 cargo lambda build --release --arm64 $(for f in functions/*/; do printf -- '--bin %s ' "$(basename "$f")"; done)
 sam build --parallel >.local/sam-build.log 2>&1 || { tail -n 40 .local/sam-build.log; exit 1; }
+# Marks a build that must not be deployed (scripts/deploy.sh rebuilds it).
+[ -z "${BUILD_CHECK_ONLY:-}" ] || touch .aws-sam/build/check-only
 echo "sam build took $(( $(date +%s) - started )) s"
 python3 - <<'PY'
 import re, sys

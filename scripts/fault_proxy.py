@@ -34,6 +34,11 @@ Control, on the same port (the SDK never calls these paths):
                          and their counts stay
   GET  /__faults/stats   {"requests": {op: n}, "injected": {fault: n}}
   POST /__faults/stats   the same, and the counts start again
+
+With --record FILE it also appends one JSON line per AWS call, what IAM
+decides on and nothing of the data: the caller's access key id (each local
+function has its own), the operation, and the tables each of its items
+names (SES: the sender's domain). scripts/iam_check.py reads these.
 """
 
 import argparse
@@ -212,7 +217,29 @@ class Idempotency:
             self.seen[token] = (time.monotonic(), body, (response.status, dict(response.headers), response.body))
 
 
-def build_app(upstream, delay):
+def call_record(request, body, service, op):
+    """What IAM decides a call on: who, which operation, on what."""
+    credential = request.headers.get("Authorization", "").partition("Credential=")[2]
+    record = {"key": credential.split("/", 1)[0], "service": service, "op": op}
+    try:
+        data = json.loads(body or b"{}")
+    except ValueError:
+        data = {}
+    if service == "dynamodb":
+        if op in ("TransactWriteItems", "TransactGetItems"):
+            items = [(kind, item[kind]["TableName"]) for item in data.get("TransactItems", []) for kind in item]
+        elif op in ("BatchGetItem", "BatchWriteItem"):
+            items = [(op, table) for table in data.get("RequestItems", {})]
+        else:
+            items = [(op, data.get("TableName", ""))]
+        record["items"] = items
+    elif op == "SendEmail":
+        record["identity"] = data.get("FromEmailAddress", "").rpartition("@")[2].strip(">")
+        record["configuration_set"] = data.get("ConfigurationSetName")
+    return record
+
+
+def build_app(upstream, delay, record=None):
     rules = Rules()
     idempotency = Idempotency()
     session_box = {}
@@ -248,6 +275,9 @@ def build_app(upstream, delay):
         body = await request.read()
         service, op = operation(request, body)
         rules.requests[f"{service}:{op}"] += 1
+        if record is not None and service != "other":
+            record.write(json.dumps(call_record(request, body, service, op)) + "\n")
+            record.flush()
         fault = rules.pick(service, op)
         if fault is None:
             return await forward(request, body, op)
@@ -302,10 +332,16 @@ def main():
     # Past shared/src/aws.rs's attempt timeouts (DynamoDB 800 ms, SES 2 s).
     parser.add_argument("--dynamodb-delay", type=float, default=1.2)
     parser.add_argument("--ses-delay", type=float, default=2.5)
+    parser.add_argument("--record", help="append each AWS call's caller, operation and tables (JSON lines)")
     args = parser.parse_args()
     delay = {"dynamodb": args.dynamodb_delay, "ses": args.ses_delay}
+    record = open(args.record, "a") if args.record else None
     web.run_app(
-        build_app(args.upstream.rstrip("/"), delay), host="127.0.0.1", port=args.port, access_log=None, print=None
+        build_app(args.upstream.rstrip("/"), delay, record),
+        host="127.0.0.1",
+        port=args.port,
+        access_log=None,
+        print=None,
     )
 
 

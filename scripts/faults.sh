@@ -18,10 +18,14 @@ source scripts/local_stack.sh
 API_PORT=${API_PORT:-$(free_port)}
 EMULATOR_PORT=${EMULATOR_PORT:-$(free_port)}
 proxy_port=${PROXY_PORT:-$(free_port)}
-export API_PORT EMULATOR_PORT FUNCTIONS_AWS_PORT=$proxy_port
+# The functions wait on AWS as deployed (shared/src/aws.rs, Budget::Lambda):
+# the faults test those timeouts, not the local stack's longer ones.
+export API_PORT EMULATOR_PORT FUNCTIONS_AWS_PORT=$proxy_port FUNCTIONS_TIMEOUT_BUDGET=lambda
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target}
 
-.local/faults/bin/python scripts/fault_proxy.py --port "$proxy_port" \
+# AWS_CALLS_RECORD (set by `make test`): the proxy also records every call
+# by function, for scripts/iam_check.py.
+.local/faults/bin/python scripts/fault_proxy.py --port "$proxy_port" ${AWS_CALLS_RECORD:+--record "$AWS_CALLS_RECORD"} \
   --upstream "http://127.0.0.1:$EMULATOR_PORT" >".local/faults-proxy-$proxy_port.log" 2>&1 &
 proxy=$!
 if (exec 3<>"/dev/tcp/127.0.0.1/$API_PORT") 2>/dev/null; then

@@ -74,6 +74,9 @@ def dev_env(source, api_port, aws_port, environ):
             values[key] = f"http://127.0.0.1:{aws_port}"
         elif key in ("SET_PASSWORD_URL", "RESET_CODE_URL_TEMPLATE"):
             values[key] = values[key].replace("127.0.0.1:9000/", f"127.0.0.1:{api_port}/")
+    # `make faults` tests the functions with AWS's own timeouts.
+    if environ.get("FUNCTIONS_TIMEOUT_BUDGET"):
+        values["AWS_TIMEOUT_BUDGET"] = environ["FUNCTIONS_TIMEOUT_BUDGET"]
     for key, value in environ.items():
         if key.startswith("AWS_"):
             continue

@@ -12,14 +12,28 @@ echo "== cargo clippy"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 
 source scripts/emulator.sh
-port=$(.local/venv/bin/python -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+source scripts/local_stack.sh # free_port
+port=$(free_port)
 start_emulator "$port"
-export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$port"
-export AWS_ENDPOINT_URL_SESV2="http://127.0.0.1:$port"
+# Every AWS call of this run is recorded by function (the tests sign each
+# handler's calls with its function's key; make dev's functions have their
+# own) through a proxy in front of the emulator; scripts/rehearse.sh checks
+# them against the functions' IAM policies at the end.
+rm -rf .local/aws-calls
+mkdir -p .local/aws-calls
+record_port=$(free_port)
+.local/faults/bin/python scripts/fault_proxy.py --port "$record_port" --upstream "http://127.0.0.1:$port" \
+  --record .local/aws-calls/tests.jsonl >.local/record-proxy-tests.log 2>&1 &
+record_proxy=$!
+trap 'kill "$record_proxy" 2>/dev/null || true; stop_emulator' EXIT
+until (exec 3<>"/dev/tcp/127.0.0.1/$record_port") 2>/dev/null; do sleep 0.2; done
+export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$record_port"
+export AWS_ENDPOINT_URL_SESV2="http://127.0.0.1:$record_port"
 
-echo "== cargo test (emulator on port $port)"
+echo "== cargo test (emulator on port $port, through the recording proxy on $record_port)"
 results=.local/test-results.txt
 cargo test --workspace --quiet 2>&1 | tee "$results"
+kill "$record_proxy" 2>/dev/null || true
 stop_emulator
 echo "== deployment checks (offline)"
 BUILD_CHECK_ONLY=1 scripts/check-deploy.sh
@@ -28,15 +42,18 @@ openapi_started=$(date +%s)
 scripts/check-openapi.sh 2>&1 | tee .local/openapi-results.txt
 echo "The OpenAPI checks took $(( $(date +%s) - openapi_started )) s"
 echo "== end to end: make dev, the page in Chromium, ZITADEL's clients, a generated client, schema fuzzing"
-scripts/e2e.sh 2>&1 | tee .local/e2e-results.txt
+AWS_CALLS_RECORD=$PWD/.local/aws-calls/e2e.jsonl scripts/e2e.sh 2>&1 | tee .local/e2e-results.txt
 echo "== tokens from a real issuer: oidc-provider, its keys rotated while a stack runs (tests/issuer)"
 issuer_started=$(date +%s)
 tests/issuer/run.sh 2>&1 | tee .local/issuer-results.txt
 echo "The issuer tests took $(( $(date +%s) - issuer_started )) s"
 echo "== faults: every flow under injected DynamoDB and SES faults (a bounded run; make faults runs more)"
 faults_started=$(date +%s)
-FAULTS_ROUNDS=${FAULTS_ROUNDS:-6} FAULTS_RACES=${FAULTS_RACES:-1} scripts/faults.sh 2>&1 | tee .local/faults-results.txt
+AWS_CALLS_RECORD=$PWD/.local/aws-calls/faults.jsonl FAULTS_ROUNDS=${FAULTS_ROUNDS:-6} FAULTS_RACES=${FAULTS_RACES:-1} \
+  scripts/faults.sh 2>&1 | tee .local/faults-results.txt
 echo "The fault run took $(( $(date +%s) - faults_started )) s"
+echo "== rehearsal: IAM from the recorded calls, each stage's deploy against emulated AWS (make rehearse)"
+scripts/rehearse.sh 2>&1 | tee .local/rehearsal-results.txt
 
 # Totals: cargo's "test result:" lines, node:test's "# pass N" / "# fail N"
 # (browser and TypeScript client), pytest's "N failed, M passed in …" (Python

@@ -20,19 +20,43 @@ use crate::store::DynamoStore;
 /// How long a caller can wait on AWS: the limits the SDK clients get.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Budget {
-    /// A function within its 10 s Lambda timeout.
+    /// A function within its 10 s Lambda timeout, on AWS.
     Lambda,
+    /// A function of the local stack (`make dev`, `sam local`): the
+    /// emulator serves one request at a time, so a call waits behind the
+    /// others (four functions at once kept a Z2 past the Lambda budget's 2 s);
+    /// longer waits, still within the 10 s function timeout.
+    Local,
     /// The operator's CLI: nothing cuts it off, and an attempt given up on
     /// while the service still applies it (then tried again) can fail its own
     /// condition, so it waits rather than retries early.
     Operator,
 }
 
+/// The variable that gives a function the local budget (`local`, in
+/// local.env); deployed functions do not have it.
+pub const BUDGET_VARIABLE: &str = "AWS_TIMEOUT_BUDGET";
+
 impl Budget {
+    /// A function's budget: [`Budget::Local`] where its settings say
+    /// `AWS_TIMEOUT_BUDGET=local` (the local stack), else [`Budget::Lambda`].
+    pub fn for_function(value: Option<&str>) -> Budget {
+        match value {
+            Some("local") => Budget::Local,
+            _ => Budget::Lambda,
+        }
+    }
+
+    /// [`Budget::for_function`] of this process's environment.
+    pub fn for_function_from_env() -> Budget {
+        Budget::for_function(std::env::var(BUDGET_VARIABLE).ok().as_deref())
+    }
+
     /// (attempt, operation) timeouts of the DynamoDB client.
     fn dynamodb(self) -> (Duration, Duration) {
         match self {
             Budget::Lambda => (Duration::from_millis(800), Duration::from_secs(2)),
+            Budget::Local => (Duration::from_secs(3), Duration::from_secs(8)),
             Budget::Operator => (Duration::from_secs(10), Duration::from_secs(30)),
         }
     }
@@ -41,6 +65,7 @@ impl Budget {
     fn ses(self) -> (Duration, Duration) {
         match self {
             Budget::Lambda => (Duration::from_secs(2), Duration::from_secs(3)),
+            Budget::Local => (Duration::from_secs(5), Duration::from_secs(8)),
             Budget::Operator => (Duration::from_secs(10), Duration::from_secs(30)),
         }
     }
@@ -188,6 +213,31 @@ mod tests {
                 .max_attempts(),
             1
         );
+    }
+
+    #[test]
+    fn only_the_local_stacks_setting_lengthens_a_functions_budget() {
+        assert_eq!(Budget::for_function(Some("local")), Budget::Local);
+        assert_eq!(Budget::for_function(None), Budget::Lambda);
+        assert_eq!(Budget::for_function(Some("lambda")), Budget::Lambda);
+        let sdk = SdkConfig::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(aws_config::Region::new("eu-central-1"))
+            .build();
+        let local = dynamodb_client(&sdk, Budget::Local);
+        let timeouts = local.config().timeout_config().unwrap();
+        // Longer than the Lambda's, within the function's 10 s timeout.
+        assert!(timeouts.operation_timeout().unwrap() > Duration::from_secs(2));
+        assert!(timeouts.operation_timeout().unwrap() < Duration::from_secs(10));
+        let settings = crate::env_file::read(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../local.env"),
+        )
+        .unwrap();
+        let value = settings
+            .iter()
+            .find(|(key, _)| key == BUDGET_VARIABLE)
+            .map(|(_, value)| value.as_str());
+        assert_eq!(Budget::for_function(value), Budget::Local, "local.env");
     }
 
     #[tokio::test]

@@ -7,7 +7,6 @@ use crate::domain::{DecryptError, PolicyViolation};
 use crate::hashing::HashError;
 use crate::mail::MailError;
 use crate::rate_limit::{CounterError, RateLimited, TakeError};
-use crate::store::{StoreError, WriteError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
@@ -85,42 +84,24 @@ impl From<TakeError> for ServiceError {
     }
 }
 
-impl From<CounterError> for ServiceError {
-    fn from(e: CounterError) -> Self {
-        ServiceError::Internal(e.to_string())
-    }
+/// A dependency's failure is the service's: its cause goes to the log only.
+/// (The store's errors convert in `flows`, the layer that uses the store.)
+macro_rules! internal_errors {
+    ($($error:ty),*) => {$(
+        impl From<$error> for ServiceError {
+            fn from(e: $error) -> Self {
+                ServiceError::Internal(e.to_string())
+            }
+        }
+    )*};
 }
 
-impl From<StoreError> for ServiceError {
-    fn from(e: StoreError) -> Self {
-        ServiceError::Internal(e.to_string())
-    }
-}
-
-/// A refusal the flow did not expect at this point is an internal error; the
-/// flows match the refusals they expect before this applies.
-impl From<WriteError> for ServiceError {
-    fn from(e: WriteError) -> Self {
-        ServiceError::Internal(e.to_string())
-    }
-}
-
-impl From<HashError> for ServiceError {
-    fn from(e: HashError) -> Self {
-        ServiceError::Internal(e.to_string())
-    }
-}
+internal_errors!(CounterError, HashError, MailError);
 
 /// A sealed OTP secret that does not open (a key missing from the ring, or
 /// altered data) is the service's fault, not the caller's.
 impl From<DecryptError> for ServiceError {
     fn from(e: DecryptError) -> Self {
         ServiceError::Internal(format!("the device OTP secret: {e}"))
-    }
-}
-
-impl From<MailError> for ServiceError {
-    fn from(e: MailError) -> Self {
-        ServiceError::Internal(e.to_string())
     }
 }

@@ -19,7 +19,11 @@ where
     H: Fn(Arc<Services>, Request) -> F,
     F: Future<Output = Response<Body>> + Send,
 {
-    serve_with(crate::aws::services_from_env(Budget::Lambda), handler).await
+    serve_with(
+        crate::aws::services_from_env(Budget::for_function_from_env()),
+        handler,
+    )
+    .await
 }
 
 /// As [`serve`], for a function that cannot work without the device OTP's
@@ -30,7 +34,7 @@ where
     F: Future<Output = Response<Body>> + Send,
 {
     let build = async {
-        let services = crate::aws::services_from_env(Budget::Lambda).await?;
+        let services = crate::aws::services_from_env(Budget::for_function_from_env()).await?;
         services.config.require_otp()?;
         Ok(services)
     };

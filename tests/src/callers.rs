@@ -217,11 +217,14 @@ impl Call<'_> {
                 Endpoint::O1 => admin_reset_password::handle(services, request).await,
             }
         };
-        let response = lambda::measured(
-            &self.app.metrics,
+        let response = crate::as_function(
             endpoint.function(),
-            self.request_id.as_deref(),
-            answer,
+            lambda::measured(
+                &self.app.metrics,
+                endpoint.function(),
+                self.request_id.as_deref(),
+                answer,
+            ),
         )
         .await;
         // Every answer of every test is one the OpenAPI documents describe;

@@ -10,7 +10,8 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use aws_sdk_dynamodb::config::{Credentials, Region};
+use aws_credential_types::provider::{future, ProvideCredentials};
+use aws_sdk_dynamodb::config::{Credentials, IdentityCache, Region};
 use password_service::auth::{mint_hs256, token_claims};
 use password_service::clock::{Clock, ManualClock};
 use password_service::config::{Config, MetricsSettings};
@@ -29,6 +30,35 @@ mod log_capture;
 mod requests;
 
 pub use callers::{Call, Endpoint};
+
+tokio::task_local! {
+    /// The function whose handler is running (its crate name), set around
+    /// each handler call by [`Call::send`].
+    static CALLER: &'static str;
+}
+
+/// Signs each AWS call with the running function's own access key id, as
+/// each deployed function calls with its own role: the recording proxy in
+/// front of the emulator attributes every call to its function, and
+/// scripts/iam_check.py checks it against that function's policy. Calls
+/// outside a handler (the tests' own setup and reads) sign as `tests`.
+#[derive(Debug)]
+struct CallerCredentials;
+
+impl ProvideCredentials for CallerCredentials {
+    fn provide_credentials<'a>(&'a self) -> future::ProvideCredentials<'a>
+    where
+        Self: 'a,
+    {
+        let key = CALLER.try_with(|function| *function).unwrap_or("tests");
+        future::ProvideCredentials::ready(Ok(Credentials::new(key, "local", None, None, "tests")))
+    }
+}
+
+/// Runs `work` (a handler call) as `function`: its AWS calls carry its key.
+pub async fn as_function<F: std::future::Future>(function: &'static str, work: F) -> F::Output {
+    CALLER.scope(function, work).await
+}
 pub use instrumented_store::InstrumentedStore;
 pub use log_capture::captured_logs;
 pub use requests::{api_request, api_request_bytes, event_request};
@@ -75,8 +105,11 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut HashMap<String, String>)) -
     let sdk = aws_config::SdkConfig::builder()
         .region(Region::new(settings["AWS_REGION"].clone()))
         .credentials_provider(aws_sdk_dynamodb::config::SharedCredentialsProvider::new(
-            Credentials::new("local", "local", None, None, "tests"),
+            CallerCredentials,
         ))
+        // Credentials are asked for on every call: a cache would sign one
+        // function's call with the key another one resolved.
+        .identity_cache(IdentityCache::no_cache())
         .behavior_version(aws_config::BehaviorVersion::latest())
         .build();
     let dynamodb = aws_sdk_dynamodb::Client::from_conf(

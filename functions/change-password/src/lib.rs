@@ -1,77 +1,72 @@
 //! Z2: changes a password with the current password or a reset code, or as
-//! an admin with neither. Two bindings of one operation: REST
-//! `POST /v2/users/{userId}/password` (gRPC-status JSON errors) and ZITADEL's
-//! RPC `POST /zitadel.user.v2.UserService/SetPassword` (Connect, gRPC-web).
+//! an admin with neither. Two bindings of one operation, served by family
+//! Z's driver: REST `POST /v2/users/{userId}/password` and ZITADEL's RPC
+//! `POST /zitadel.user.v2.UserService/SetPassword` (Connect, gRPC-web).
 
+use async_trait::async_trait;
 use lambda_http::{Body, Request, Response};
 use password_service::auth::{Actor, Caller};
 use password_service::domain::ChangeDetails;
-use password_service::error::ServiceError;
-use password_service::flows::{caller, change_with_proof};
-use password_service::http::grpc::{details_json, ok, Status};
-use password_service::http::rpc::{self, messages, Method, Protocol};
-use password_service::http::zitadel::SetPasswordRequest;
-use password_service::http::{json_object, path_parameter, MediaTypes};
+use password_service::flows::change_with_proof;
+use password_service::http::grpc::{details_json, Status};
+use password_service::http::rpc::messages;
+use password_service::http::zitadel::driver::{self, Operation};
+use password_service::http::zitadel::SetPasswordInput;
 use password_service::services::Services;
-use serde_json::json;
+use serde_json::{json, Map, Value};
 
 pub async fn handle(services: &Services, request: Request) -> Response<Body> {
-    if Method::of(&request).is_some() {
-        let call = |protocol| rpc_binding(services, &request, protocol);
-        return rpc::serve(&services.config.rpc, &request, call).await;
+    driver::serve(&SetPassword, services, request).await
+}
+
+struct SetPassword;
+
+#[async_trait]
+impl Operation for SetPassword {
+    type Input = SetPasswordInput;
+    type Message = messages::SetPasswordRequest;
+    type Reply = messages::SetPasswordResponse;
+    type Output = ChangeDetails;
+
+    fn rest_input(&self, user_id: String, body: &Map<String, Value>) -> SetPasswordInput {
+        SetPasswordInput::from_json(user_id, body)
     }
-    rest_binding(services, &request)
-        .await
-        .unwrap_or_else(Status::into_response)
-}
 
-/// REST: the user is in the path, so access is decided before the body is
-/// even read (no enumeration, whatever the body).
-async fn rest_binding(services: &Services, request: &Request) -> Result<Response<Body>, Status> {
-    let caller = caller::authenticate_token(services, request.headers()).await?;
-    let user_id = path_parameter(request, "userId");
-    let actor = caller.authorise(&user_id).map_err(ServiceError::from)?;
-    let body = json_object(request, MediaTypes::Json)?;
-    let given = SetPasswordRequest::from_json(user_id, &body);
-    let details = set_password(services, &caller, actor, &given).await?;
-    Ok(ok(&json!({ "details": details_json(&details) })))
-}
+    fn rpc_input(&self, message: messages::SetPasswordRequest) -> SetPasswordInput {
+        message.into()
+    }
 
-/// RPC: the user is in the message, so access is decided once it is
-/// decoded, still before anything is looked up.
-async fn rpc_binding(
-    services: &Services,
-    request: &Request,
-    protocol: Protocol,
-) -> Result<messages::SetPasswordResponse, Status> {
-    let caller = caller::authenticate_token(services, request.headers()).await?;
-    let message: messages::SetPasswordRequest = protocol.decode(request)?;
-    let given = SetPasswordRequest::from(message);
-    let actor = caller
-        .authorise(&given.user_id)
-        .map_err(ServiceError::from)?;
-    let details = set_password(services, &caller, actor, &given).await?;
-    Ok(messages::SetPasswordResponse {
-        details: Some((&details).into()),
-    })
-}
+    fn user_id<'a>(&self, input: &'a SetPasswordInput) -> &'a str {
+        &input.user_id
+    }
 
-/// The operation, once the caller's authority over the user is known.
-async fn set_password(
-    services: &Services,
-    caller: &Caller,
-    actor: Actor,
-    given: &SetPasswordRequest,
-) -> Result<ChangeDetails, Status> {
-    let change = given.validate(actor)?;
-    Ok(change_with_proof::change_password(
-        services,
-        caller,
-        actor,
-        &given.user_id,
-        &change.password,
-        change.change_required,
-        change.proof,
-    )
-    .await?)
+    async fn run(
+        &self,
+        services: &Services,
+        caller: &Caller,
+        actor: Actor,
+        input: &SetPasswordInput,
+    ) -> Result<ChangeDetails, Status> {
+        let change = input.validate(actor)?;
+        Ok(change_with_proof::change_password(
+            services,
+            caller,
+            actor,
+            &input.user_id,
+            &change.password,
+            change.change_required,
+            change.proof,
+        )
+        .await?)
+    }
+
+    fn rest_answer(&self, details: ChangeDetails) -> Value {
+        json!({ "details": details_json(&details) })
+    }
+
+    fn reply(&self, details: ChangeDetails) -> messages::SetPasswordResponse {
+        messages::SetPasswordResponse {
+            details: Some((&details).into()),
+        }
+    }
 }

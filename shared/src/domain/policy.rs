@@ -14,7 +14,7 @@ use super::user::Email;
 /// SPEC section 3: the maximum password length, in Unicode scalar values.
 pub const PASSWORD_MAX_LENGTH: usize = 200;
 
-/// The common/breached list, searched in place (see the README for its source).
+/// The common/breached list, searched in place (see docs/testing.md for its source).
 static COMMON_PASSWORDS: LazyLock<fst::Set<&'static [u8]>> = LazyLock::new(|| {
     fst::Set::new(include_bytes!("../../data/common-passwords.fst").as_slice())
         .expect("the shipped common-password list is a valid FST set")

@@ -32,12 +32,27 @@ use std::pin::Pin;
 use crate::domain::User;
 use crate::error::ServiceError;
 use crate::services::Services;
-use crate::store::WriteError;
+use crate::store::{StoreError, WriteError};
 
 /// Attempts of one write whose decision keeps being overtaken: each lost race
 /// means another request's change went through (the PIN rule has only four
 /// steps to take), so more is contention, not progress.
 const MAX_ATTEMPTS: usize = 10;
+
+/// The store's failures are the service's (their cause goes to the log
+/// only); a refusal a flow did not expect at that point is one too: the
+/// flows match the refusals they expect before this applies.
+impl From<StoreError> for ServiceError {
+    fn from(e: StoreError) -> Self {
+        ServiceError::Internal(e.to_string())
+    }
+}
+
+impl From<WriteError> for ServiceError {
+    fn from(e: WriteError) -> Self {
+        ServiceError::Internal(e.to_string())
+    }
+}
 
 /// Why an attempt did not finish.
 #[derive(Debug)]

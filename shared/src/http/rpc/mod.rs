@@ -7,17 +7,9 @@
 //!
 //! This layer only moves messages and statuses on and off the wire: the
 //! operation takes a decoded request message and answers a response message
-//! or a family-Z [`Status`], whatever the protocol. A function serves its
-//! RPC route with [`serve`]:
-//!
-//! ```ignore
-//! rpc::serve(&services.config.rpc, &request, |protocol| async move {
-//!     let caller = caller::authenticate_token(services, request.headers()).await?;
-//!     let message: SetPasswordRequest = protocol.decode(&request)?;
-//!     operation(services, &caller, message).await // -> Result<SetPasswordResponse, Status>
-//! })
-//! .await
-//! ```
+//! or a family-Z [`Status`], whatever the protocol. Family Z's driver
+//! (`http::zitadel::driver`) serves an operation's RPC route through
+//! [`serve`].
 
 pub mod connect;
 pub mod endpoint;
@@ -33,8 +25,6 @@ use lambda_http::{Body, Request, Response};
 use super::grpc::{Code, Status};
 use super::MAX_BODY_BYTES;
 use messages::{RpcRequest, RpcResponse};
-
-pub const SERVICE: &str = "zitadel.user.v2.UserService";
 
 /// The two methods of the service that this API serves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

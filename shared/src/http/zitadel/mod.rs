@@ -8,11 +8,12 @@
 //! answer the same violations with the same words. Z2 (`SetPassword`) is in
 //! `set_password`, Z1 (`PasswordReset`) in `password_reset`.
 
+pub mod driver;
 mod password_reset;
 mod set_password;
 
-pub use password_reset::{PasswordResetRequest, SendLink, MAX_URL_TEMPLATE_BYTES};
-pub use set_password::{NewPassword, PasswordChange, SetPasswordRequest, MAX_CODE_CHARS};
+pub use password_reset::{PasswordResetInput, SendLink, MAX_URL_TEMPLATE_BYTES};
+pub use set_password::{NewPassword, PasswordChange, SetPasswordInput, MAX_CODE_CHARS};
 
 use serde_json::{Map, Value};
 

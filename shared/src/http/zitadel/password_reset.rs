@@ -13,7 +13,7 @@ pub const MAX_URL_TEMPLATE_BYTES: usize = 2048;
 
 /// A request for a reset code, as given.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct PasswordResetRequest {
+pub struct PasswordResetInput {
     pub user_id: String,
     pub send_link: Given<SendLink>,
     /// `returnCode` has no fields.
@@ -26,7 +26,7 @@ pub struct SendLink {
     pub url_template: Given<String>,
 }
 
-impl PasswordResetRequest {
+impl PasswordResetInput {
     /// The REST binding: the user from the path, the fields from the body.
     pub fn from_json(user_id: String, body: &Map<String, Value>) -> Self {
         let send_link = Given::from_json(body.get("sendLink"), |value| {
@@ -90,7 +90,7 @@ impl SendLink {
 
 /// The RPC binding. An enum number the descriptor does not name is of no
 /// known type.
-impl From<messages::PasswordResetRequest> for PasswordResetRequest {
+impl From<messages::PasswordResetRequest> for PasswordResetInput {
     fn from(message: messages::PasswordResetRequest) -> Self {
         let (send_link, return_code) = match message.medium {
             Some(PasswordResetMedium::SendLink(link)) => (
@@ -129,8 +129,8 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn rest_reset(body: Value) -> PasswordResetRequest {
-        PasswordResetRequest::from_json("u".into(), body.as_object().unwrap())
+    fn rest_reset(body: Value) -> PasswordResetInput {
+        PasswordResetInput::from_json("u".into(), body.as_object().unwrap())
     }
 
     #[test]
@@ -140,7 +140,7 @@ mod tests {
             Delivery::SendLink { url_template: None }
         );
         assert_eq!(
-            PasswordResetRequest::from(messages::PasswordResetRequest::default())
+            PasswordResetInput::from(messages::PasswordResetRequest::default())
                 .validate()
                 .unwrap(),
             Delivery::SendLink { url_template: None }
@@ -152,7 +152,7 @@ mod tests {
             )),
         };
         assert_eq!(
-            PasswordResetRequest::from(returned),
+            PasswordResetInput::from(returned),
             rest_reset(json!({ "returnCode": {} }))
         );
     }
@@ -160,7 +160,7 @@ mod tests {
     #[test]
     fn notification_types_other_than_email_are_refused_in_both_bindings() {
         let by_number = |n: i32| {
-            PasswordResetRequest::from(messages::PasswordResetRequest {
+            PasswordResetInput::from(messages::PasswordResetRequest {
                 user_id: "u".into(),
                 medium: Some(PasswordResetMedium::SendLink(
                     messages::SendPasswordResetLink {

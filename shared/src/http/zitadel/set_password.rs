@@ -15,7 +15,7 @@ pub const MAX_CODE_CHARS: usize = 20;
 
 /// A request to set a user's password, as given.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct SetPasswordRequest {
+pub struct SetPasswordInput {
     pub user_id: String,
     pub new_password: Given<NewPassword>,
     pub current_password: Given<Secret>,
@@ -37,7 +37,7 @@ pub struct PasswordChange {
     pub proof: Option<ProofGiven>,
 }
 
-impl SetPasswordRequest {
+impl SetPasswordInput {
     /// The REST binding: the user from the path, the fields from the body.
     pub fn from_json(user_id: String, body: &Map<String, Value>) -> Self {
         let new_password = Given::from_json(body.get("newPassword"), |value| {
@@ -111,7 +111,7 @@ impl SetPasswordRequest {
 
 /// The RPC binding: protobuf has no wrong types, and no presence for a
 /// plain string (an empty one is given as empty).
-impl From<messages::SetPasswordRequest> for SetPasswordRequest {
+impl From<messages::SetPasswordRequest> for SetPasswordInput {
     fn from(message: messages::SetPasswordRequest) -> Self {
         let (current_password, verification_code) = match message.verification {
             Some(SetPasswordVerification::CurrentPassword(current)) => {
@@ -142,8 +142,8 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn rest_set_password(body: Value) -> SetPasswordRequest {
-        SetPasswordRequest::from_json("u".into(), body.as_object().unwrap())
+    fn rest_set_password(body: Value) -> SetPasswordInput {
+        SetPasswordInput::from_json("u".into(), body.as_object().unwrap())
     }
 
     fn violated(result: Result<PasswordChange, Status>) -> Vec<(String, String)> {
@@ -175,7 +175,7 @@ mod tests {
             "newPassword": { "password": "p", "changeRequired": true },
             "verificationCode": "C",
         }));
-        let rpc = SetPasswordRequest::from(message(
+        let rpc = SetPasswordInput::from(message(
             Some("p"),
             Some(SetPasswordVerification::VerificationCode("C".into())),
         ));
@@ -192,7 +192,7 @@ mod tests {
             "newPassword": { "password": long },
             "currentPassword": "",
         }));
-        let rpc = SetPasswordRequest::from(message(
+        let rpc = SetPasswordInput::from(message(
             Some(&long),
             Some(SetPasswordVerification::CurrentPassword(String::new())),
         ));
@@ -234,14 +234,14 @@ mod tests {
 
     #[test]
     fn only_an_admin_may_give_no_proof() {
-        let request = SetPasswordRequest::from(message(Some("p"), None));
+        let request = SetPasswordInput::from(message(Some("p"), None));
         assert!(request.validate(Actor::Admin).unwrap().proof.is_none());
         let fields: Vec<String> = violated(request.validate(Actor::Owner))
             .into_iter()
             .map(|(field, _)| field)
             .collect();
         assert_eq!(fields, ["currentPassword", "verificationCode"]);
-        let missing = SetPasswordRequest::from(message(None, None));
+        let missing = SetPasswordInput::from(message(None, None));
         assert_eq!(
             violated(missing.validate(Actor::Admin)),
             [("newPassword".to_string(), "required".to_string())]

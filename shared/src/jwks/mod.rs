@@ -25,10 +25,12 @@ use jsonwebtoken::{Algorithm, DecodingKey};
 
 use crate::metrics::{self, Outcome};
 
+mod issuer;
+
+pub use issuer::{fetchable, IssuerKeys};
+
 /// How long one refresh may take in all (discovery and key set).
 pub const FETCH_TIMEOUT: Duration = Duration::from_secs(2);
-/// The largest key set read: a set is a few KiB; more is not a key set.
-const MAX_BODY_BYTES: usize = 256 * 1024;
 
 /// A verification key of the issuer.
 #[derive(Clone)]
@@ -158,113 +160,6 @@ impl KeyCache {
             },
         };
         found.map(|k| k.key.clone())
-    }
-}
-
-/// Whether `url` may be fetched: https, or plain http to this machine (the
-/// local stack and its tests).
-pub fn fetchable(url: &str) -> bool {
-    let Ok(parsed) = url::Url::parse(url) else {
-        return false;
-    };
-    let loopback = matches!(parsed.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
-    parsed.username().is_empty()
-        && parsed.password().is_none()
-        && (parsed.scheme() == "https" || (parsed.scheme() == "http" && loopback))
-}
-
-/// The issuer's key set over HTTPS, from a configured `jwks_uri` or the one
-/// its OpenID Connect discovery document names (looked up on each refresh,
-/// so a moved `jwks_uri` is followed too). The client, on the same rustls
-/// stack the AWS SDK uses, is built on the first fetch: a cold start that
-/// needs none pays nothing for it.
-pub struct IssuerKeys {
-    location: Location,
-    client: tokio::sync::OnceCell<HttpClient>,
-}
-
-enum Location {
-    JwksUri(String),
-    Discovery { issuer: String },
-}
-
-type HttpClient = hyper_util::client::legacy::Client<
-    hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>,
-    http_body_util::Empty<bytes::Bytes>,
->;
-
-impl IssuerKeys {
-    pub fn from_jwks_uri(uri: String) -> Self {
-        Self {
-            location: Location::JwksUri(uri),
-            client: tokio::sync::OnceCell::new(),
-        }
-    }
-
-    pub fn by_discovery(issuer: String) -> Self {
-        Self {
-            location: Location::Discovery { issuer },
-            client: tokio::sync::OnceCell::new(),
-        }
-    }
-
-    async fn get_json<T: serde::de::DeserializeOwned>(&self, url: &str) -> Result<T, FetchError> {
-        use http_body_util::BodyExt;
-        if !fetchable(url) {
-            return Err(FetchError(format!("not an https URL: {url}")));
-        }
-        let uri: hyper::Uri = url
-            .parse()
-            .map_err(|_| FetchError(format!("not a URL: {url}")))?;
-        let client = self.client.get_or_try_init(http_client).await?;
-        let response = client
-            .get(uri)
-            .await
-            .map_err(|e| FetchError(format!("{url}: {e}")))?;
-        if response.status() != hyper::StatusCode::OK {
-            return Err(FetchError(format!("{url} answered {}", response.status())));
-        }
-        let body = http_body_util::Limited::new(response.into_body(), MAX_BODY_BYTES)
-            .collect()
-            .await
-            .map_err(|e| FetchError(format!("{url}: {e}")))?
-            .to_bytes();
-        serde_json::from_slice(&body).map_err(|e| FetchError(format!("{url}: {e}")))
-    }
-}
-
-async fn http_client() -> Result<HttpClient, FetchError> {
-    let connector = hyper_rustls::HttpsConnectorBuilder::new()
-        .with_native_roots()
-        .map_err(|e| FetchError(format!("no trust roots: {e}")))?
-        .https_or_http()
-        .enable_http1()
-        .build();
-    Ok(
-        hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-            .build(connector),
-    )
-}
-
-#[derive(serde::Deserialize)]
-struct Discovery {
-    jwks_uri: String,
-}
-
-#[async_trait]
-impl KeySource for IssuerKeys {
-    async fn fetch(&self) -> Result<JwkSet, FetchError> {
-        match &self.location {
-            Location::JwksUri(uri) => self.get_json(uri).await,
-            Location::Discovery { issuer } => {
-                let document = format!(
-                    "{}/.well-known/openid-configuration",
-                    issuer.trim_end_matches('/')
-                );
-                let discovered: Discovery = self.get_json(&document).await?;
-                self.get_json(&discovered.jwks_uri).await
-            }
-        }
     }
 }
 
@@ -440,24 +335,5 @@ mod tests {
         let kept: Vec<_> = parsed.keys.iter().filter_map(PublicKey::from_jwk).collect();
         let kids: Vec<_> = kept.iter().map(|k| k.kid.clone().unwrap()).collect();
         assert_eq!(kids, ["rs"]);
-    }
-
-    #[test]
-    fn only_https_or_loopback_http_is_fetched() {
-        for good in [
-            "https://issuer.example/jwks",
-            "http://127.0.0.1:4000/jwks",
-            "http://localhost/jwks",
-        ] {
-            assert!(fetchable(good), "{good}");
-        }
-        for bad in [
-            "http://issuer.example/jwks",
-            "https://user@issuer.example/jwks",
-            "file:///etc/passwd",
-            "jwks",
-        ] {
-            assert!(!fetchable(bad), "{bad}");
-        }
     }
 }
