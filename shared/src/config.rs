@@ -8,17 +8,18 @@
 //! as [`SecretBytes`], so `Debug` can be derived everywhere.
 
 use std::collections::HashMap;
-use std::time::Duration;
 
 use argon2::Params;
 
 use crate::domain::{SecretBytes, PASSWORD_MAX_LENGTH};
 
 mod jwt;
+mod mail;
 mod otp;
 mod vars;
 
 pub use jwt::JwtSettings;
+pub use mail::MailSettings;
 pub use otp::OtpSettings;
 use vars::Vars;
 
@@ -56,14 +57,6 @@ pub struct Tables {
     pub tokens: String,
     pub counters: String,
     pub audit: String,
-}
-
-#[derive(Debug, Clone)]
-pub struct MailSettings {
-    pub from: String,
-    /// Where the set-password email links to; `None`: the stage's own page.
-    pub set_password_url: Option<String>,
-    pub set_password_ttl: Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -210,7 +203,16 @@ impl Config {
             },
             reset_codes: ResetCodeSettings {
                 length: vars.bounded("RESET_CODE_LENGTH", 6, 1..=20)?,
-                url_template: vars.optional("RESET_CODE_URL_TEMPLATE"),
+                url_template: vars
+                    .optional("RESET_CODE_URL_TEMPLATE")
+                    .map(|template| {
+                        let sample = template
+                            .replace("{{.UserID}}", "000000000000000000000000")
+                            .replace("{{.Code}}", "SAMPLE")
+                            .replace("{{.OrgID}}", "org");
+                        mail::mailed_link("RESET_CODE_URL_TEMPLATE", &sample).map(|()| template)
+                    })
+                    .transpose()?,
                 url_hosts: vars
                     .optional("RESET_CODE_URL_HOSTS")
                     .map(|hosts| {
@@ -239,26 +241,6 @@ impl Config {
         self.otp
             .as_ref()
             .ok_or(ConfigError::Missing("OTP_ENCRYPTION_KEY"))
-    }
-}
-
-impl MailSettings {
-    fn read(vars: &Vars) -> Result<Self, ConfigError> {
-        let set_password_url = vars.optional("SET_PASSWORD_URL");
-        if set_password_url
-            .as_deref()
-            .is_some_and(|u| !(u.starts_with("https://") || u.starts_with("http://")))
-        {
-            return Err(ConfigError::Invalid {
-                name: "SET_PASSWORD_URL",
-                reason: "must be an absolute http(s) URL".into(),
-            });
-        }
-        Ok(Self {
-            from: vars.required("MAIL_FROM")?,
-            set_password_url,
-            set_password_ttl: Duration::from_secs(vars.parsed("SET_PASSWORD_TTL", 24 * 3600)?),
-        })
     }
 }
 
@@ -305,6 +287,8 @@ impl MetricsSettings {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
 
     /// Every required variable, none of the optional ones.

@@ -9,7 +9,7 @@ use crate::config::{Config, ConfigError, OtpSettings};
 use crate::domain::{Email, Locale, PasswordPolicy, Pepper, User, UserId};
 use crate::error::ServiceError;
 use crate::hashing::PasswordHasher;
-use crate::mail::{render, Mailer, Notice};
+use crate::mail::{MailError, Mailer, Notice, OutgoingMail, Templates};
 use crate::metrics::{self, Outcome};
 use crate::rate_limit::RateLimiter;
 use crate::store::Store;
@@ -18,6 +18,8 @@ pub struct Services {
     pub config: Config,
     pub store: Arc<dyn Store>,
     pub mailer: Arc<dyn Mailer>,
+    /// The emails' templates, loaded and checked at cold start.
+    pub mail_templates: Templates,
     pub clock: Arc<dyn Clock>,
     pub hasher: Arc<PasswordHasher>,
     pub authenticator: Authenticator,
@@ -33,7 +35,17 @@ impl Services {
         mailer: Arc<dyn Mailer>,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, ConfigError> {
+        // A template that does not render stops the function here, named,
+        // as a misconfigured variable does.
+        let mail_templates =
+            Templates::load(config.mail.templates_dir.as_deref()).map_err(|e| {
+                ConfigError::Invalid {
+                    name: "MAIL_TEMPLATES_DIR",
+                    reason: e.to_string(),
+                }
+            })?;
         Ok(Self {
+            mail_templates,
             authenticator: Authenticator::new(&config.jwt)?,
             hasher: PasswordHasher::new(config.passwords.argon2.clone()),
             policy: PasswordPolicy::new(config.passwords.min_length),
@@ -86,9 +98,22 @@ impl Services {
         if let Some(outcome) = changed {
             metrics::record(outcome);
         }
-        let mail = render(notice, email, locale);
-        if let Err(error) = self.mailer.send(&mail).await {
+        let sent = match self.render_mail(notice, email, locale) {
+            Ok(mail) => self.mailer.send(&mail).await,
+            Err(error) => Err(error),
+        };
+        if let Err(error) = sent {
             tracing::error!(user_id = %user_id, %error, "notice not sent");
         }
+    }
+
+    /// The email of `notice` for `email`, in `locale`, from the templates.
+    pub fn render_mail(
+        &self,
+        notice: Notice<'_>,
+        email: &Email,
+        locale: Locale,
+    ) -> Result<OutgoingMail, MailError> {
+        self.mail_templates.render(notice, email, locale)
     }
 }

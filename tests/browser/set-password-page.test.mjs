@@ -1,5 +1,5 @@
-// The set-password page (P3) as a person uses it: open the link from the
-// email, type a password, submit, see the outcome. Runs against the local
+// The set-password page (P3) as a person uses it: open the email, follow its
+// link, type a password, submit, see the outcome. Runs against the local
 // stack that scripts/e2e.sh starts; screenshots go to test-output/screenshots.
 
 import { test, before, after } from "node:test";
@@ -43,8 +43,10 @@ async function userWithLink(name) {
   const response = await fetch(`${API}/user/password`, { method: "PUT", headers: { Authorization: `Bearer ${token}` } });
   assert.equal(response.status, 202);
   const mails = JSON.parse(pwctl("mail", "list", "--to", email));
-  const link = mails.at(-1).body.match(/https?:\/\/\S+token=[A-Za-z0-9_-]+/)[0];
-  return { userId, email, link };
+  const html = mails.at(-1).body;
+  // The email's button; an href is HTML-escaped (`&amp;`), this one has no `&`.
+  const link = html.match(/<a href="(https?:\/\/[^"]*token=[A-Za-z0-9_-]+)"/)[1];
+  return { userId, email, link, html };
 }
 
 async function openPage(url, locale = "en-US") {
@@ -79,6 +81,21 @@ test("the link from the email sets the password", async () => {
   await statusText(page, /Your password is set/);
   await page.screenshot({ path: `${SHOTS}/2-success.png` });
   assert.equal(JSON.parse(pwctl("user", "show", userId)).hasPassword, true);
+  await context.close();
+});
+
+test("the email as sent shows a button that opens the page", async () => {
+  const { html, link } = await userWithLink("browser-email");
+  const context = await browser.newContext({ viewport: { width: 720, height: 640 } });
+  const page = await context.newPage();
+  // As a mail client shows it: the HTML part, no network for it (it has no
+  // external assets), then the button followed like any link.
+  await page.setContent(html);
+  const button = page.getByRole("link", { name: "Set your password" });
+  assert.equal(await button.getAttribute("href"), link);
+  await page.screenshot({ path: `${SHOTS}/0-email.png`, fullPage: true });
+  await Promise.all([page.waitForURL(link), button.click()]);
+  assert.equal(await page.locator("h1").textContent(), "Set your password");
   await context.close();
 });
 

@@ -289,14 +289,13 @@ impl TestApp {
         let mails = self.mails_to(to);
         let body = &mails.last().expect("a reset email").body;
         body.lines()
-            .map(str::trim)
+            .map(|line| without_tags(line).trim().to_string())
             .find(|l| {
                 l.len() == 6
                     && l.bytes()
                         .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
             })
             .expect("a code line")
-            .to_string()
     }
 
     /// A new user (address from `name`) who has asked for a set-password
@@ -317,6 +316,8 @@ impl TestApp {
 pub struct CapturedMail {
     pub to: Vec<String>,
     pub subject: String,
+    /// The HTML part where the mail has one (the emulator keeps only that),
+    /// its character references decoded, so a link reads as it was sent.
     pub body: String,
     pub source: String,
 }
@@ -348,10 +349,35 @@ pub fn captured_mail(emulator: &str) -> Vec<CapturedMail> {
                 })
                 .unwrap_or_default(),
             subject: m["subject"].as_str().unwrap_or_default().to_string(),
-            body: m["body"].as_str().unwrap_or_default().to_string(),
+            body: decode_references(m["body"].as_str().unwrap_or_default()),
             source: m["source"].as_str().unwrap_or_default().to_string(),
         })
         .collect()
+}
+
+/// `text` with the character references the mail templates write (`&amp;`
+/// in a link, and the rest of HTML escaping) decoded.
+pub fn decode_references(text: &str) -> String {
+    text.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&amp;", "&")
+}
+
+/// A line of HTML without its tags.
+fn without_tags(line: &str) -> String {
+    let mut text = String::new();
+    let mut in_tag = false;
+    for c in line.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' => in_tag = false,
+            c if !in_tag => text.push(c),
+            _ => {}
+        }
+    }
+    text
 }
 
 /// The `token` query parameter of the first link in a mail body.

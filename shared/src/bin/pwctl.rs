@@ -9,11 +9,13 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use password_service::auth::{mint_hs256, token_claims};
 use password_service::clock::rfc3339_millis;
+use password_service::config::MailSettings;
 use password_service::domain::{
     Email, Locale, OtpDevice, OtpSecret, Pin, Purpose, Secret, User, UserId,
 };
 use password_service::error::ServiceError;
 use password_service::flows::pin_proof;
+use password_service::mail::{Notice, Templates};
 use serde_json::{json, Value};
 
 #[derive(Parser)]
@@ -48,7 +50,7 @@ enum Command {
         #[arg(long)]
         limit: Option<usize>,
     },
-    /// Captured mail of the local emulator
+    /// Captured mail of the local emulator; previews of the templates
     #[command(subcommand)]
     Mail(MailCommand),
 }
@@ -91,6 +93,19 @@ enum MailCommand {
     List {
         #[arg(long)]
         to: Option<String>,
+    },
+    /// Render a message with sample values to files (HTML and text), from the
+    /// built-in templates and those of MAIL_TEMPLATES_DIR
+    Preview {
+        /// The message: set-password-link, reset-code, password-set,
+        /// password-changed, password-reset, critical-data-deleted,
+        /// otp-enrolment-started, otp-activated, otp-removed
+        message: String,
+        #[arg(long, default_value = "en")]
+        locale: String,
+        /// Where the files go
+        #[arg(long, default_value = "mail-preview")]
+        out: PathBuf,
     },
 }
 
@@ -140,8 +155,14 @@ fn main() -> ExitCode {
 }
 
 async fn run(command: Command) -> Result<Value, String> {
-    if let Command::Mail(MailCommand::List { to }) = command {
-        return list_mail(to.as_deref());
+    match command {
+        Command::Mail(MailCommand::List { to }) => return list_mail(to.as_deref()),
+        Command::Mail(MailCommand::Preview {
+            message,
+            locale,
+            out,
+        }) => return preview_mail(&message, &locale, &out),
+        _ => {}
     }
     let services =
         password_service::aws::services_from_env(password_service::aws::Budget::Operator)
@@ -300,6 +321,26 @@ async fn run(command: Command) -> Result<Value, String> {
 
 fn parse_user_id(raw: &str) -> Result<UserId, String> {
     UserId::parse(raw).ok_or_else(|| "a user id is 24 hex characters".to_string())
+}
+
+/// Needs no AWS and no other setting: only the templates, so an operator
+/// can look at a changed one before deploying it.
+fn preview_mail(message: &str, locale: &str, out: &Path) -> Result<Value, String> {
+    let notice = Notice::sample(message).ok_or_else(|| {
+        let mut names: Vec<&str> = Notice::SAMPLES.iter().map(|n| n.name()).collect();
+        names.dedup();
+        format!("no message {message:?}; one of: {}", names.join(", "))
+    })?;
+    let locale = Locale::parse(locale).ok_or("--locale must be en or de")?;
+    let dir = MailSettings::templates_dir_from_env();
+    let templates = Templates::load(dir.as_deref()).map_err(|e| e.to_string())?;
+    let preview = templates.write_preview(notice, locale, out)?;
+    Ok(json!({
+        "subject": preview.subject,
+        "html": preview.html,
+        "text": preview.text,
+        "overridden": templates.overridden(),
+    }))
 }
 
 fn list_mail(to: Option<&str>) -> Result<Value, String> {

@@ -9,7 +9,7 @@
 use crate::auth::{Actor, Caller, SCOPE_RESET_PASSWORD};
 use crate::domain::{random_symbols, ChangeDetails, Purpose, Secret, User, UserId};
 use crate::error::ServiceError;
-use crate::mail::{render, Notice};
+use crate::mail::Notice;
 use crate::rate_limit::Limit;
 use crate::services::Services;
 
@@ -92,7 +92,7 @@ pub async fn issue_code(
                 .as_deref()
                 .or(services.config.reset_codes.url_template.as_deref());
         let link = template.map(|t| fill_template(t, &user, &code));
-        let mail = render(
+        let mail = services.render_mail(
             Notice::ResetCode {
                 code: code.expose(),
                 link: link.as_deref(),
@@ -101,7 +101,11 @@ pub async fn issue_code(
             &user.email,
             user.locale,
         );
-        if let Err(error) = services.mailer.send(&mail).await {
+        let sent = match mail {
+            Ok(mail) => services.mailer.send(&mail).await,
+            Err(error) => Err(error),
+        };
+        if let Err(error) = sent {
             services.limiter.give_back(taken).await;
             return Err(error.into());
         }

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use crate::domain::{new_token, token_digest, AuditEventType, Email, Locale, Secret, User, UserId};
 use crate::error::ServiceError;
-use crate::mail::{render, Notice};
+use crate::mail::Notice;
 use crate::rate_limit::Limit;
 use crate::services::Services;
 use crate::store::{PasswordWrite, WriteError};
@@ -38,7 +38,7 @@ pub async fn request_link(
     let ttl = services.config.mail.set_password_ttl;
     let expires_at = services.clock.now_seconds() + ttl.as_secs() as i64;
     let link = link_with_token(page_url, &token);
-    let mail = render(
+    let mail = services.render_mail(
         Notice::SetPasswordLink {
             link: &link,
             valid_hours: hours(ttl),
@@ -46,7 +46,11 @@ pub async fn request_link(
         &user.email,
         user.locale,
     );
-    if let Err(error) = services.mailer.send(&mail).await {
+    let sent = match mail {
+        Ok(mail) => services.mailer.send(&mail).await,
+        Err(error) => Err(error),
+    };
+    if let Err(error) = sent {
         // No email went out: the attempt does not count.
         services.limiter.give_back(taken).await;
         return Err(error.into());

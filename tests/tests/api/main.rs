@@ -11,6 +11,7 @@ mod family_z;
 mod family_z_rpc;
 mod local_stack;
 mod logs;
+mod mail;
 mod metrics;
 mod openapi;
 mod operator;
