@@ -81,9 +81,15 @@ function createUser(name, makeTransport) {
     password,
     client: () => createUserServiceClient(makeTransport([NewAuthorizationBearerInterceptor(pwctl("token", id))])),
     show: () => JSON.parse(pwctl("user", "show", id)),
-    mails: () => JSON.parse(pwctl("mail", "list", "--to", email)),
+    // Each body as a mail client shows it: the emulator keeps the HTML
+    // part, whose links escape `&` as `&amp;`.
+    mails: () => JSON.parse(pwctl("mail", "list", "--to", email)).map((mail) => ({ ...mail, body: unescapeHtml(mail.body) })),
   };
 }
+
+const unescapeHtml = (text) =>
+  text.replace(/&(amp|lt|gt|quot|#39|#x27);/g, (_, name) =>
+    ({ amp: "&", lt: "<", gt: ">", quot: '"', "#39": "'", "#x27": "'" })[name]);
 
 const setPassword = (client, userId, password, verification) =>
   client.setPassword({ userId, newPassword: { password, changeRequired: false }, verification });

@@ -6,6 +6,7 @@ Environment: API_URL (default http://127.0.0.1:9000); PWCTL, a built pwctl
 binary (else `cargo run -q --bin pwctl --`); PWCTL_ENV_FILE, the settings
 file of the stack under test (else pwctl's default, local.env)."""
 
+import html
 import json
 import os
 import secrets
@@ -54,7 +55,10 @@ class User:
         return json.loads(pwctl("user", "show", self.id))
 
     def mails(self):
-        return json.loads(pwctl("mail", "list", "--to", self.email))
+        """The captured mail, each body as a mail client shows it: the
+        emulator keeps the HTML part, whose links escape `&` as `&amp;`."""
+        mails = json.loads(pwctl("mail", "list", "--to", self.email))
+        return [{**mail, "body": html.unescape(mail["body"])} for mail in mails]
 
 
 def fresh_password(label="new"):
