@@ -14,7 +14,10 @@ if ! cmp -s "$lock" "$dir/node_modules/.installed-lock.json" 2>/dev/null; then
   cp "$lock" "$dir/node_modules/.installed-lock.json"
 fi
 
-free_port() { .local/venv/bin/python -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+# free_port, and use_local_stack: make dev on the given ports, without
+# reloads (a reload would restart the functions with empty key caches
+# mid-run), stopped when this script exits.
+source scripts/local_stack.sh
 issuer_port=$(free_port)
 export API_PORT=$(free_port) EMULATOR_PORT=$(free_port)
 # The stack trusts the provider only: no HS256 secret. A short refresh floor
@@ -22,25 +25,11 @@ export API_PORT=$(free_port) EMULATOR_PORT=$(free_port)
 # checks that floor.
 export JWT_ISSUER=http://127.0.0.1:$issuer_port JWT_JWKS_URL=http://127.0.0.1:$issuer_port/jwks
 export JWT_HS256_SECRET= JWT_JWKS_REFRESH_SECONDS=3 RATE_LIMIT_EMAILS_PER_HOUR=50
-# A reload would restart the functions with empty key caches mid-run.
-export DEV_RELOAD=0
 # make dev runs up to this many processes of a function, each with its own
 # key cache: the burst test allows one fetch per process.
 export LAMBDA_CONCURRENCY=${LAMBDA_CONCURRENCY:-4}
-unset AWS_ENDPOINT_URL_DYNAMODB AWS_ENDPOINT_URL_SESV2
 log=.local/issuer-dev-$API_PORT.log
-scripts/dev.sh >"$log" 2>&1 &
-dev=$!
-stop() {
-  kill -TERM "$dev" 2>/dev/null || true
-  wait "$dev" 2>/dev/null || true
-}
-trap stop EXIT
-for _ in $(seq 1 120); do
-  (exec 3<>"/dev/tcp/127.0.0.1/$API_PORT") 2>/dev/null && break
-  kill -0 "$dev" 2>/dev/null || { cat "$log"; echo "issuer: make dev stopped"; exit 1; }
-  sleep 1
-done
+use_local_stack "$log"
 export API_URL=http://127.0.0.1:$API_PORT
 export PWCTL_ENV_FILE=$PWD/.local/dev-$API_PORT.env
 cargo build -q --bin pwctl
