@@ -41,7 +41,7 @@ impl JwtSettings {
         if let Some(url) = jwt
             .jwks_url
             .as_deref()
-            .filter(|u| !crate::jwks::fetchable(u))
+            .filter(|u| !crate::domain::link::is_secure_text(u))
         {
             return Err(ConfigError::Invalid {
                 name: "JWT_JWKS_URL",

@@ -43,9 +43,9 @@ impl MailSettings {
 }
 
 /// A link the emails carry: https, as a deployed stage's are; plain http
-/// only to this machine, for the local stack (as for `JWT_JWKS_URL`).
+/// only to this machine, for the local stack (`domain::link`).
 pub(super) fn mailed_link(name: &'static str, url: &str) -> Result<(), ConfigError> {
-    if crate::jwks::fetchable(url) {
+    if crate::domain::link::is_secure_text(url) {
         Ok(())
     } else {
         Err(ConfigError::Invalid {

@@ -3,6 +3,7 @@
 //! It depends on nothing of the crate but the clock's time type.
 
 mod digests;
+pub mod link;
 mod otp_key_ring;
 mod otp_secret;
 pub mod policy;

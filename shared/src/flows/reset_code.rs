@@ -187,8 +187,7 @@ fn check_link_host(allowed: &[String], template: &str) -> Result<(), ServiceErro
     if !allowed.iter().any(|a| a == bare) {
         return Err(refuse("must link to a host this service is configured for"));
     }
-    let local = matches!(bare, "localhost" | "127.0.0.1" | "::1");
-    if !(link.scheme() == "https" || (local && link.scheme() == "http")) {
+    if !crate::domain::link::is_secure(&link) {
         return Err(refuse("must be an https URL"));
     }
     Ok(())

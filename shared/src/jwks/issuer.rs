@@ -8,18 +8,6 @@ use super::{FetchError, KeySource};
 /// The largest key set read: a set is a few KiB; more is not a key set.
 const MAX_BODY_BYTES: usize = 256 * 1024;
 
-/// Whether `url` may be fetched: https, or plain http to this machine (the
-/// local stack and its tests).
-pub fn fetchable(url: &str) -> bool {
-    let Ok(parsed) = url::Url::parse(url) else {
-        return false;
-    };
-    let loopback = matches!(parsed.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
-    parsed.username().is_empty()
-        && parsed.password().is_none()
-        && (parsed.scheme() == "https" || (parsed.scheme() == "http" && loopback))
-}
-
 /// The issuer's key set over HTTPS, from a configured `jwks_uri` or the one
 /// its OpenID Connect discovery document names (looked up on each refresh,
 /// so a moved `jwks_uri` is followed too). The client, on the same rustls
@@ -57,7 +45,7 @@ impl IssuerKeys {
 
     async fn get_json<T: serde::de::DeserializeOwned>(&self, url: &str) -> Result<T, FetchError> {
         use http_body_util::BodyExt;
-        if !fetchable(url) {
+        if !crate::domain::link::is_secure_text(url) {
             return Err(FetchError(format!("not an https URL: {url}")));
         }
         let uri: hyper::Uri = url
@@ -115,30 +103,6 @@ impl KeySource for IssuerKeys {
                 let discovered: Discovery = self.get_json(&document).await?;
                 self.get_json(&discovered.jwks_uri).await
             }
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn only_https_or_loopback_http_is_fetched() {
-        for good in [
-            "https://issuer.example/jwks",
-            "http://127.0.0.1:4000/jwks",
-            "http://localhost/jwks",
-        ] {
-            assert!(fetchable(good), "{good}");
-        }
-        for bad in [
-            "http://issuer.example/jwks",
-            "https://user@issuer.example/jwks",
-            "file:///etc/passwd",
-            "jwks",
-        ] {
-            assert!(!fetchable(bad), "{bad}");
         }
     }
 }

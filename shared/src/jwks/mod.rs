@@ -27,7 +27,7 @@ use crate::metrics::{self, Outcome};
 
 mod issuer;
 
-pub use issuer::{fetchable, IssuerKeys};
+pub use issuer::IssuerKeys;
 
 /// How long one refresh may take in all (discovery and key set).
 pub const FETCH_TIMEOUT: Duration = Duration::from_secs(2);
