@@ -206,7 +206,7 @@ def lambda_environment(env):
 def service_environment():
     """local.env with the emulator on our port; logs at info, as deployed."""
     env = read_env_file(ROOT / "local.env")
-    for key in ("AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_SESV2"):
+    for key in ("AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_SESV2", "AWS_ENDPOINT_URL_SECRETS_MANAGER"):
         env[key] = f"http://127.0.0.1:{EMULATOR_PORT}"
     env["RUST_LOG"] = "info"
     env["PATH"] = os.environ["PATH"]

@@ -40,7 +40,7 @@ if [ -n "${record_port:-}" ]; then
   RECORD_PID=$!
   trap 'kill "$RECORD_PID" 2>/dev/null || true; stop_emulator' EXIT
 fi
-echo "Emulator (DynamoDB, SES v2) on http://127.0.0.1:$port"
+echo "Emulator (DynamoDB, SES v2, Secrets Manager) on http://127.0.0.1:$port"
 [ "$aws_port" = "$port" ] || echo "The functions reach it through http://127.0.0.1:$aws_port"
 echo "API on http://127.0.0.1:$api_port (each function builds on its first request;" \
   "up to ${LAMBDA_CONCURRENCY:-4} processes of a function serve concurrent requests)"

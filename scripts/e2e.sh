@@ -15,12 +15,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # As a newcomer runs it: local.env's settings, not those of the test run.
-unset AWS_ENDPOINT_URL_DYNAMODB AWS_ENDPOINT_URL_SESV2
+unset AWS_ENDPOINT_URL_DYNAMODB AWS_ENDPOINT_URL_SESV2 AWS_ENDPOINT_URL_SECRETS_MANAGER
 api_port=${API_PORT:-9000}
 api=http://127.0.0.1:$api_port
 if [ -n "${EMULATOR_PORT:-}" ]; then
   # pwctl (here, in the browser tests and the fuzzer) reads that emulator.
-  export AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:$EMULATOR_PORT AWS_ENDPOINT_URL_SESV2=http://127.0.0.1:$EMULATOR_PORT
+  export AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:$EMULATOR_PORT AWS_ENDPOINT_URL_SESV2=http://127.0.0.1:$EMULATOR_PORT \
+    AWS_ENDPOINT_URL_SECRETS_MANAGER=http://127.0.0.1:$EMULATOR_PORT
 fi
 export API_URL=$api
 dev_log=.local/e2e-dev${API_PORT:+-$API_PORT}.log

@@ -1,4 +1,5 @@
-"""The local AWS emulator: moto's DynamoDB and SES v2, served single-threaded.
+"""The local AWS emulator: moto's DynamoDB, SES v2 and Secrets Manager, served
+single-threaded.
 
 moto's own `moto_server` is threaded, and its threaded server is not atomic
 for concurrent conditional writes (a 3-limit counter let 4 to 6 writes through
@@ -7,8 +8,11 @@ of 60. So: `serve` runs it with werkzeug, threaded=False.
 
 `setup` creates what the functions expect, from the same sources the deployed
 stack uses: every table of template.yaml (keys, indexes, TTL), named by the
-table variables of the env file, and the SES identity of MAIL_FROM's domain
-(moto rejects unverified senders).
+table variables of the env file, the SES identity of MAIL_FROM's domain
+(moto rejects unverified senders), and each secret of
+scripts/local-secrets.env (KEY=value) under the name the env file gives in
+KEY_SECRET_ID; a secret that exists gets the file's value as its new
+version, so setup may run again on a running emulator.
 """
 
 import argparse
@@ -20,6 +24,7 @@ from pathlib import Path
 from local_env import read_env_file
 
 ROOT = Path(__file__).resolve().parent.parent
+LOCAL_SECRETS = ROOT / "scripts" / "local-secrets.env"
 
 
 def serve(args):
@@ -96,6 +101,15 @@ def setup(args):
             )
     sesv2 = session.client("sesv2", endpoint_url=args.endpoint)
     sesv2.create_email_identity(EmailIdentity=env["MAIL_FROM"].rsplit("@", 1)[1])
+    secretsmanager = session.client("secretsmanager", endpoint_url=args.endpoint)
+    for key, value in read_env_file(LOCAL_SECRETS).items():
+        name = env.get(f"{key}_SECRET_ID")
+        if not name:
+            sys.exit(f"{args.env_file} names no {key}_SECRET_ID for {LOCAL_SECRETS.name}'s {key}")
+        try:
+            secretsmanager.create_secret(Name=name, SecretString=value)
+        except secretsmanager.exceptions.ResourceExistsException:
+            secretsmanager.put_secret_value(SecretId=name, SecretString=value)
 
 
 def wait(args):
@@ -112,7 +126,7 @@ def wait(args):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(required=True)
-    p = commands.add_parser("serve", help="serve DynamoDB and SES v2 on one thread")
+    p = commands.add_parser("serve", help="serve DynamoDB, SES v2 and Secrets Manager on one thread")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, required=True)
     p.set_defaults(run=serve)
@@ -120,7 +134,7 @@ def main():
     p.add_argument("--endpoint", required=True)
     p.add_argument("--seconds", type=float, default=30)
     p.set_defaults(run=wait)
-    p = commands.add_parser("setup", help="create the template's tables and the SES identity")
+    p = commands.add_parser("setup", help="create the template's tables, the SES identity and the local secrets")
     p.add_argument("--endpoint", required=True)
     p.add_argument("--env-file", default=str(ROOT / "local.env"))
     p.set_defaults(run=setup)

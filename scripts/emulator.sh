@@ -1,5 +1,6 @@
 # Sourced by dev.sh and test.sh: starts the single-threaded emulator on PORT,
-# creates the tables and the SES identity, and stops it when the shell exits.
+# creates the tables, the SES identity and the local secrets, and stops it
+# when the shell exits.
 start_emulator() {
   local port=$1
   local endpoint="http://127.0.0.1:$port"

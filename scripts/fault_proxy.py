@@ -3,7 +3,8 @@ real TCP (`make faults`; Toxiproxy is in no registry reachable here).
 
 Every request is forwarded to UPSTREAM unless a rule picks it. A rule names
 the service (`dynamodb`: the operation is the `X-Amz-Target` header's
-`DynamoDB_20120810.<Operation>`; `ses`: `POST /v2/email/outbound-emails` is
+`DynamoDB_20120810.<Operation>`; `secretsmanager`: the header's
+`secretsmanager.<Operation>`; `ses`: `POST /v2/email/outbound-emails` is
 `SendEmail`), the operation (or `*`), the fault, and when: `probability`
 (0–1) or `nth` (the Nth matching call since the rules were set; `every`
 repeats it every `nth`). The first rule that fires wins.
@@ -14,13 +15,16 @@ Faults, shaped as AWS answers them:
                TransactionConflictException
   throughput   ProvisionedThroughputExceededException (400)
   throttle     ThrottlingException (400); SES: TooManyRequestsException (429)
-  internal     500 InternalServerError (SES: InternalFailure)
+  internal     500 InternalServerError (SES: InternalFailure, Secrets Manager:
+               InternalServiceError)
   rejected     SES: MessageRejected (400)
   reset        the connection reset before the request reaches the emulator
   reset-after  the request applied by the emulator, then the connection reset
                (the answer lost: the SDK may retry a write that happened)
   delay        held past the SDK's attempt timeout (DELAY seconds), then
                forwarded: the late attempt may still land after a retry
+Secrets Manager (the functions' secrets, read at run time) takes throttle,
+internal, reset, reset-after and delay: a scenario can take it away.
 
 DynamoDB accepts a TransactWriteItems again with the same ClientRequestToken
 for 10 minutes without applying it twice (the SDK fills the token once per
@@ -40,7 +44,8 @@ Control, on the same port (the SDK never calls these paths):
 With --record FILE it also appends one JSON line per AWS call, what IAM
 decides on and nothing of the data: the caller's access key id (each local
 function has its own), the operation, and the tables each of its items
-names (SES: the sender's domain). scripts/iam_check.py reads these.
+names (SES: the sender's domain; Secrets Manager: the SecretId, a name,
+never a value). scripts/iam_check.py reads these.
 """
 
 import argparse
@@ -55,6 +60,7 @@ from collections import Counter
 from aiohttp import ClientSession, ClientTimeout, web
 
 DYNAMODB_TARGET = "DynamoDB_20120810."
+SECRETSMANAGER_TARGET = "secretsmanager."
 # Per service: (HTTP status, error type, message) of each answered fault.
 ERRORS = {
     "dynamodb": {
@@ -71,6 +77,10 @@ ERRORS = {
         "internal": (500, "InternalFailure", "The request processing has failed because of an unknown error."),
         "rejected": (400, "MessageRejected", "Email address is not verified."),
     },
+    "secretsmanager": {
+        "throttle": (400, "ThrottlingException", "Rate exceeded"),
+        "internal": (500, "InternalServiceError", "An error occurred on the server side."),
+    },
 }
 HOP_HEADERS = {"host", "content-length", "transfer-encoding", "connection", "keep-alive"}
 
@@ -80,6 +90,8 @@ def operation(request, body):
     target = request.headers.get("X-Amz-Target", "")
     if target.startswith(DYNAMODB_TARGET):
         return "dynamodb", target[len(DYNAMODB_TARGET) :]
+    if target.startswith(SECRETSMANAGER_TARGET):
+        return "secretsmanager", target[len(SECRETSMANAGER_TARGET) :]
     if request.path == "/v2/email/outbound-emails" and request.method == "POST":
         return "ses", "SendEmail"
     if request.path.startswith("/v2/"):
@@ -131,7 +143,7 @@ class Rules:
 
 def applicable(fault, service, op):
     if fault in ("reset", "reset-after", "delay"):
-        return service in ("dynamodb", "ses")
+        return service in ("dynamodb", "ses", "secretsmanager")
     if fault == "conflict":
         return service == "dynamodb" and op in ("TransactWriteItems", "UpdateItem", "PutItem", "DeleteItem")
     return fault in ERRORS.get(service, {})
@@ -141,6 +153,9 @@ def aws_error(service, status, error_type, message):
     if service == "dynamodb":
         body = {"__type": f"com.amazonaws.dynamodb.v20120810#{error_type}", "message": message}
         return web.json_response(body, status=status, content_type="application/x-amz-json-1.0")
+    if service == "secretsmanager":
+        body = {"__type": error_type, "Message": message}
+        return web.json_response(body, status=status, content_type="application/x-amz-json-1.1")
     return web.json_response(
         {"message": message}, status=status, headers={"x-amzn-ErrorType": f"{error_type}:http://internal.amazon.com/"}
     )
@@ -242,6 +257,8 @@ def call_record(request, body, service, op):
         else:
             items = [(op, data.get("TableName", ""))]
         record["items"] = items
+    elif service == "secretsmanager":
+        record["secret"] = data.get("SecretId", "")
     elif op == "SendEmail":
         record["identity"] = data.get("FromEmailAddress", "").rpartition("@")[2].strip(">")
         record["configuration_set"] = data.get("ConfigurationSetName")
@@ -344,12 +361,14 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--upstream", required=True, help="the emulator, e.g. http://127.0.0.1:4731")
-    # Past shared/src/aws.rs's attempt timeouts (DynamoDB 800 ms, SES 2 s).
+    # Past shared/src/aws.rs's attempt timeouts (DynamoDB 800 ms, SES 2 s,
+    # Secrets Manager 1 s).
     parser.add_argument("--dynamodb-delay", type=float, default=1.2)
     parser.add_argument("--ses-delay", type=float, default=2.5)
-    parser.add_argument("--record", help="append each AWS call's caller, operation and tables (JSON lines)")
+    parser.add_argument("--secretsmanager-delay", type=float, default=1.5)
+    parser.add_argument("--record", help="append each AWS call's caller, operation and resources (JSON lines)")
     args = parser.parse_args()
-    delay = {"dynamodb": args.dynamodb_delay, "ses": args.ses_delay}
+    delay = {"dynamodb": args.dynamodb_delay, "ses": args.ses_delay, "secretsmanager": args.secretsmanager_delay}
     record = open(args.record, "a") if args.record else None
     web.run_app(
         build_app(args.upstream.rstrip("/"), delay, record),

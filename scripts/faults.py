@@ -167,7 +167,8 @@ class Run:
         self.users = {}  # id → email
         self.rules = []
         env = dict(os.environ)
-        env["AWS_ENDPOINT_URL_DYNAMODB"] = env["AWS_ENDPOINT_URL_SESV2"] = self.emulator
+        for service in ("DYNAMODB", "SESV2", "SECRETS_MANAGER"):
+            env[f"AWS_ENDPOINT_URL_{service}"] = self.emulator
         self.pwctl_env = env
         self.pwctl_bin = args.pwctl
         self.dev_log = args.dev_log

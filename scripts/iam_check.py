@@ -5,9 +5,9 @@ fault runs) send every AWS call through a recording proxy
 (scripts/fault_proxy.py --record): each function signs with its own access
 key id (its crate name, the template's `Binary`), so each recorded call names
 its function, its operation and the tables of each of its items (SES: the
-sender's domain). This script evaluates each call, for every stage of
-samconfig.toml, against that function's role in the template *after* the
-SAM transform (scripts/stack_template.py):
+sender's domain; Secrets Manager: the secret's name). This script evaluates
+each call, for every stage of samconfig.toml, against that function's role in
+the template *after* the SAM transform (scripts/stack_template.py):
 
 - the action and the resource ARN, with `*`/`?` wildcards, NotAction and
   NotResource; an explicit Deny wins over any Allow; nothing allowed is denied;
@@ -18,7 +18,12 @@ SAM transform (scripts/stack_template.py):
 - SES v2 SendEmail needs ses:SendEmail on the sender's identity (and on the
   configuration set, if the call names one). The local sender's domain stands
   for the stage's MailFrom domain, the local table names for the stage's
-  tables (through the table variables the functions read).
+  tables (through the table variables the functions read);
+- a Secrets Manager call (GetSecretValue) needs its action on the secret's
+  ARN, which ends in six random characters after the name
+  (`…:secret:password-service/<stage>/pepper-AbCdEf`). The local secret names
+  stand for the stage's through the `*_SECRET_ID` variables: local.env's
+  value of one is the local name of the secret the template names there.
 
 The other direction: every action a function's role allows, on each resource
 it names, must be used by some recorded call of that function, unless the
@@ -143,7 +148,25 @@ def local_settings():
     return read_env_file(str(ROOT / "local.env"))
 
 
-def checks_of(call, stack, tables, local_mail_domain):
+def stack_secrets(stack):
+    """Each `*_SECRET_ID` variable a function is given → (the stage's secret
+    name, the name as the template writes it)."""
+    secrets = {}
+    for logical in stack.of_type("AWS::Lambda::Function"):
+        variables = stack.resources[logical]["Properties"].get("Environment", {}).get("Variables", {})
+        for variable, value in variables.items():
+            if variable.endswith("_SECRET_ID"):
+                written = value.get("Fn::Sub", value) if isinstance(value, dict) else value
+                secrets[variable] = (stack.value(value), written)
+    return secrets
+
+
+def secret_arn(stack, name, suffix):
+    """A secret's ARN: its name, a dash and six random characters (`suffix`)."""
+    return f"arn:aws:secretsmanager:{stack.region}:{stack_template.ACCOUNT}:secret:{name}-{suffix}"
+
+
+def checks_of(call, stack, tables, local_mail_domain, secrets):
     """(action, ARN, what) IAM checks for one recorded call in a stage's stack;
     `what` names the resource as the template does."""
     region = f"{stack.region}:{stack_template.ACCOUNT}"
@@ -161,6 +184,11 @@ def checks_of(call, stack, tables, local_mail_domain):
         if call.get("configuration_set"):
             name = call["configuration_set"]
             yield "ses:SendEmail", f"arn:aws:ses:{region}:configuration-set/{name}", name
+    elif call["service"] == "secretsmanager":
+        local = call.get("secret", "")
+        name, written = secrets.get(local, (local, local))
+        # A secret's full ARN, as a call by name resolves it.
+        yield f"secretsmanager:{call['op']}", secret_arn(stack, name, "AbCdEf"), f"the secret {written}"
     else:
         yield f"{call['service']}:{call['op']}", "*", "*"
 
@@ -194,6 +222,12 @@ def main():
     others = Counter()
     used = defaultdict(set)  # (stage, function) → {(action, arn)} allowed and called
     stacks = {stage: Stack(stage) for stage in stack_template.stages()}
+    # Per stage, local secret name → (the stage's, the template's): local.env
+    # gives the local name in the variable the template gives the stage's in.
+    secrets = {
+        stage: {settings[v]: names for v, names in stack_secrets(stack).items() if v in settings}
+        for stage, stack in stacks.items()
+    }
     functions = {
         stage: {f.binary: f for f in (Function(stack, n) for n in stack.of_type("AWS::Lambda::Function"))}
         for stage, stack in stacks.items()
@@ -207,7 +241,7 @@ def main():
         call_denied = False
         for stage, stack in stacks.items():
             function = functions[stage][call["key"]]
-            for action, arn, what in checks_of(call, stack, tables, local_mail_domain):
+            for action, arn, what in checks_of(call, stack, tables, local_mail_domain, secrets[stage]):
                 decision = decide(function.statements, action, arn)
                 if decision == "allow":
                     used[stage, function.binary].add((action, arn))
@@ -226,6 +260,8 @@ def main():
         labels = {stack.attribute(t, "Arn"): t for t in stack.of_type("AWS::DynamoDB::Table")}
         mail_domain = stack.parameters["MailFrom"].rpartition("@")[2]
         labels[f"arn:aws:ses:{stack.region}:{stack_template.ACCOUNT}:identity/{mail_domain}"] = "the MailFrom identity"
+        for name, written in stack_secrets(stack).values():
+            labels[secret_arn(stack, name, "??????")] = f"the secret {written}"
         for binary, function in by_binary.items():
             calls_made = used[stage, binary]
             for where, action, resource in function.grants():

@@ -58,7 +58,7 @@ def mint_token(settings, subject, scope=None, ttl=600, issued_at=None):
 
 # Settings the environment may give `make dev` beyond local.env's keys.
 EXTRA_SETTINGS = ("JWT_JWKS_URL", "JWT_JWKS", "JWT_JWKS_REFRESH_SECONDS", "JWT_LEEWAY_SECONDS",
-                  "REQUIRED_LINKED_IDENTITY")
+                  "REQUIRED_LINKED_IDENTITY", "SECRETS_REFRESH_SECONDS")
 EXTRA_PREFIXES = ("RATE_LIMIT_",)
 
 

@@ -13,14 +13,15 @@ use_local_stack() {
   if [ -n "${API_PORT:-}${EMULATOR_PORT:-}" ]; then
     stack_env_file=$PWD/.local/dev-$api_port.env
   fi
-  export AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:$emulator_port AWS_ENDPOINT_URL_SESV2=http://127.0.0.1:$emulator_port
+  export AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:$emulator_port AWS_ENDPOINT_URL_SESV2=http://127.0.0.1:$emulator_port \
+    AWS_ENDPOINT_URL_SECRETS_MANAGER=http://127.0.0.1:$emulator_port
   if (exec 3<>"/dev/tcp/127.0.0.1/$api_port") 2>/dev/null; then
     return 0
   fi
   echo "Starting the local stack on :$api_port (log: $log)"
   # The functions take their endpoints from the stack's env file, not from here.
   # DEV_RELOAD=0: an edit during a run does not restart the functions.
-  env -u AWS_ENDPOINT_URL_DYNAMODB -u AWS_ENDPOINT_URL_SESV2 DEV_RELOAD=0 \
+  env -u AWS_ENDPOINT_URL_DYNAMODB -u AWS_ENDPOINT_URL_SESV2 -u AWS_ENDPOINT_URL_SECRETS_MANAGER DEV_RELOAD=0 \
     API_PORT=$api_port EMULATOR_PORT=$emulator_port scripts/dev.sh >"$log" 2>&1 &
   LOCAL_STACK_PID=$!
   trap stop_local_stack EXIT

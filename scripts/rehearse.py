@@ -10,7 +10,10 @@
              the stage, each rule with its scope and action printed, its rate
              rules' scopes matching exactly the routes that send mail or check
              a secret, its blocks answering 429 (Retry-After) or 413 in the
-             families' shape, its log redacting tokens (check_waf).
+             families' shape, its log redacting tokens (check_waf); no secret
+             in any function's configuration, each function's secret names
+             matched by a GetSecretValue grant on those secrets alone, none
+             for the page (check_secrets).
   emulated   a stage's copy of the built template (.aws-sam/build) without
              what the emulator cannot create: the API (moto ignores a REST
              API's `Body`, so its deployment fails for want of methods), with
@@ -32,7 +35,8 @@ import argparse
 import json
 import sys
 
-from stack_template import Stack, stages
+from iam_check import Function, as_list
+from stack_template import ACCOUNT, Stack, action_matches, stages
 
 EMULATOR_LACKS = (
     "AWS::Serverless::Api",
@@ -58,6 +62,16 @@ SECRET_ROUTES = {
     "/zitadel.user.v2.UserService/SetPassword",
 }
 LINK_ROUTES = {"/user/password/confirm", "/user/password/set"}
+
+# Secrets reach the functions by name only (`*_SECRET_ID`), read at run time:
+# a value resolved into the configuration is plain text to anyone who may
+# read the function's settings, and a rotation would need a deploy.
+DYNAMIC_SECRETS = ("{{resolve:secretsmanager", "{{resolve:ssm-secure")
+# Variables the code would take a secret's value from; none holds one on a
+# stage (JWT_HS256_SECRET is the local stack's, declared empty for sam local).
+SECRET_VALUE_VARIABLES = ("PEPPER", "OTP_ENCRYPTION_KEY", "JWT_HS256_SECRET")
+# The page (P3) reads and writes nothing: it is given no secret.
+PAGE_BINARY = "set-password-page"
 
 
 def check_stage(stack):
@@ -128,7 +142,7 @@ def check_stage(stack):
     for table in ("UsersTable", "AuditTable"):
         if resources[table]["Properties"].get("DeletionProtectionEnabled") is not True:
             problems.append(f"{table}: no deletion protection")
-    return problems + check_waf(stack)
+    return problems + check_waf(stack) + check_secrets(stack)
 
 
 def _describe(statement):
@@ -239,6 +253,51 @@ def check_waf(stack):
             props = stack.resolved(groups[0])["Properties"] if groups else {}
             if not props.get("LogGroupName", "").startswith("aws-waf-logs-") or "RetentionInDays" not in props:
                 problems.append("the web ACL logs to no aws-waf-logs- group of the stack with a retention")
+    return problems
+
+
+def check_secrets(stack):
+    """The secrets each function of a stage is given, printed, and the
+    problems: a secret's value in a function's configuration, a secret name
+    without GetSecretValue on that secret, any other Secrets Manager grant,
+    a secret given to the page."""
+    stage = stack.parameters["Stage"]
+    problems = []
+    for logical in stack.of_type("AWS::Lambda::Function"):
+        raw = stack.resources[logical]["Properties"].get("Environment", {}).get("Variables", {})
+        # Every branch of every Fn::If, not just this stage's.
+        for variable, value in raw.items():
+            if any(marker in json.dumps(value) for marker in DYNAMIC_SECRETS):
+                problems.append(f"{logical}: {variable} is resolved from a secret store into the function's configuration")
+        function = Function(stack, logical)
+        variables = stack.resolved(logical)["Properties"].get("Environment", {}).get("Variables", {})
+        for variable in SECRET_VALUE_VARIABLES:
+            if variables.get(variable):
+                problems.append(f"{logical}: {variable} holds a value in the function's configuration")
+        ids = {v: name for v, name in variables.items() if v.endswith("_SECRET_ID")}
+        if function.binary == PAGE_BINARY and ids:
+            problems.append(f"{logical}: the page is given {', '.join(sorted(ids))}")
+        wanted = {f"arn:aws:secretsmanager:{stack.region}:{ACCOUNT}:secret:{name}-??????" for name in ids.values()}
+        granted = set()
+        for statement in function.statements:
+            if statement["Effect"] != "Allow":
+                continue
+            if "NotAction" in statement:
+                problems.append(f"{logical}: an Allow with NotAction grants Secrets Manager actions")
+                continue
+            actions = [a for a in as_list(statement["Action"]) if action_matches(a, "secretsmanager:GetSecretValue")
+                       or a.lower().startswith("secretsmanager:")]
+            for action in actions:
+                for resource in as_list(statement.get("Resource", "*")):
+                    if action == "secretsmanager:GetSecretValue" and resource in wanted:
+                        granted.add(resource)
+                    else:
+                        problems.append(f"{logical}: grants {action} on {resource}, not GetSecretValue on its own secrets")
+        for arn in sorted(wanted - granted):
+            problems.append(f"{logical}: no secretsmanager:GetSecretValue on {arn}, the secret it is given")
+        if ids:
+            given = ", ".join(f"{v}={name}" for v, name in sorted(ids.items()))
+            print(f"rehearsal: {stage}: {function.binary} reads its secrets at run time: {given}")
     return problems
 
 

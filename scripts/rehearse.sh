@@ -55,7 +55,7 @@ $python scripts/emulator.py wait --endpoint "http://127.0.0.1:$port"
 # Everything AWS-bound goes to the emulator (sam names its host "localhost"),
 # with credentials that exist nowhere else.
 export AWS_ENDPOINT_URL=http://localhost:$port AWS_ACCESS_KEY_ID=rehearsal AWS_SECRET_ACCESS_KEY=rehearsal
-unset AWS_ENDPOINT_URL_DYNAMODB AWS_ENDPOINT_URL_SESV2 AWS_PROFILE AWS_SESSION_TOKEN
+unset AWS_ENDPOINT_URL_DYNAMODB AWS_ENDPOINT_URL_SESV2 AWS_ENDPOINT_URL_SECRETS_MANAGER AWS_PROFILE AWS_SESSION_TOKEN
 deploys=()
 all_ok=$((iam_ok && static_ok))
 bootstrapped=

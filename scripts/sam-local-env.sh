@@ -150,7 +150,7 @@ sam_local_emulator_start() {
   SAM_LOCAL_EMULATOR_PID=$!
   .local/venv/bin/python scripts/emulator.py wait --endpoint "http://127.0.0.1:$EMULATOR_PORT"
   .local/venv/bin/python scripts/emulator.py setup --endpoint "http://127.0.0.1:$EMULATOR_PORT"
-  echo "sam local: emulator (DynamoDB, SES v2) on port $EMULATOR_PORT, for the functions http://$SAM_LOCAL_CONTAINER_HOST:$EMULATOR_PORT"
+  echo "sam local: emulator (DynamoDB, SES v2, Secrets Manager) on port $EMULATOR_PORT, for the functions http://$SAM_LOCAL_CONTAINER_HOST:$EMULATOR_PORT"
 }
 
 sam_local_build() {

@@ -39,7 +39,8 @@ done
 echo "== sam local start-api serving on http://127.0.0.1:$SAM_PORT after $((SECONDS - phase)) s"
 
 # pwctl, against this run's emulator.
-export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$EMULATOR_PORT" AWS_ENDPOINT_URL_SESV2="http://127.0.0.1:$EMULATOR_PORT"
+export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$EMULATOR_PORT" AWS_ENDPOINT_URL_SESV2="http://127.0.0.1:$EMULATOR_PORT" \
+  AWS_ENDPOINT_URL_SECRETS_MANAGER="http://127.0.0.1:$EMULATOR_PORT"
 pwctl() { cargo run -q --bin pwctl -- "$@"; }
 passed=0
 failed=0

@@ -10,8 +10,10 @@ repository's own files so that nothing is written twice:
             template declares, with the emulator and link addresses moved to
             where this run serves them. sam local passes a function only the
             variables the template declares; one the template declares but
-            local.env lacks is blanked, since its AWS value (a secret-store
-            reference, a parameter) means nothing here.
+            local.env lacks is blanked, since its AWS value (a parameter
+            store reference, a stack parameter) means nothing here. The
+            secrets' names (*_SECRET_ID) are local.env's: the emulator holds
+            those secrets (scripts/emulator.py setup).
 
 Runs with SAM CLI's own Python (.local/sam), whose YAML reader understands
 CloudFormation's short-form tags.

@@ -26,7 +26,9 @@ expect 401 PUT /user/password "www-authenticate: Bearer"
 expect 401 POST /v2/users/000000000000000000000000/password "www-authenticate: Bearer"
 expect 401 POST /v1/users/000000000000000000000000/reset-password "www-authenticate: Bearer"
 expect 401 PUT "/user/password/reset?pin=0000" "deprecation: @"
-# P5 and P7 start only with the OTP key ring: a 401 shows it resolved.
+# P5 and P7, the OTP key ring's functions. They read their secrets at run
+# time, and a request without a token needs none: a 401 here does not show
+# that a secret can be read (docs/deploying.md, first deploy).
 expect 401 POST /callbacks/password-reset "www-authenticate: Bearer"
 expect 401 POST /user/otp "www-authenticate: Bearer"
 

@@ -29,6 +29,7 @@ trap 'kill "$record_proxy" 2>/dev/null || true; stop_emulator' EXIT
 until (exec 3<>"/dev/tcp/127.0.0.1/$record_port") 2>/dev/null; do sleep 0.2; done
 export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$record_port"
 export AWS_ENDPOINT_URL_SESV2="http://127.0.0.1:$record_port"
+export AWS_ENDPOINT_URL_SECRETS_MANAGER="http://127.0.0.1:$record_port"
 
 echo "== cargo test (emulator on port $port, through the recording proxy on $record_port)"
 results=.local/test-results.txt

@@ -20,7 +20,7 @@ use base64::Engine;
 use password_service::auth::Authenticator;
 use password_service::aws::{aws_roots_https_client, services_from_env, Budget};
 use password_service::config::{Config, TlsTrust};
-use password_service::domain::{fill_random, PasswordPolicy, Pepper};
+use password_service::domain::{fill_random, OtpKeyRing, PasswordPolicy, Pepper};
 use password_service::domain::{Email, Secret};
 use password_service::hashing::PasswordHasher;
 use password_service::mail::Templates;
@@ -39,13 +39,15 @@ const STEPS: &[&str] = &[
     "SESv2 client",
     "Authenticator::new (config: HS256)",
     "PasswordHasher::new (dummy hash)",
-    "PasswordPolicy + Pepper",
+    "PasswordPolicy",
     "= serve() start-up, sum of the above",
     "= the same in one piece (tokio, logs, Services::from_env)",
     "Authenticator::new (JWKS: RSA-2048 + P-256)",
     "common-password list, first check (lazy)",
     "mail templates, built in (first mail, lazy)",
     "mail templates, every one from MAIL_TEMPLATES_DIR (at start)",
+    "Secrets Manager client (read ahead, beside the first request)",
+    "pepper + OTP key ring parsed (first read)",
 ];
 
 /// Runs `step`, recording how long it took under `name`.
@@ -110,11 +112,8 @@ fn child(mode: &str) {
     let hasher = timed(&mut spent, STEPS[8], || {
         PasswordHasher::new(config.passwords.argon2.clone())
     });
-    let (policy, pepper) = timed(&mut spent, STEPS[9], || {
-        (
-            PasswordPolicy::new(config.passwords.min_length),
-            Pepper::new(config.pepper.clone()),
-        )
+    let policy = timed(&mut spent, STEPS[9], || {
+        PasswordPolicy::new(config.passwords.min_length)
     });
     let total: f64 = STEPS[..10].iter().map(|s| spent[s]).sum();
     spent.insert(STEPS[10], total);
@@ -137,7 +136,20 @@ fn child(mode: &str) {
         Templates::load(Some(&overrides)).expect("templates from a directory")
     });
 
-    drop((dynamodb, sesv2, authenticator, with_jwks, hasher, pepper));
+    let secrets_manager = timed(&mut spent, STEPS[16], || {
+        password_service::aws::secrets_manager_client(&sdk, Budget::Lambda)
+    });
+    let rings = timed(&mut spent, STEPS[17], || {
+        let key = base64::engine::general_purpose::STANDARD.encode([7u8; 32]);
+        let ring = format!("k2:{key},k1:{key}");
+        (
+            Pepper::parse(&ring).expect("a pepper ring"),
+            OtpKeyRing::parse(&ring).expect("an OTP key ring"),
+        )
+    });
+
+    drop((dynamodb, sesv2, authenticator, with_jwks, hasher));
+    drop((secrets_manager, rings));
     drop((templates, overridden));
     print_json(&spent);
 }

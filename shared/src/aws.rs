@@ -14,6 +14,7 @@ use aws_smithy_http_client::tls::{Provider, TlsContext, TrustStore};
 use crate::clock::SystemClock;
 use crate::config::{Config, ConfigError, TlsTrust};
 use crate::mail::SesMailer;
+use crate::secrets::SecretsManager;
 use crate::services::Services;
 use crate::store::DynamoStore;
 
@@ -61,6 +62,17 @@ impl Budget {
         }
     }
 
+    /// (attempt, operation) timeouts of the Secrets Manager client: a read
+    /// answers in tens of milliseconds, and is on a request's path only once
+    /// per refresh.
+    fn secrets(self) -> (Duration, Duration) {
+        match self {
+            Budget::Lambda => (Duration::from_secs(1), Duration::from_secs(2)),
+            Budget::Local => (Duration::from_secs(3), Duration::from_secs(8)),
+            Budget::Operator => (Duration::from_secs(10), Duration::from_secs(30)),
+        }
+    }
+
     /// (attempt, operation) timeouts of the SES client.
     fn ses(self) -> (Duration, Duration) {
         match self {
@@ -83,11 +95,13 @@ pub async fn services_from_env(budget: Budget) -> Result<Services, ConfigError> 
     let sdk = loader.load().await;
     let store = DynamoStore::new(dynamodb_client(&sdk, budget), config.tables.clone());
     let mailer = SesMailer::new(ses_client(&sdk, budget), config.mail.from.clone());
+    let secrets = SecretsManager::new(sdk, budget);
     Services::new(
         config,
         Arc::new(store),
         Arc::new(mailer),
         Arc::new(SystemClock),
+        Arc::new(secrets),
     )
 }
 
@@ -103,12 +117,7 @@ pub async fn services_from_env(budget: Budget) -> Result<Services, ConfigError> 
 pub fn dynamodb_client(sdk: &SdkConfig, budget: Budget) -> aws_sdk_dynamodb::Client {
     let config = aws_sdk_dynamodb::config::Builder::from(sdk)
         .timeout_config(timeouts(budget.dynamodb()))
-        .retry_config(
-            RetryConfig::standard()
-                .with_max_attempts(3)
-                .with_initial_backoff(Duration::from_millis(50))
-                .with_max_backoff(Duration::from_secs(1)),
-        )
+        .retry_config(three_attempts())
         .build();
     aws_sdk_dynamodb::Client::from_conf(config)
 }
@@ -126,6 +135,23 @@ pub fn ses_client(sdk: &SdkConfig, budget: Budget) -> aws_sdk_sesv2::Client {
         .retry_config(RetryConfig::disabled())
         .build();
     aws_sdk_sesv2::Client::from_conf(config)
+}
+
+/// Three attempts with 50 ms–1 s of jittered backoff (see [`dynamodb_client`]).
+fn three_attempts() -> RetryConfig {
+    RetryConfig::standard()
+        .with_max_attempts(3)
+        .with_initial_backoff(Duration::from_millis(50))
+        .with_max_backoff(Duration::from_secs(1))
+}
+
+/// Secrets Manager reads, retried as DynamoDB's are (a read is idempotent).
+pub fn secrets_manager_client(sdk: &SdkConfig, budget: Budget) -> aws_sdk_secretsmanager::Client {
+    let config = aws_sdk_secretsmanager::config::Builder::from(sdk)
+        .timeout_config(timeouts(budget.secrets()))
+        .retry_config(three_attempts())
+        .build();
+    aws_sdk_secretsmanager::Client::from_conf(config)
 }
 
 /// A connection within 1 s (an endpoint in the same region answers in

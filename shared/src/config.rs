@@ -8,10 +8,11 @@
 //! as [`SecretBytes`], so `Debug` can be derived everywhere.
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 use argon2::Params;
 
-use crate::domain::{SecretBytes, PASSWORD_MAX_LENGTH};
+use crate::domain::PASSWORD_MAX_LENGTH;
 
 mod jwt;
 mod mail;
@@ -36,8 +37,8 @@ pub struct Config {
     pub tables: Tables,
     pub mail: MailSettings,
     pub passwords: PasswordSettings,
-    /// Server secret for HMAC over reset codes and PINs.
-    pub pepper: SecretBytes,
+    /// Where the secrets are read from (their ids), and how long a value is kept.
+    pub secrets: SecretSettings,
     pub jwt: JwtSettings,
     pub access: AccessSettings,
     pub limits: RateLimits,
@@ -45,10 +46,22 @@ pub struct Config {
     pub deprecation: DeprecationSettings,
     pub rpc: RpcSettings,
     pub tls_trust: TlsTrust,
-    /// The device OTP's settings, where `OTP_ENCRYPTION_KEY` is set: P5 and
-    /// P7 do not start without them ([`Config::require_otp`]); the other
-    /// functions never receive the key.
+    /// The device OTP's settings, where `OTP_ENCRYPTION_KEY_SECRET_ID` is set:
+    /// P5 and P7 do not start without them ([`Config::require_otp`]); the
+    /// other functions are never given the key ring's id.
     pub otp: Option<OtpSettings>,
+}
+
+/// The secrets a function reads at run time (crate::secrets), by the ids
+/// its configuration gives: only the functions that use one are given its id.
+#[derive(Debug, Clone)]
+pub struct SecretSettings {
+    /// The pepper's key ring (`PEPPER_SECRET_ID`): Z1, Z2, P4, P5, P6.
+    pub pepper_id: Option<String>,
+    /// How long a value read is kept before it is read again
+    /// (`SECRETS_REFRESH_SECONDS`): the longest a rotation takes to reach a
+    /// warm function.
+    pub keep_for: Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -185,7 +198,14 @@ impl Config {
             },
             mail: MailSettings::read(vars)?,
             passwords: PasswordSettings::read(vars)?,
-            pepper: vars.key("PEPPER")?.ok_or(ConfigError::Missing("PEPPER"))?,
+            secrets: SecretSettings {
+                pepper_id: vars.optional("PEPPER_SECRET_ID"),
+                keep_for: Duration::from_secs(vars.bounded(
+                    "SECRETS_REFRESH_SECONDS",
+                    300,
+                    0..=86_400,
+                )?),
+            },
             jwt: JwtSettings::read(vars)?,
             access: AccessSettings {
                 required_linked_identity: vars.optional("REQUIRED_LINKED_IDENTITY"),
@@ -240,7 +260,7 @@ impl Config {
     pub fn require_otp(&self) -> Result<&OtpSettings, ConfigError> {
         self.otp
             .as_ref()
-            .ok_or(ConfigError::Missing("OTP_ENCRYPTION_KEY"))
+            .ok_or(ConfigError::Missing("OTP_ENCRYPTION_KEY_SECRET_ID"))
     }
 }
 
@@ -300,7 +320,6 @@ mod tests {
             ("AUDIT_TABLE", "audit"),
             ("MAIL_FROM", "no-reply@example.com"),
             ("SET_PASSWORD_URL", "https://example.com/user/password/set"),
-            ("PEPPER", "0123456789abcdef0123456789abcdef"),
             ("JWT_ISSUER", "https://issuer.example"),
             ("JWT_AUDIENCE", "password-service"),
             ("JWT_HS256_SECRET", "0123456789abcdef0123456789abcdef"),
@@ -355,10 +374,25 @@ mod tests {
     }
 
     #[test]
-    fn short_pepper_is_rejected() {
+    fn secrets_are_named_by_id_and_kept_five_minutes_unless_configured() {
         let mut vars = complete();
-        vars.insert("PEPPER".into(), "short".into());
-        assert!(Config::from_map(&vars).is_err());
+        let config = Config::from_map(&vars).unwrap();
+        assert_eq!(config.secrets.pepper_id, None);
+        assert_eq!(config.secrets.keep_for, Duration::from_secs(300));
+        vars.insert(
+            "PEPPER_SECRET_ID".into(),
+            "password-service/dev/pepper".into(),
+        );
+        vars.insert("SECRETS_REFRESH_SECONDS".into(), "30".into());
+        let config = Config::from_map(&vars).unwrap();
+        assert_eq!(
+            config.secrets.pepper_id.as_deref(),
+            Some("password-service/dev/pepper")
+        );
+        assert_eq!(config.secrets.keep_for, Duration::from_secs(30));
+        vars.insert("SECRETS_REFRESH_SECONDS".into(), "a day and a bit".into());
+        let error = Config::from_map(&vars).unwrap_err().to_string();
+        assert!(error.contains("SECRETS_REFRESH_SECONDS"), "{error}");
     }
 
     #[test]
@@ -380,20 +414,17 @@ mod tests {
 
     #[test]
     fn debug_output_hides_secrets() {
-        // Two different secrets, each looked for as text and as the bytes
-        // a derived Debug of a Vec<u8> would print.
+        // The one secret configuration holds as a value (the local HS256
+        // issuer's), looked for as text and as the bytes a derived Debug of
+        // a Vec<u8> would print.
         let mut vars = complete();
-        let pepper = "pepper-7f3a9c2e51b84d06a1e5c9b7d2";
         let hs256 = "jwt-secret-c41d8e2b97fa6053e8d1f9a4";
-        vars.insert("PEPPER".into(), pepper.into());
         vars.insert("JWT_HS256_SECRET".into(), hs256.into());
         let config = Config::from_map(&vars).unwrap();
         let shown = format!("{config:?}");
-        for secret in [pepper, hs256] {
-            let bytes = format!("{:?}", secret.as_bytes());
-            let inner = bytes.trim_start_matches('[').trim_end_matches(']');
-            assert!(!shown.contains(secret), "{shown}");
-            assert!(!shown.contains(inner), "as bytes: {shown}");
-        }
+        let bytes = format!("{:?}", hs256.as_bytes());
+        let inner = bytes.trim_start_matches('[').trim_end_matches(']');
+        assert!(!shown.contains(hs256), "{shown}");
+        assert!(!shown.contains(inner), "as bytes: {shown}");
     }
 }

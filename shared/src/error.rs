@@ -3,10 +3,11 @@
 //! errors keep their cause for the log and show the client nothing of it.
 
 use crate::auth::{AuthError, Forbidden};
-use crate::domain::{DecryptError, PolicyViolation};
+use crate::domain::{DecryptError, PolicyViolation, UnknownPepperKey};
 use crate::hashing::HashError;
 use crate::mail::MailError;
 use crate::rate_limit::{CounterError, RateLimited, TakeError};
+use crate::secrets::SecretError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
@@ -96,7 +97,15 @@ macro_rules! internal_errors {
     )*};
 }
 
-internal_errors!(CounterError, HashError, MailError);
+// A missing secret, or a digest under a pepper key the ring lacks, is a
+// configuration fault: never counted as the caller's wrong secret.
+internal_errors!(
+    CounterError,
+    HashError,
+    MailError,
+    SecretError,
+    UnknownPepperKey
+);
 
 /// A sealed OTP secret that does not open (a key missing from the ring, or
 /// altered data) is the service's fault, not the caller's.

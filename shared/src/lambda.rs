@@ -11,34 +11,38 @@ use crate::aws::Budget;
 use crate::clock::{Clock, SystemClock};
 use crate::config::{ConfigError, MetricsSettings};
 use crate::metrics::{self, Names};
-use crate::services::Services;
+use crate::services::{Need, Services};
 
-/// Serves `handler` with the whole of [`Services`] (store, mailer, tokens).
+/// Serves `handler` with the whole of [`Services`] (store, mailer, tokens),
+/// for a function that reads no secret.
 pub async fn serve<H, F>(handler: H) -> Result<(), Error>
 where
     H: Fn(Arc<Services>, Request) -> F,
     F: Future<Output = Response<Body>> + Send,
 {
-    serve_with(
-        crate::aws::services_from_env(Budget::for_function_from_env()),
-        handler,
-    )
-    .await
+    serve_needing(&[], handler).await
 }
 
-/// As [`serve`], for a function that cannot work without the device OTP's
-/// settings (P5, P7): without them it does not start, and says why.
-pub async fn serve_with_otp<H, F>(handler: H) -> Result<(), Error>
+/// As [`serve`], for a function that cannot work without the secrets in
+/// `needs`: without their ids it does not start, and says which is missing;
+/// with them, it reads them ahead of the first request, concurrently with
+/// that request's own work (its token, its first store read).
+pub async fn serve_needing<H, F>(needs: &'static [Need], handler: H) -> Result<(), Error>
 where
     H: Fn(Arc<Services>, Request) -> F,
     F: Future<Output = Response<Body>> + Send,
 {
     let build = async {
         let services = crate::aws::services_from_env(Budget::for_function_from_env()).await?;
-        services.config.require_otp()?;
+        services.require(needs)?;
         Ok(services)
     };
-    serve_with(build, handler).await
+    serve_built(build, handler, |services| {
+        if !needs.is_empty() {
+            tokio::spawn(async move { services.read_ahead(needs).await });
+        }
+    })
+    .await
 }
 
 /// Serves `handler` with a state of the function's own choosing, for a
@@ -49,11 +53,26 @@ where
     H: Fn(Arc<S>, Request) -> F,
     F: Future<Output = Response<Body>> + Send,
 {
+    serve_built(build, handler, drop).await
+}
+
+/// The state built, `started` given it, then the requests served.
+async fn serve_built<S, B, H, F>(
+    build: B,
+    handler: H,
+    started: impl FnOnce(Arc<S>),
+) -> Result<(), Error>
+where
+    B: Future<Output = Result<S, ConfigError>>,
+    H: Fn(Arc<S>, Request) -> F,
+    F: Future<Output = Response<Body>> + Send,
+{
     crate::telemetry::init();
     let settings = Arc::new(MetricsSettings::from_env());
     let state = Arc::new(build.await.inspect_err(|error| {
         tracing::error!(%error, "configuration rejected");
     })?);
+    started(Arc::clone(&state));
     lambda_http::run(service_fn(|request: Request| {
         let (function, request_id) = request
             .lambda_context_ref()

@@ -26,6 +26,7 @@ pub mod lambda;
 pub mod mail;
 pub mod metrics;
 pub mod rate_limit;
+pub mod secrets;
 pub mod services;
 pub mod store;
 pub mod telemetry;

@@ -6,13 +6,24 @@ use std::sync::{Arc, OnceLock};
 use crate::auth::Authenticator;
 use crate::clock::Clock;
 use crate::config::{Config, ConfigError, OtpSettings};
-use crate::domain::{Email, Locale, PasswordPolicy, Pepper, User, UserId};
+use crate::domain::{Email, Locale, OtpKeyRing, PasswordPolicy, Pepper, User, UserId};
 use crate::error::ServiceError;
 use crate::hashing::PasswordHasher;
 use crate::mail::{MailError, Mailer, Notice, OutgoingMail, Templates};
 use crate::metrics::{self, Outcome};
 use crate::rate_limit::RateLimiter;
+use crate::secrets::{CachedSecret, SecretSource};
 use crate::store::Store;
+
+/// A secret a function cannot work without: checked configured at its start,
+/// and read ahead of its first request ([`crate::lambda::serve_needing`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Need {
+    /// The pepper's key ring: Z1, Z2, P4, P5, P6.
+    Pepper,
+    /// The OTP secrets' key ring (and the OTP settings): P5, P7.
+    OtpKeyRing,
+}
 
 pub struct Services {
     pub config: Config,
@@ -28,8 +39,10 @@ pub struct Services {
     pub hasher: Arc<PasswordHasher>,
     pub authenticator: Authenticator,
     pub policy: PasswordPolicy,
-    pub pepper: Pepper,
     pub limiter: RateLimiter,
+    secrets: Arc<dyn SecretSource>,
+    pepper: CachedSecret<Pepper>,
+    otp_keys: CachedSecret<OtpKeyRing>,
 }
 
 impl Services {
@@ -38,6 +51,7 @@ impl Services {
         store: Arc<dyn Store>,
         mailer: Arc<dyn Mailer>,
         clock: Arc<dyn Clock>,
+        secrets: Arc<dyn SecretSource>,
     ) -> Result<Self, ConfigError> {
         // A template that does not render stops the function here, named,
         // as a misconfigured variable does.
@@ -54,7 +68,22 @@ impl Services {
             authenticator: Authenticator::new(&config.jwt)?,
             hasher: PasswordHasher::new(config.passwords.argon2.clone()),
             policy: PasswordPolicy::new(config.passwords.min_length),
-            pepper: Pepper::new(config.pepper.clone()),
+            pepper: CachedSecret::new(
+                "PEPPER_SECRET_ID",
+                config.secrets.pepper_id.clone(),
+                |text| Pepper::parse(text).map_err(|e| e.to_string()),
+                config.secrets.keep_for,
+            ),
+            otp_keys: CachedSecret::new(
+                "OTP_ENCRYPTION_KEY_SECRET_ID",
+                config
+                    .otp
+                    .as_ref()
+                    .map(|otp| otp.key_ring_secret_id.clone()),
+                |text| OtpKeyRing::parse(text).map_err(|e| e.to_string()),
+                config.secrets.keep_for,
+            ),
+            secrets,
             limiter: RateLimiter::new(store.clone(), clock.clone(), config.limits.clone()),
             config,
             store,
@@ -69,6 +98,62 @@ impl Services {
         self.config
             .require_otp()
             .map_err(|e| ServiceError::Internal(e.to_string()))
+    }
+
+    /// Where the secrets are read from, for wiring another set of services
+    /// on the same source.
+    pub fn secrets(&self) -> Arc<dyn SecretSource> {
+        Arc::clone(&self.secrets)
+    }
+
+    /// The pepper, read where none is held or the one held is due.
+    pub async fn pepper(&self) -> Result<Arc<Pepper>, ServiceError> {
+        Ok(self.pepper.get(self.secrets.as_ref()).await?)
+    }
+
+    /// The OTP secrets' key ring, read as the pepper is.
+    pub async fn otp_keys(&self) -> Result<Arc<OtpKeyRing>, ServiceError> {
+        Ok(self.otp_keys.get(self.secrets.as_ref()).await?)
+    }
+
+    /// Whether the configuration names every secret in `needs`; the error
+    /// names the variable missing.
+    pub fn require(&self, needs: &[Need]) -> Result<(), ConfigError> {
+        for need in needs {
+            match need {
+                Need::Pepper if !self.pepper.is_configured() => {
+                    return Err(ConfigError::Missing("PEPPER_SECRET_ID"));
+                }
+                Need::OtpKeyRing => {
+                    self.config.require_otp()?;
+                }
+                Need::Pepper => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads the secrets in `needs`, so that the first request finds them
+    /// held; a failure is logged, and that request reads again.
+    pub async fn read_ahead(&self, needs: &[Need]) {
+        let pepper = async {
+            if needs.contains(&Need::Pepper) {
+                self.pepper().await.map(drop)
+            } else {
+                Ok(())
+            }
+        };
+        let otp_keys = async {
+            if needs.contains(&Need::OtpKeyRing) {
+                self.otp_keys().await.map(drop)
+            } else {
+                Ok(())
+            }
+        };
+        let (pepper, otp_keys) = tokio::join!(pepper, otp_keys);
+        for error in [pepper.err(), otp_keys.err()].into_iter().flatten() {
+            tracing::warn!(%error, "a secret was not read ahead of the first request");
+        }
     }
 
     /// Mails `notice` to the user after a change (SPEC section 3), and counts

@@ -200,6 +200,16 @@ impl PinProofs for InstrumentedStore {
             .await
     }
 
+    async fn replace_pin_digest(
+        &self,
+        id: &UserId,
+        old: &str,
+        new: &str,
+    ) -> Result<(), WriteError> {
+        self.fails("replace_pin_digest")?;
+        self.inner.replace_pin_digest(id, old, new).await
+    }
+
     async fn unlock_pin_failures(
         &self,
         user: &User,

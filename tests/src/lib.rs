@@ -13,11 +13,13 @@ use std::sync::Arc;
 use aws_credential_types::provider::{future, ProvideCredentials};
 use aws_sdk_dynamodb::config::{Credentials, IdentityCache, Region};
 use password_service::auth::{mint_hs256, token_claims};
+use password_service::aws::Budget;
 use password_service::clock::{Clock, ManualClock};
 use password_service::config::{Config, MetricsSettings};
 use password_service::domain::{random_hex, Email, Locale, PasswordPolicy, Secret, User};
 use password_service::hashing::Verification;
 use password_service::mail::SesMailer;
+use password_service::secrets::SecretsManager;
 use password_service::services::Services;
 use password_service::store::DynamoStore;
 use serde_json::Value;
@@ -82,6 +84,57 @@ pub fn local_settings() -> HashMap<String, String> {
         .collect()
 }
 
+/// The local stack's secret values (scripts/local-secrets.env), which the
+/// emulator's Secrets Manager holds under the ids local.env gives: for tests
+/// that look for them where they must never be (logs, metrics).
+pub fn local_secrets() -> HashMap<String, String> {
+    password_service::env_file::read(&repo_root().join("scripts/local-secrets.env"))
+        .expect("scripts/local-secrets.env")
+        .into_iter()
+        .collect()
+}
+
+/// Sets a secret's value in the emulator's Secrets Manager (creating it
+/// first where it does not exist), as an operator's rotation does.
+pub async fn put_secret(settings: &HashMap<String, String>, id: &str, value: &str) {
+    let sdk = aws_config::SdkConfig::builder()
+        .region(Region::new(settings["AWS_REGION"].clone()))
+        .credentials_provider(aws_sdk_dynamodb::config::SharedCredentialsProvider::new(
+            Credentials::new("tests", "local", None, None, "tests"),
+        ))
+        .endpoint_url(&settings["AWS_ENDPOINT_URL_SECRETS_MANAGER"])
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .build();
+    let client = aws_sdk_secretsmanager::Client::new(&sdk);
+    let put = client
+        .put_secret_value()
+        .secret_id(id)
+        .secret_string(value)
+        .send()
+        .await;
+    if put.is_err() {
+        client
+            .create_secret()
+            .name(id)
+            .secret_string(value)
+            .send()
+            .await
+            .expect("a secret in the emulator");
+    }
+}
+
+/// A fresh secret id for a test's own secret (one it rotates): never the
+/// local stack's, which every other test reads.
+pub fn random_secret_id(name: &str) -> String {
+    format!("password-service/tests/{name}-{}", random_hex(6))
+}
+
+/// The key of a local key-ring secret (`<id>:<key>`), as it would show in a log.
+pub fn local_secret_key(name: &str) -> String {
+    let ring = &local_secrets()[name];
+    ring.split_once(':').expect("<key-id>:<key>").1.to_owned()
+}
+
 /// The app under test: the functions' [`Services`] on the emulator, with a
 /// clock that moves only when told. Clones share everything.
 #[derive(Clone)]
@@ -110,6 +163,9 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut HashMap<String, String>)) -
         // Credentials are asked for on every call: a cache would sign one
         // function's call with the key another one resolved.
         .identity_cache(IdentityCache::no_cache())
+        // Secrets Manager's reads go to the emulator (DynamoDB's and SES's
+        // clients set their own endpoints below).
+        .endpoint_url(&settings["AWS_ENDPOINT_URL_SECRETS_MANAGER"])
         .behavior_version(aws_config::BehaviorVersion::latest())
         .build();
     let dynamodb = aws_sdk_dynamodb::Client::from_conf(
@@ -125,11 +181,27 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut HashMap<String, String>)) -
     let clock = ManualClock::starting_now();
     let store = DynamoStore::new(dynamodb, config.tables.clone());
     let mailer = SesMailer::new(ses, config.mail.from.clone());
+    // A test's own secrets (see [`random_secret_id`]) are read as the tests:
+    // IAM knows only the stage's secrets, which the local ones stand for.
+    let own_secrets = ["PEPPER_SECRET_ID", "OTP_ENCRYPTION_KEY_SECRET_ID"]
+        .iter()
+        .any(|name| settings.get(*name) != local_settings().get(*name));
+    let secrets_sdk = if own_secrets {
+        sdk.to_builder()
+            .credentials_provider(aws_sdk_dynamodb::config::SharedCredentialsProvider::new(
+                Credentials::new("tests", "local", None, None, "tests"),
+            ))
+            .build()
+    } else {
+        sdk
+    };
+    let secrets = SecretsManager::new(secrets_sdk, Budget::Local);
     let services = Services::new(
         config,
         Arc::new(store),
         Arc::new(mailer),
         Arc::new(clock.clone()),
+        Arc::new(secrets),
     )
     .expect("services");
     TestApp {
@@ -156,6 +228,7 @@ impl TestApp {
             store.clone(),
             self.services.mailer.clone(),
             Arc::new(self.clock.clone()),
+            self.services.secrets(),
         )
         .expect("services");
         let app = TestApp {

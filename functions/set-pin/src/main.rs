@@ -1,6 +1,8 @@
+use password_service::services::Need;
+
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    password_service::lambda::serve(|services, request| async move {
+    password_service::lambda::serve_needing(&[Need::Pepper], |services, request| async move {
         set_pin::handle(&services, request).await
     })
     .await

@@ -186,18 +186,15 @@ async fn run(command: Command) -> Result<Value, String> {
             user.linked_identities = linked_identities;
             if let Some(pin) = pin {
                 let pin = Pin::parse(&pin).ok_or("--pin must be exactly four digits")?;
-                user.pin_hmac = Some(services.pepper.digest(
-                    Purpose::Pin,
-                    user.id.as_str(),
-                    pin.secret(),
-                ));
+                let pepper = services.pepper().await.map_err(|e| e.to_string())?;
+                user.pin_hmac = Some(pepper.digest(Purpose::Pin, user.id.as_str(), pin.secret()));
             }
             if let Some(base32) = otp_secret {
                 let secret = OtpSecret::from_base32(&base32)
                     .map_err(|e| format!("--otp-secret rejected: {e}"))?;
-                let otp = services.config.require_otp().map_err(|e| e.to_string())?;
+                let keys = services.otp_keys().await.map_err(|e| e.to_string())?;
                 user.otp_device = Some(OtpDevice {
-                    sealed_secret: otp.keys.encrypt(&secret, user.id.as_str()),
+                    sealed_secret: keys.encrypt(&secret, user.id.as_str()),
                     last_accepted_step: None,
                 });
             }

@@ -3,11 +3,14 @@
 //! the server pepper, so a leaked table gives no short secret to an offline
 //! search.
 
+use std::fmt;
+
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
+use super::key_ring::{parse_entries, KeyLength, KeyRingError};
 use super::random::fill_random;
 use super::secret::{Secret, SecretBytes};
 
@@ -44,18 +47,72 @@ impl Purpose {
     }
 }
 
-/// HMAC-SHA256 under the server pepper, over a user-bound short secret.
-#[derive(Debug, Clone)]
-pub struct Pepper(SecretBytes);
+/// The key id a digest without one is read under: digests stored before the
+/// pepper had key ids (their ring names that pepper `legacy`).
+pub const LEGACY_PEPPER_KEY_ID: &str = "legacy";
+
+/// The server pepper: HMAC-SHA256 keys over user-bound short secrets, as a
+/// ring whose first key is current.
+///
+/// Its value (the secret named by `PEPPER_SECRET_ID`) is a key ring as
+/// [`super::key_ring`] describes, each key at least 32 random bytes. A digest
+/// is stored as `<key-id>:<hex>`. Rotation without a data migration: put the
+/// new key first (`k2:<new>,k1:<old>`); new digests are made under `k2`, those
+/// under `k1` still verify, and a PIN's moves to `k2` on its next right proof
+/// (reset codes expire within the hour). Drop `k1` once no stored PIN names it.
+#[derive(Clone)]
+pub struct Pepper {
+    keys: Vec<(String, SecretBytes)>,
+}
+
+/// How a secret compared with its stored digest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DigestMatch {
+    /// Right, under the current key.
+    Current,
+    /// Right, under an older key of the ring: worth digesting again.
+    OlderKey,
+    Wrong,
+}
+
+impl DigestMatch {
+    pub fn is_right(self) -> bool {
+        self != DigestMatch::Wrong
+    }
+}
+
+/// A stored digest names a key the ring no longer holds: a configuration
+/// fault, never a wrong secret (counting it would punish the user).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("a digest was made under pepper key {key_id}, which the pepper's ring does not hold")]
+pub struct UnknownPepperKey {
+    pub key_id: String,
+}
+
+/// The shortest pepper key: 256 bits.
+const MIN_PEPPER_KEY_BYTES: usize = 32;
 
 impl Pepper {
-    pub fn new(key: SecretBytes) -> Self {
-        Self(key)
+    /// Parses the ring described on [`Pepper`]; errors never repeat a key.
+    pub fn parse(config: &str) -> Result<Self, KeyRingError> {
+        let length = KeyLength {
+            accepts: |bytes| bytes >= MIN_PEPPER_KEY_BYTES,
+            needs: "a pepper key needs at least 32",
+        };
+        Ok(Self {
+            keys: parse_entries(config, length)?,
+        })
     }
 
-    fn mac(&self, purpose: Purpose, user_id: &str, secret: &str) -> Hmac<Sha256> {
+    /// The id new digests are made under.
+    pub fn current_key_id(&self) -> &str {
+        // `parse` refuses an empty ring, so there is always a first key.
+        &self.keys[0].0
+    }
+
+    fn mac(key: &SecretBytes, purpose: Purpose, user_id: &str, secret: &str) -> Hmac<Sha256> {
         let mut mac =
-            Hmac::<Sha256>::new_from_slice(self.0.expose()).expect("HMAC takes keys of any size");
+            Hmac::<Sha256>::new_from_slice(key.expose()).expect("HMAC takes keys of any size");
         // Length-prefixed fields: no two (purpose, user, secret) triples collide.
         for field in [purpose.label(), user_id, secret] {
             mac.update(&(field.len() as u64).to_be_bytes());
@@ -64,28 +121,53 @@ impl Pepper {
         mac
     }
 
+    /// The stored form of `secret`: `<current key id>:<hex of the HMAC>`.
     pub fn digest(&self, purpose: Purpose, user_id: &str, secret: &Secret) -> String {
-        hex::encode(
-            self.mac(purpose, user_id, secret.expose())
-                .finalize()
-                .into_bytes(),
-        )
+        let (id, key) = &self.keys[0];
+        let mac = Self::mac(key, purpose, user_id, secret.expose());
+        format!("{id}:{}", hex::encode(mac.finalize().into_bytes()))
     }
 
-    /// Constant-time comparison against a stored hex digest.
+    /// Compares `secret` with a stored digest in constant time, under the key
+    /// the digest names (`legacy` where it names none). A digest that is not
+    /// hex is wrong; one under a key the ring lacks is an error.
     pub fn verify(
         &self,
         purpose: Purpose,
         user_id: &str,
         secret: &Secret,
-        stored_hex: &str,
-    ) -> bool {
-        let Ok(stored) = hex::decode(stored_hex) else {
-            return false;
+        stored: &str,
+    ) -> Result<DigestMatch, UnknownPepperKey> {
+        let (key_id, stored_hex) = stored
+            .split_once(':')
+            .unwrap_or((LEGACY_PEPPER_KEY_ID, stored));
+        let position = self
+            .keys
+            .iter()
+            .position(|(id, _)| id == key_id)
+            .ok_or_else(|| UnknownPepperKey {
+                key_id: key_id.to_owned(),
+            })?;
+        let Ok(stored_mac) = hex::decode(stored_hex) else {
+            return Ok(DigestMatch::Wrong);
         };
-        self.mac(purpose, user_id, secret.expose())
-            .verify_slice(&stored)
-            .is_ok()
+        let right = Self::mac(&self.keys[position].1, purpose, user_id, secret.expose())
+            .verify_slice(&stored_mac)
+            .is_ok();
+        Ok(match (right, position) {
+            (false, _) => DigestMatch::Wrong,
+            (true, 0) => DigestMatch::Current,
+            (true, _) => DigestMatch::OlderKey,
+        })
+    }
+}
+
+impl fmt::Debug for Pepper {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let ids: Vec<&str> = self.keys.iter().map(|(id, _)| id.as_str()).collect();
+        f.debug_struct("Pepper")
+            .field("key_ids", &ids)
+            .finish_non_exhaustive()
     }
 }
 
@@ -93,8 +175,19 @@ impl Pepper {
 mod tests {
     use super::*;
 
+    /// 32 bytes of `byte`, in standard base64.
+    fn key(byte: u8) -> String {
+        base64::engine::general_purpose::STANDARD.encode([byte; 32])
+    }
+
     fn pepper(byte: u8) -> Pepper {
-        Pepper::new(SecretBytes::new(vec![byte; 32]))
+        Pepper::parse(&format!("k{byte}:{}", key(byte))).unwrap()
+    }
+
+    fn right(pepper: &Pepper, user: &str, pin: &str, stored: &str) -> DigestMatch {
+        pepper
+            .verify(Purpose::Pin, user, &Secret::new(pin), stored)
+            .unwrap()
     }
 
     #[test]
@@ -121,10 +214,21 @@ mod tests {
     fn pepper_digest_verifies_only_the_same_secret_for_the_same_user() {
         let pepper = pepper(7);
         let stored = pepper.digest(Purpose::Pin, "user-a", &Secret::new("1234"));
-        assert!(pepper.verify(Purpose::Pin, "user-a", &Secret::new("1234"), &stored));
-        assert!(!pepper.verify(Purpose::Pin, "user-a", &Secret::new("1235"), &stored));
-        assert!(!pepper.verify(Purpose::Pin, "user-b", &Secret::new("1234"), &stored));
-        assert!(!pepper.verify(Purpose::ResetCode, "user-a", &Secret::new("1234"), &stored));
+        assert!(stored.starts_with("k7:"), "{stored}");
+        assert_eq!(
+            right(&pepper, "user-a", "1234", &stored),
+            DigestMatch::Current
+        );
+        assert_eq!(
+            right(&pepper, "user-a", "1235", &stored),
+            DigestMatch::Wrong
+        );
+        assert_eq!(
+            right(&pepper, "user-b", "1234", &stored),
+            DigestMatch::Wrong
+        );
+        let as_code = pepper.verify(Purpose::ResetCode, "user-a", &Secret::new("1234"), &stored);
+        assert_eq!(as_code, Ok(DigestMatch::Wrong));
         assert!(!stored.contains("1234"));
     }
 
@@ -132,6 +236,71 @@ mod tests {
     fn a_different_pepper_gives_a_different_digest() {
         let a = pepper(1).digest(Purpose::Pin, "u", &Secret::new("1234"));
         let b = pepper(2).digest(Purpose::Pin, "u", &Secret::new("1234"));
-        assert_ne!(a, b);
+        assert_ne!(a[3..], b[3..]);
+    }
+
+    #[test]
+    fn a_rotated_ring_digests_under_the_new_key_and_still_verifies_the_old() {
+        let old = pepper(1);
+        let stored_before = old.digest(Purpose::Pin, "u", &Secret::new("1234"));
+        let rotated = Pepper::parse(&format!("k2:{},k1:{}", key(2), key(1))).unwrap();
+        assert_eq!(rotated.current_key_id(), "k2");
+        assert_eq!(
+            right(&rotated, "u", "1234", &stored_before),
+            DigestMatch::OlderKey
+        );
+        assert_eq!(
+            right(&rotated, "u", "9999", &stored_before),
+            DigestMatch::Wrong
+        );
+        let stored_after = rotated.digest(Purpose::Pin, "u", &Secret::new("1234"));
+        assert!(stored_after.starts_with("k2:"));
+        assert_eq!(
+            right(&rotated, "u", "1234", &stored_after),
+            DigestMatch::Current
+        );
+        // Once k1 is dropped, its digests are a configuration fault, not wrong PINs.
+        let dropped = Pepper::parse(&format!("k2:{}", key(2))).unwrap();
+        assert_eq!(
+            dropped.verify(Purpose::Pin, "u", &Secret::new("1234"), &stored_before),
+            Err(UnknownPepperKey {
+                key_id: "k1".into()
+            })
+        );
+    }
+
+    #[test]
+    fn a_digest_without_a_key_id_is_read_under_the_legacy_key() {
+        // As digests were stored before key ids: bare hex under the one pepper.
+        let legacy = pepper(3);
+        let bare = legacy.digest(Purpose::Pin, "u", &Secret::new("1234"))[3..].to_owned();
+        let ring = Pepper::parse(&format!("k4:{},legacy:{}", key(4), key(3))).unwrap();
+        assert_eq!(right(&ring, "u", "1234", &bare), DigestMatch::OlderKey);
+        assert_eq!(right(&ring, "u", "4321", &bare), DigestMatch::Wrong);
+        let without_legacy = pepper(4);
+        assert!(without_legacy
+            .verify(Purpose::Pin, "u", &Secret::new("1234"), &bare)
+            .is_err());
+    }
+
+    #[test]
+    fn a_pepper_key_is_at_least_256_bits_and_errors_never_show_it() {
+        let short = base64::engine::general_purpose::STANDARD.encode([9u8; 31]);
+        let error = Pepper::parse(&format!("k1:{short}")).unwrap_err();
+        assert_eq!(
+            error,
+            KeyRingError::WrongKeyLength {
+                key_id: "k1".into(),
+                bytes: 31,
+                needs: "a pepper key needs at least 32",
+            }
+        );
+        assert!(!error.to_string().contains(&short[..10]));
+        assert!(Pepper::parse(&key(5)).is_err(), "a key without an id");
+        let debug = format!("{:?}", pepper(6));
+        assert!(
+            debug.contains("k6") && !debug.contains(&key(6)[..10]),
+            "{debug}"
+        );
     }
 }

@@ -7,21 +7,18 @@ use std::fmt;
 
 use aes_gcm::aead::{Aead, Payload};
 use aes_gcm::{Aes256Gcm, KeyInit, Nonce};
-use base64::alphabet;
-use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, URL_SAFE_NO_PAD};
-use base64::engine::DecodePaddingMode;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 
+use super::key_ring::{is_key_id, parse_entries, KeyLength, KeyRingError};
 use super::otp_secret::OtpSecret;
+use super::random::fill_random;
 
 /// Keys for the OTP secrets at rest: the first is current (every encryption
 /// uses it), every one decrypts what was stored under its id.
 ///
-/// Configuration (`OTP_ENCRYPTION_KEY`): comma-separated `<key-id>:<key>`
-/// entries, where `<key-id>` is 1 to 32 characters of `A-Z a-z 0-9 - _` and
-/// `<key>` is standard base64 (padding optional) of exactly 32 random bytes,
-/// e.g. `k1:<output of openssl rand -base64 32>`. Spaces around entries are
-/// ignored.
+/// Its value (the secret named by `OTP_ENCRYPTION_KEY_SECRET_ID`) is a key
+/// ring as [`super::key_ring`] describes, each key exactly 32 random bytes.
 ///
 /// Rotation without a data migration: put the new key first
 /// (`k2:<new>,k1:<old>`); new secrets are stored under `k2`, those stored under
@@ -43,22 +40,6 @@ struct RingKey {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum KeyRingError {
-    #[error("no key given; expected `<key-id>:<base64 of 32 bytes>`, comma-separated for several")]
-    Empty,
-    #[error("key {position}: expected `<key-id>:<base64 of 32 bytes>`")]
-    NotIdAndKey { position: usize },
-    #[error("key {position}: a key id is 1 to {MAX_KEY_ID_CHARS} characters of A-Z, a-z, 0-9, '-' or '_'")]
-    BadKeyId { position: usize },
-    #[error("key {key_id}: not standard base64")]
-    NotBase64 { key_id: String },
-    #[error("key {key_id}: {bytes} bytes, AES-256 needs {KEY_BYTES}")]
-    WrongKeyLength { key_id: String, bytes: usize },
-    #[error("key id {key_id} appears more than once")]
-    DuplicateKeyId { key_id: String },
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DecryptError {
     #[error("not an encrypted OTP secret in a known format")]
     Malformed,
@@ -72,55 +53,23 @@ const FORMAT_VERSION: &str = "v1";
 const KEY_BYTES: usize = 32;
 const NONCE_BYTES: usize = 12;
 const TAG_BYTES: usize = 16;
-const MAX_KEY_ID_CHARS: usize = 32;
-
-/// Standard base64 as `openssl rand -base64 32` prints it, with or without
-/// the trailing `=`.
-const CONFIG_BASE64: GeneralPurpose = GeneralPurpose::new(
-    &alphabet::STANDARD,
-    GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
-);
-
-fn is_key_id(id: &str) -> bool {
-    (1..=MAX_KEY_ID_CHARS).contains(&id.len())
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-}
 
 impl OtpKeyRing {
     /// Parses the configuration value described on [`OtpKeyRing`]. Errors
     /// name a key by position or id, never by its value.
     pub fn parse(config: &str) -> Result<Self, KeyRingError> {
-        if config.trim().is_empty() {
-            return Err(KeyRingError::Empty);
-        }
-        let mut keys: Vec<RingKey> = Vec::new();
-        for (index, entry) in config.split(',').enumerate() {
-            let position = index + 1;
-            let (id, encoded) = entry
-                .trim()
-                .split_once(':')
-                .ok_or(KeyRingError::NotIdAndKey { position })?;
-            if !is_key_id(id) {
-                return Err(KeyRingError::BadKeyId { position });
-            }
-            let key_id = id.to_owned();
-            if keys.iter().any(|key| key.id == key_id) {
-                return Err(KeyRingError::DuplicateKeyId { key_id });
-            }
-            let bytes = CONFIG_BASE64
-                .decode(encoded)
-                .map_err(|_| KeyRingError::NotBase64 {
-                    key_id: key_id.clone(),
-                })?;
-            let cipher =
-                Aes256Gcm::new_from_slice(&bytes).map_err(|_| KeyRingError::WrongKeyLength {
-                    key_id: key_id.clone(),
-                    bytes: bytes.len(),
-                })?;
-            keys.push(RingKey { id: key_id, cipher });
-        }
+        let length = KeyLength {
+            accepts: |bytes| bytes == KEY_BYTES,
+            needs: "AES-256 needs 32",
+        };
+        let keys = parse_entries(config, length)?
+            .into_iter()
+            .map(|(id, key)| RingKey {
+                id,
+                cipher: Aes256Gcm::new_from_slice(key.expose())
+                    .expect("parse_entries checked the key is 32 bytes"),
+            })
+            .collect();
         Ok(Self { keys })
     }
 
@@ -133,7 +82,7 @@ impl OtpKeyRing {
     pub fn encrypt(&self, secret: &OtpSecret, user_id: &str) -> String {
         let key = self.current();
         let mut nonce = [0u8; NONCE_BYTES];
-        getrandom::fill(&mut nonce).expect("the operating system's random number generator failed");
+        fill_random(&mut nonce);
         let ciphertext = key
             .cipher
             .encrypt(
@@ -390,6 +339,7 @@ mod tests {
                 KeyRingError::WrongKeyLength {
                     key_id: "k1".into(),
                     bytes: 16,
+                    needs: "AES-256 needs 32",
                 },
             ),
             (

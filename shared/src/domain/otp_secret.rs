@@ -14,7 +14,7 @@ use qrcode::render::svg;
 use qrcode::{EcLevel, QrCode};
 
 use crate::domain::totp::{DIGITS, STEP_SECONDS};
-use crate::domain::Secret;
+use crate::domain::{fill_random, Secret};
 
 /// 160 bits, RFC 4226's recommended length for an HMAC-SHA1 secret.
 pub const SECRET_BYTES: usize = 20;
@@ -39,8 +39,7 @@ pub enum OtpSecretError {
 impl OtpSecret {
     pub fn generate() -> Self {
         let mut bytes = vec![0u8; SECRET_BYTES];
-        // The OS generator failing leaves no safe way to go on.
-        getrandom::fill(&mut bytes).expect("the operating system's random number generator failed");
+        fill_random(&mut bytes);
         Self(bytes)
     }
 

@@ -172,16 +172,16 @@ async fn prove(
         }
         ProofGiven::VerificationCode(code) => {
             let given = Secret::new(code.expose().to_ascii_uppercase());
-            let live = state.code.as_ref().filter(|c| {
-                c.expires_at > window.now
-                    && c.wrong_tries < MAX_WRONG_CODE_TRIES
-                    && services.pepper.verify(
-                        Purpose::ResetCode,
-                        user.id.as_str(),
-                        &given,
-                        &c.digest,
-                    )
-            });
+            let pepper = services.pepper().await?;
+            let live = match state.code.as_ref() {
+                Some(c) if c.expires_at > window.now && c.wrong_tries < MAX_WRONG_CODE_TRIES => {
+                    pepper
+                        .verify(Purpose::ResetCode, user.id.as_str(), &given, &c.digest)?
+                        .is_right()
+                        .then_some(c)
+                }
+                _ => None,
+            };
             let Some(live) = live else {
                 let wrong = ServiceError::InvalidVerificationCode;
                 return Err(wrong_secret(services, window, Some(&user.id), wrong).await);

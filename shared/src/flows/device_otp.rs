@@ -41,7 +41,10 @@ pub async fn start_enrolment(
     let enrolment = secret
         .enrolment(&otp.issuer, user.email.as_str())
         .map_err(|e| ServiceError::Internal(e.to_string()))?;
-    let sealed = &otp.keys.encrypt(&secret, user.id.as_str());
+    let sealed = &services
+        .otp_keys()
+        .await?
+        .encrypt(&secret, user.id.as_str());
     let expires_at = services.clock.now_seconds() + ENROLMENT_SECONDS;
     let user = retry_user_change(services, user, |user| {
         Box::pin(async move {
@@ -73,7 +76,8 @@ pub async fn activate(
     pending: Option<PendingEnrolment>,
     code: &OtpCode,
 ) -> Result<(), ServiceError> {
-    let otp = services.otp()?;
+    let keys = services.otp_keys().await?;
+    let keys = keys.as_ref();
     let user = retry_on_conflict(
         (user, pending),
         |(user, _)| {
@@ -88,7 +92,7 @@ pub async fn activate(
         |(user, pending)| {
             Box::pin(async move {
                 let pending = pending.ok_or(ServiceError::OtpEnrolmentNotPending)?;
-                let secret = otp.keys.decrypt(&pending.sealed_secret, user.id.as_str())?;
+                let secret = keys.decrypt(&pending.sealed_secret, user.id.as_str())?;
                 let now = services.clock.now_seconds();
                 // Nothing accepted yet: a code is fresh or wrong.
                 let TotpMatch::Fresh(step) = totp::verify(

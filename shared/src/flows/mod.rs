@@ -88,6 +88,7 @@ macro_rules! final_errors {
 final_errors!(
     ServiceError,
     crate::domain::DecryptError,
+    crate::domain::UnknownPepperKey,
     crate::store::StoreError,
     crate::hashing::HashError,
     crate::domain::PolicyViolation,

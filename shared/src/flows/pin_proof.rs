@@ -16,7 +16,11 @@
 //! counted: it proves the device was there a moment ago.
 
 use crate::domain::totp::{self, TotpMatch};
-use crate::domain::{AuditEventType, OtpCode, Pin, Purpose, Secret, User, UserId};
+use std::sync::Arc;
+
+use crate::domain::{
+    AuditEventType, DigestMatch, OtpCode, OtpKeyRing, Pepper, Pin, Purpose, Secret, User, UserId,
+};
 use crate::error::ServiceError;
 use crate::mail::Notice;
 use crate::metrics::{self, Outcome};
@@ -40,12 +44,30 @@ pub enum SecondFactor {
     Otp(OtpCode),
 }
 
+/// What a proof is checked with: the pepper for a PIN, the OTP secrets' key
+/// ring for a code (each read only by the requests that need it).
+enum ProofKeys {
+    Pin(Arc<Pepper>),
+    Otp(Arc<OtpKeyRing>),
+}
+
+impl ProofKeys {
+    async fn for_proof(services: &Services, proof: &SecondFactor) -> Result<Self, ServiceError> {
+        Ok(match proof {
+            SecondFactor::Pin(_) => ProofKeys::Pin(services.pepper().await?),
+            SecondFactor::Otp(_) => ProofKeys::Otp(services.otp_keys().await?),
+        })
+    }
+}
+
 /// What a proof showed, judged on the user as read.
 enum Verdict {
     /// Right; for an OTP, with the time step its code belongs to.
     Right {
         otp_step: Option<u64>,
     },
+    /// A right PIN whose digest was made under an older pepper key.
+    RightUnderOlderKey,
     Wrong,
     /// An OTP right for a step already accepted: refused, not counted.
     Replayed,
@@ -65,6 +87,7 @@ pub async fn check_proof(
     failures: PinFailures,
     proof: &SecondFactor,
 ) -> Result<User, ServiceError> {
+    let keys = &ProofKeys::for_proof(services, proof).await?;
     let (user, _) = retry_on_conflict(
         (user, failures),
         |(user, _)| Box::pin(async move { user_and_failures(services, &user.id).await }),
@@ -77,7 +100,7 @@ pub async fn check_proof(
                         retry_after_seconds: seconds_left(failures.window_ends_at, now),
                     }));
                 }
-                match judge(services, &user, proof, now)? {
+                match judge(keys, &user, proof, now)? {
                     Verdict::NothingToProve => Err(Retry::Refused(ServiceError::NoProofDefined)),
                     Verdict::Replayed => Err(Retry::Refused(ServiceError::OtpAlreadyUsed {
                         remaining_attempts: MAX_PIN_FAILURES - failures.count,
@@ -95,12 +118,20 @@ pub async fn check_proof(
                             .await?;
                         Ok((user, failures))
                     }
-                    Verdict::Right { otp_step: None } => {
+                    verdict @ (Verdict::Right { otp_step: None } | Verdict::RightUnderOlderKey) => {
                         if failures.count > 0 {
                             services
                                 .store
                                 .clear_pin_failures(&user.id, failures, now)
                                 .await?;
+                        }
+                        if let (
+                            Verdict::RightUnderOlderKey,
+                            ProofKeys::Pin(pepper),
+                            SecondFactor::Pin(pin),
+                        ) = (verdict, keys, proof)
+                        {
+                            digest_again(services, pepper, &user, pin).await;
                         }
                         Ok((user, failures))
                     }
@@ -116,7 +147,7 @@ pub async fn check_proof(
 /// Checks `proof` against the user as read; each comparison is made in
 /// constant time (the PIN's HMAC, every code of the TOTP window).
 fn judge(
-    services: &Services,
+    keys: &ProofKeys,
     user: &User,
     proof: &SecondFactor,
     now: i64,
@@ -124,25 +155,16 @@ fn judge(
     if user.pin_hmac.is_none() && user.otp_device.is_none() {
         return Ok(Verdict::NothingToProve);
     }
-    Ok(match (proof, &user.otp_device) {
-        (SecondFactor::Pin(pin), _) => {
-            let right = user.pin_hmac.as_ref().is_some_and(|digest| {
-                services
-                    .pepper
-                    .verify(Purpose::Pin, user.id.as_str(), pin.secret(), digest)
-            });
-            if right {
-                Verdict::Right { otp_step: None }
-            } else {
-                Verdict::Wrong
+    Ok(match (proof, keys, &user.pin_hmac, &user.otp_device) {
+        (SecondFactor::Pin(pin), ProofKeys::Pin(pepper), Some(digest), _) => {
+            match pepper.verify(Purpose::Pin, user.id.as_str(), pin.secret(), digest)? {
+                DigestMatch::Current => Verdict::Right { otp_step: None },
+                DigestMatch::OlderKey => Verdict::RightUnderOlderKey,
+                DigestMatch::Wrong => Verdict::Wrong,
             }
         }
-        (SecondFactor::Otp(_), None) => Verdict::Wrong,
-        (SecondFactor::Otp(code), Some(device)) => {
-            let secret = services
-                .otp()?
-                .keys
-                .decrypt(&device.sealed_secret, user.id.as_str())?;
+        (SecondFactor::Otp(code), ProofKeys::Otp(ring), _, Some(device)) => {
+            let secret = ring.decrypt(&device.sealed_secret, user.id.as_str())?;
             let now = u64::try_from(now).unwrap_or_default();
             match totp::verify(secret.expose_bytes(), code, now, device.last_accepted_step) {
                 TotpMatch::Fresh(step) => Verdict::Right {
@@ -152,7 +174,27 @@ fn judge(
                 TotpMatch::Wrong => Verdict::Wrong,
             }
         }
+        // A proof of a kind the user does not have.
+        _ => Verdict::Wrong,
     })
+}
+
+/// A right PIN whose digest names an older pepper key is stored again under
+/// the current one, so the old key can leave the ring. The digest is of the
+/// same PIN, so nothing the user sees changes: no sequence step, no audit
+/// event, and a write lost (the PIN changed meanwhile, the store failed) is
+/// only logged; the next right PIN tries again.
+async fn digest_again(services: &Services, pepper: &Pepper, user: &User, pin: &Pin) {
+    let Some(old) = user.pin_hmac.as_deref() else {
+        return;
+    };
+    let new = pepper.digest(Purpose::Pin, user.id.as_str(), pin.secret());
+    match services.store.replace_pin_digest(&user.id, old, &new).await {
+        Ok(()) => {
+            tracing::info!(user_id = %user.id, key_id = pepper.current_key_id(), "PIN digested under the current pepper key")
+        }
+        Err(error) => tracing::warn!(user_id = %user.id, %error, "PIN not digested again"),
+    }
 }
 
 /// Counts a wrong proof: the answer is "wrong" (in the proof's own words)
@@ -333,7 +375,8 @@ pub async fn set_pin(
     current_password::prove(services, &user, window, password).await?;
     let proven = user.has_password().then_some(&window.window);
     let digest = services
-        .pepper
+        .pepper()
+        .await?
         .digest(Purpose::Pin, user.id.as_str(), pin.secret());
     let digest = &digest;
     let user = retry_user_change(services, user, |user| {

@@ -68,7 +68,9 @@ pub async fn issue_code(
     {
         check_link_host(&services.config.reset_codes.url_hosts, template)?;
     }
-    let user = find_user(services, caller, user_id).await?;
+    // The pepper is read beside the user (a round trip each, where it is not
+    // held), and before anything is counted, mailed or stored.
+    let (user, pepper) = tokio::try_join!(find_user(services, caller, user_id), services.pepper())?;
     let taken = match delivery {
         Delivery::SendLink { .. } => {
             let emails = Limit::Emails {
@@ -110,9 +112,7 @@ pub async fn issue_code(
             return Err(error.into());
         }
     }
-    let digest = services
-        .pepper
-        .digest(Purpose::ResetCode, user.id.as_str(), &code);
+    let digest = pepper.digest(Purpose::ResetCode, user.id.as_str(), &code);
     let digest = &digest;
     let (user, details) = retry_user_change(services, user, |user| {
         Box::pin(async move {

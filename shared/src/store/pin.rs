@@ -55,6 +55,12 @@ pub trait PinProofs: Send + Sync {
         at: Millis,
     ) -> Result<u64, WriteError>;
 
+    /// Stores `new` as the user's PIN digest, on condition that it is still
+    /// `old` (a digest of the same PIN under a newer pepper key: not a
+    /// change of the PIN, so no sequence step). `Conflict` if it moved.
+    async fn replace_pin_digest(&self, id: &UserId, old: &str, new: &str)
+        -> Result<(), WriteError>;
+
     /// Clears the counter after a correct proof, on condition that it still
     /// holds `seen`; `Conflict` otherwise.
     async fn clear_pin_failures(

@@ -6,6 +6,8 @@
 use integration_tests::{
     error_code, json_body, spawn_app, spawn_app_with, unique_email, Endpoint, TestApp,
 };
+use std::sync::Arc;
+
 use lambda_http::{Body, Response};
 use password_service::clock::Clock;
 use password_service::domain::{
@@ -19,13 +21,11 @@ const PASSWORD: &str = "amber-harbor-lighthouse-7";
 const PIN: &str = "2468";
 const WRONG_PIN: &str = "1357";
 
-fn keys(app: &TestApp) -> &OtpKeyRing {
-    &app.services
-        .config
-        .otp
-        .as_ref()
-        .expect("local.env's OTP key")
-        .keys
+async fn keys(app: &TestApp) -> Arc<OtpKeyRing> {
+    app.services
+        .otp_keys()
+        .await
+        .expect("the local OTP key ring")
 }
 
 /// A user with a password, two payment methods and an activated device whose
@@ -33,8 +33,8 @@ fn keys(app: &TestApp) -> &OtpKeyRing {
 async fn user_with_device(app: &TestApp, name: &str, with_pin: bool) -> (User, OtpSecret) {
     let secret = OtpSecret::generate();
     let hash = app.hash_of(PASSWORD).await;
-    let pepper = app.services.pepper.clone();
-    let keys = keys(app).clone();
+    let pepper = app.services.pepper().await.unwrap();
+    let keys = keys(app).await;
     let sealed_for = secret.clone();
     let user = app
         .create_user_with(&unique_email(name), |u| {
@@ -205,7 +205,9 @@ async fn a_wrong_code_does_not_activate_and_the_right_one_does() {
     let now = totp::step_at(app.clock.now_seconds() as u64);
     assert_eq!(device.last_accepted_step, Some(now));
     assert_eq!(
-        keys(&app).decrypt(&device.sealed_secret, user.id.as_str()),
+        keys(&app)
+            .await
+            .decrypt(&device.sealed_secret, user.id.as_str()),
         Ok(secret.clone())
     );
     // Sealed, not encoded: the secret's base32 is nowhere in it.
@@ -314,7 +316,7 @@ async fn removing_the_device_of_a_user_without_a_pin_leaves_nothing_to_prove() {
     let app = spawn_app().await;
     let email = unique_email("remove");
     let secret = OtpSecret::generate();
-    let keys = keys(&app).clone();
+    let keys = keys(&app).await;
     let user = app
         .create_user_with(&email, |u| {
             u.locale = Locale::De;
@@ -532,7 +534,7 @@ async fn a_proof_of_a_kind_the_user_lacks_is_a_wrong_one() {
     assert_eq!(response.status(), 422);
     assert_eq!(error_code(&response), "pin-invalid");
 
-    let pepper = app.services.pepper.clone();
+    let pepper = app.services.pepper().await.unwrap();
     let pin_only = app
         .create_user_with(&unique_email("pinonly"), |u| {
             u.pin_hmac = Some(pepper.digest(Purpose::Pin, u.id.as_str(), &Secret::new(PIN)));

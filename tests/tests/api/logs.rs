@@ -3,8 +3,8 @@
 //! also reads what the other tests running beside it log.
 
 use integration_tests::{
-    captured_logs, contains_standalone, json_body, spawn_app, spawn_app_with, unique_email,
-    Endpoint,
+    captured_logs, contains_standalone, json_body, local_secret_key, spawn_app, spawn_app_with,
+    unique_email, Endpoint,
 };
 use password_service::clock::Clock;
 use password_service::domain::{totp, OtpSecret};
@@ -131,7 +131,7 @@ async fn the_logs_of_whole_flows_at_trace_contain_no_secret() {
         ("JWT", jwt.as_str()),
         ("JWT signature", jwt.rsplit('.').next().unwrap()),
         ("HS256 secret", app.settings["JWT_HS256_SECRET"].as_str()),
-        ("pepper", app.settings["PEPPER"].as_str()),
+        ("pepper", &local_secret_key("PEPPER")),
         ("reset code", code.as_str()),
         ("second password", new_password),
         ("second JWT", jwt_after.as_str()),
@@ -153,13 +153,7 @@ async fn the_logs_of_whole_flows_at_trace_contain_no_secret() {
         ("OTP secret, lowercase", &base32.to_lowercase()),
         ("otpauth URI", attributes["otpauthUri"].as_str().unwrap()),
         ("sealed OTP secret", sealed.rsplit(':').next().unwrap()),
-        (
-            "OTP key",
-            app.settings["OTP_ENCRYPTION_KEY"]
-                .split_once(':')
-                .unwrap()
-                .1,
-        ),
+        ("OTP key", &local_secret_key("OTP_ENCRYPTION_KEY")),
     ];
     for (what, secret) in otp_secrets {
         assert!(!logs.contains(secret), "the logs contain the {what}");

@@ -46,6 +46,7 @@ async fn a_templates_directory_with_a_broken_template_stops_the_services_naming_
         app.services.store.clone(),
         app.services.mailer.clone(),
         Arc::new(app.clock.clone()),
+        app.services.secrets(),
     );
     std::fs::remove_dir_all(&dir).unwrap();
 

@@ -17,5 +17,6 @@ mod openapi;
 mod operator;
 mod pin_recovery;
 mod rate_limits;
+mod secrets;
 mod set_password_flow;
 mod set_password_page;

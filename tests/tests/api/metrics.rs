@@ -6,7 +6,8 @@
 use std::collections::{BTreeSet, HashMap};
 
 use integration_tests::{
-    captured_logs, contains_standalone, spawn_app, spawn_app_with, unique_email, Endpoint, TestApp,
+    captured_logs, contains_standalone, local_secret_key, spawn_app, spawn_app_with, unique_email,
+    Endpoint, TestApp,
 };
 use password_service::clock::{Clock, SystemClock};
 use password_service::domain::{random_hex, Purpose, Secret};
@@ -176,7 +177,7 @@ async fn every_call_writes_one_valid_emf_line_counting_its_outcomes_and_no_secre
     captured_logs();
     let app = spawn_app().await;
     let hash = app.hash_of(PASSWORD).await;
-    let pepper = app.services.pepper.clone();
+    let pepper = app.services.pepper().await.unwrap();
     let user = app
         .create_user_with(&unique_email("metrics"), |u| {
             u.pin_hmac = Some(pepper.digest(Purpose::Pin, u.id.as_str(), &Secret::new(PIN)));
@@ -228,7 +229,7 @@ async fn every_call_writes_one_valid_emf_line_counting_its_outcomes_and_no_secre
 
     let lines = lines_of(&run);
     assert_eq!(lines.len(), 13, "one line per call: {:?}", lines.keys());
-    let pepper = app.settings["PEPPER"].clone();
+    let pepper = local_secret_key("PEPPER");
     let secrets = [
         PASSWORD,
         NEW_PASSWORD,

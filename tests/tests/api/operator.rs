@@ -12,7 +12,7 @@ const PIN: &str = "2468";
 const WRONG_PIN: &str = "1357";
 
 async fn user_with_pin(app: &TestApp) -> User {
-    let pepper = app.services.pepper.clone();
+    let pepper = app.services.pepper().await.unwrap();
     app.create_user_with(&unique_email("operator"), |u| {
         u.pin_hmac = Some(pepper.digest(Purpose::Pin, u.id.as_str(), &Secret::new(PIN)));
         u.payment_methods = vec!["pm_card_visa_4242".into()];

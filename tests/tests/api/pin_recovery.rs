@@ -19,7 +19,7 @@ const NEW_PASSWORD: &str = "quiet-meadow-tractor-51";
 async fn user_with_pin(app: &TestApp, name: &str) -> (User, String) {
     let email = unique_email(name);
     let hash = app.hash_of(PASSWORD).await;
-    let pepper = app.services.pepper.clone();
+    let pepper = app.services.pepper().await.unwrap();
     let user = app
         .create_user_with(&email, |u| {
             u.pin_hmac = Some(pepper.digest(Purpose::Pin, u.id.as_str(), &Secret::new(PIN)));
@@ -475,10 +475,12 @@ async fn a_user_without_a_password_sets_a_pin_that_then_works() {
     // user): not the PIN, and compared whole (4 digits can stand inside a
     // hex digest by chance).
     let pin = Secret::new("9753");
-    let expected = app
-        .services
-        .pepper
-        .digest(Purpose::Pin, user.id.as_str(), &pin);
+    let expected =
+        app.services
+            .pepper()
+            .await
+            .unwrap()
+            .digest(Purpose::Pin, user.id.as_str(), &pin);
     assert_eq!(stored.pin_hmac.as_deref(), Some(expected.as_str()));
     assert_eq!(stored.sequence, user.sequence + 1);
     let events = app.services.store.audit_events(&user.id).await.unwrap();

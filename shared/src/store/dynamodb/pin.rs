@@ -157,6 +157,24 @@ impl PinProofs for DynamoStore {
         self.commit_change(change, transaction, None).await
     }
 
+    async fn replace_pin_digest(
+        &self,
+        id: &UserId,
+        old: &str,
+        new: &str,
+    ) -> Result<(), WriteError> {
+        let update = Update::builder()
+            .table_name(&self.tables.users)
+            .key("userId", s(id.as_str()))
+            .update_expression("SET pinHmac = :new")
+            .condition_expression("pinHmac = :old")
+            .expression_attribute_values(":old", s(old))
+            .expression_attribute_values(":new", s(new))
+            .build()
+            .map_err(backend)?;
+        self.update_one(update).await
+    }
+
     async fn clear_pin_failures(
         &self,
         id: &UserId,
