@@ -1,9 +1,10 @@
 //! The AWS side of the wiring: the SDK's HTTPS client and the store and
 //! mailer adapters, built once per cold start.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+use async_trait::async_trait;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
@@ -14,7 +15,7 @@ use aws_smithy_http_client::tls::{Provider, TlsContext, TrustStore};
 use crate::clock::SystemClock;
 use crate::config::{Config, ConfigError, TlsTrust};
 use crate::mail::SesMailer;
-use crate::secrets::SecretsManager;
+use crate::secrets::{SecretError, SecretSource};
 use crate::services::Services;
 use crate::store::DynamoStore;
 
@@ -103,6 +104,47 @@ pub async fn services_from_env(budget: Budget) -> Result<Services, ConfigError> 
         Arc::new(SystemClock),
         Arc::new(secrets),
     )
+}
+
+/// Secrets Manager's `GetSecretValue`, its client built on the first read.
+pub struct SecretsManager {
+    sdk: SdkConfig,
+    budget: Budget,
+    client: OnceLock<aws_sdk_secretsmanager::Client>,
+}
+
+impl SecretsManager {
+    pub fn new(sdk: SdkConfig, budget: Budget) -> Self {
+        Self {
+            sdk,
+            budget,
+            client: OnceLock::new(),
+        }
+    }
+}
+
+#[async_trait]
+impl SecretSource for SecretsManager {
+    async fn secret_string(&self, id: &str) -> Result<String, SecretError> {
+        let client = self
+            .client
+            .get_or_init(|| secrets_manager_client(&self.sdk, self.budget));
+        let unavailable = |reason: String| SecretError::Unavailable {
+            id: id.to_owned(),
+            reason,
+        };
+        let output = client
+            .get_secret_value()
+            .secret_id(id)
+            .send()
+            .await
+            .map_err(|e| {
+                unavailable(aws_sdk_secretsmanager::error::DisplayErrorContext(e).to_string())
+            })?;
+        output
+            .secret_string
+            .ok_or_else(|| unavailable("it holds no string value".into()))
+    }
 }
 
 /// DynamoDB within a 10 s Lambda: an answer takes single-digit milliseconds,

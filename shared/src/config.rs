@@ -52,7 +52,7 @@ pub struct Config {
     pub otp: Option<OtpSettings>,
 }
 
-/// The secrets a function reads at run time (crate::secrets), by the ids
+/// The secrets a function reads at run time (`secrets.rs`), by the ids
 /// its configuration gives: only the functions that use one are given its id.
 #[derive(Debug, Clone)]
 pub struct SecretSettings {

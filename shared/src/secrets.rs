@@ -5,7 +5,8 @@
 //!
 //! - Each is read on first use (a function that never needs it never reads
 //!   it, nor builds the Secrets Manager client), or ahead of the first
-//!   request by [`crate::lambda::serve_needing`], concurrently with it.
+//!   request by the function's start-up (`lambda::serve_needing`),
+//!   concurrently with it.
 //! - A value is kept for `SECRETS_REFRESH_SECONDS` (300 by default), then read
 //!   again: a rotation reaches every warm function within that long.
 //! - A read is single-flight: requests that find the value stale wait for the
@@ -14,13 +15,10 @@
 //!   (logged, tried again after [`RETRY_AFTER_FAILURE`]); only a function that
 //!   never read one answers 500.
 
-use std::sync::{Arc, OnceLock, RwLock};
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use aws_config::SdkConfig;
-
-use crate::aws::Budget;
 
 /// How long a value held is served after a failed read before the next try.
 pub const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(10);
@@ -38,51 +36,11 @@ pub enum SecretError {
     Invalid { id: String, reason: String },
 }
 
-/// Where secret values come from: Secrets Manager, by id.
+/// Where secret values come from: Secrets Manager, by id (its adapter is
+/// with the rest of the AWS wiring, `aws::SecretsManager`).
 #[async_trait]
 pub trait SecretSource: Send + Sync {
     async fn secret_string(&self, id: &str) -> Result<String, SecretError>;
-}
-
-/// Secrets Manager's `GetSecretValue`, its client built on the first read.
-pub struct SecretsManager {
-    sdk: SdkConfig,
-    budget: Budget,
-    client: OnceLock<aws_sdk_secretsmanager::Client>,
-}
-
-impl SecretsManager {
-    pub fn new(sdk: SdkConfig, budget: Budget) -> Self {
-        Self {
-            sdk,
-            budget,
-            client: OnceLock::new(),
-        }
-    }
-}
-
-#[async_trait]
-impl SecretSource for SecretsManager {
-    async fn secret_string(&self, id: &str) -> Result<String, SecretError> {
-        let client = self
-            .client
-            .get_or_init(|| crate::aws::secrets_manager_client(&self.sdk, self.budget));
-        let unavailable = |reason: String| SecretError::Unavailable {
-            id: id.to_owned(),
-            reason,
-        };
-        let output = client
-            .get_secret_value()
-            .secret_id(id)
-            .send()
-            .await
-            .map_err(|e| {
-                unavailable(aws_sdk_secretsmanager::error::DisplayErrorContext(e).to_string())
-            })?;
-        output
-            .secret_string
-            .ok_or_else(|| unavailable("it holds no string value".into()))
-    }
 }
 
 /// One secret, parsed, held for a bounded time (see the module's notes).

@@ -16,7 +16,7 @@ use crate::secrets::{CachedSecret, SecretSource};
 use crate::store::Store;
 
 /// A secret a function cannot work without: checked configured at its start,
-/// and read ahead of its first request ([`crate::lambda::serve_needing`]).
+/// and read ahead of its first request (`lambda::serve_needing`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Need {
     /// The pepper's key ring: Z1, Z2, P4, P5, P6.

@@ -13,13 +13,12 @@ use std::sync::Arc;
 use aws_credential_types::provider::{future, ProvideCredentials};
 use aws_sdk_dynamodb::config::{Credentials, IdentityCache, Region};
 use password_service::auth::{mint_hs256, token_claims};
-use password_service::aws::Budget;
+use password_service::aws::{Budget, SecretsManager};
 use password_service::clock::{Clock, ManualClock};
 use password_service::config::{Config, MetricsSettings};
 use password_service::domain::{random_hex, Email, Locale, PasswordPolicy, Secret, User};
 use password_service::hashing::Verification;
 use password_service::mail::SesMailer;
-use password_service::secrets::SecretsManager;
 use password_service::services::Services;
 use password_service::store::DynamoStore;
 use serde_json::Value;
@@ -30,6 +29,7 @@ pub mod instrumented_store;
 pub mod keys;
 mod log_capture;
 mod requests;
+pub mod store_contract;
 
 pub use callers::{Call, Endpoint};
 

@@ -1,5 +1,5 @@
 //! The device OTP's section (SPEC P5, P7): the key ring that seals the
-//! secrets at rest (by its secret's id, read at run time: crate::secrets),
+//! secrets at rest (by its secret's id, read at run time: `secrets.rs`),
 //! and the issuer authenticator apps show. Present only where
 //! `OTP_ENCRYPTION_KEY_SECRET_ID` is set; the stack gives it to P5 and P7 alone.
 

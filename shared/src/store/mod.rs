@@ -9,6 +9,8 @@
 
 mod device_otp;
 mod dynamodb;
+#[cfg(feature = "twin")]
+mod memory;
 mod pin;
 mod reset_codes;
 mod tokens;
@@ -16,6 +18,8 @@ mod users;
 
 pub use device_otp::{DeviceOtps, PendingEnrolment};
 pub use dynamodb::DynamoStore;
+#[cfg(feature = "twin")]
+pub use memory::MemoryStore;
 pub use pin::{PinFailures, PinProofs};
 pub use reset_codes::{Proof, ResetCode, ResetCodes, ResetState};
 pub use tokens::{IssuedTo, SetPasswordTokens, TokenRecord};

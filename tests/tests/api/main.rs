@@ -20,3 +20,4 @@ mod rate_limits;
 mod secrets;
 mod set_password_flow;
 mod set_password_page;
+mod store_contract;
