@@ -2,11 +2,9 @@
 //! twice: on the in-memory twin (`store_contract::memory::`, no emulator) and
 //! on the DynamoDB adapter over the emulator (`store_contract::dynamodb::`).
 
-/// For each case, one test on each store, named after the case. A case the
-/// adapter fails for a known defect of its own is ignored on DynamoDB only,
-/// with the defect named, until the adapter is fixed.
+/// For each case, one test on each store, named after the case.
 macro_rules! on_both_stores {
-    ($($case:ident $(=> ignore_on_dynamodb($defect:literal))?),* $(,)?) => {
+    ($($case:ident),* $(,)?) => {
         mod memory {
             $(
                 #[tokio::test]
@@ -23,7 +21,6 @@ macro_rules! on_both_stores {
         mod dynamodb {
             $(
                 #[tokio::test]
-                $(#[ignore = $defect])?
                 async fn $case() {
                     let app = integration_tests::spawn_app().await;
                     integration_tests::store_contract::$case(app.services.store.as_ref()).await;
@@ -63,9 +60,7 @@ on_both_stores! {
     a_counter_takes_units_up_to_its_limit_and_counts_apart,
     a_unit_given_back_can_be_taken_again_and_a_count_never_goes_below_zero,
     a_window_counts_by_its_key_whatever_its_expiry,
-    a_counter_with_a_limit_of_zero_takes_nothing => ignore_on_dynamodb(
-        "adapter bug: a new counter is created by its first take even when the limit is 0"
-    ),
+    a_counter_with_a_limit_of_zero_takes_nothing,
     pin_failures_open_a_window_and_count_in_it,
     a_pin_failure_on_a_moved_counter_is_a_conflict,
     an_ended_pin_window_reads_as_zero_and_a_failure_reopens_it,
@@ -75,9 +70,7 @@ on_both_stores! {
     clearing_an_ended_pin_window_is_a_conflict,
     an_unlock_clears_the_window_as_a_recorded_change,
     an_unlock_on_a_moved_user_is_a_conflict_and_keeps_the_window,
-    an_unlock_on_a_moved_counter_is_a_conflict_and_records_nothing => ignore_on_dynamodb(
-        "adapter bug: unlock_pin_failures answers a storage error, not Conflict, when the counter moved"
-    ),
+    an_unlock_on_a_moved_counter_is_a_conflict_and_records_nothing,
     a_pin_digest_is_replaced_as_it_was_read_without_a_change_of_the_user,
     a_new_reset_code_replaces_the_previous_one_and_its_tries,
     a_reset_code_on_a_moved_sequence_is_a_conflict,

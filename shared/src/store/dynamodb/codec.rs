@@ -11,6 +11,12 @@ use crate::store::StoreError;
 
 pub(super) type Item = HashMap<String, AttributeValue>;
 
+/// A rate-limit counter still below `:quota` (`#count` names `count`, `:zero`
+/// is 0): a counter not yet created counts 0, so it is below any quota but 0
+/// (a quota of 0 takes nothing).
+pub(super) const BELOW_QUOTA: &str =
+    "(attribute_not_exists(counterId) AND :zero < :quota) OR #count < :quota";
+
 pub(super) fn backend(error: impl std::error::Error) -> StoreError {
     StoreError(DisplayErrorContext(error).to_string())
 }

@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use aws_sdk_dynamodb::error::SdkError;
 
-use super::codec::{backend, n, s};
+use super::codec::{backend, n, s, BELOW_QUOTA};
 use super::DynamoStore;
 use crate::rate_limit::{CounterError, Counters};
 
@@ -21,10 +21,11 @@ impl Counters for DynamoStore {
             .table_name(&self.tables.counters)
             .key("counterId", s(counter))
             .update_expression("ADD #count :one SET expiresAt = if_not_exists(expiresAt, :expires)")
-            .condition_expression("attribute_not_exists(counterId) OR #count < :limit")
+            .condition_expression(BELOW_QUOTA)
             .expression_attribute_names("#count", "count")
             .expression_attribute_values(":one", n(1))
-            .expression_attribute_values(":limit", n(limit))
+            .expression_attribute_values(":zero", n(0))
+            .expression_attribute_values(":quota", n(limit))
             .expression_attribute_values(":expires", n(expires_at))
             .send()
             .await;

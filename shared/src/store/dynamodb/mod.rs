@@ -86,6 +86,8 @@ impl DynamoStore {
             c.meaning(&[
                 (transaction::Slot::Window, WriteError::LimitReached),
                 (transaction::Slot::User, WriteError::Conflict),
+                // The counter it clears moved (the operator's unlock).
+                (transaction::Slot::Counter, WriteError::Conflict),
             ])
         })?;
         Ok(next)
@@ -99,8 +101,9 @@ impl DynamoStore {
         aws_sdk_dynamodb::types::ConditionCheck::builder()
             .table_name(&self.tables.counters)
             .key("counterId", s(&window.counter))
-            .condition_expression("attribute_not_exists(counterId) OR #count < :quota")
+            .condition_expression(codec::BELOW_QUOTA)
             .expression_attribute_names("#count", "count")
+            .expression_attribute_values(":zero", n(0))
             .expression_attribute_values(":quota", n(window.quota))
             .build()
             .map_err(backend)

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{Delete, Put, Update};
 
-use super::codec::{backend, get_n, get_s, n, reset_code_id, s, user_from_item};
+use super::codec::{backend, get_n, get_s, n, reset_code_id, s, user_from_item, BELOW_QUOTA};
 use super::password_change;
 use super::transaction::{Slot, Transaction, UserChange};
 use super::DynamoStore;
@@ -139,9 +139,10 @@ impl ResetCodes for DynamoStore {
             .table_name(&self.tables.counters)
             .key("counterId", s(&window.counter))
             .update_expression("ADD #count :one SET expiresAt = if_not_exists(expiresAt, :ends)")
-            .condition_expression("attribute_not_exists(counterId) OR #count < :quota")
+            .condition_expression(BELOW_QUOTA)
             .expression_attribute_names("#count", "count")
             .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":zero", n(0))
             .expression_attribute_values(":quota", n(window.quota))
             .expression_attribute_values(":ends", n(window.ends_at))
             .build()

@@ -7,11 +7,6 @@
 //! may lag, an expired item stays until something deletes it, and the reads
 //! that judge expiry by `now` do so here as they do there.
 //!
-//! Where the adapter departs from what its trait documents, the twin keeps
-//! to the documentation, and the contract case is ignored on DynamoDB with
-//! the defect named: a limit of 0 takes nothing, and an unlock on a moved
-//! counter is a `Conflict`.
-//!
 //! `tests/src/store_contract.rs` runs the same cases against this twin and
 //! the adapter on the emulator.
 
