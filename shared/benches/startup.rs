@@ -18,7 +18,9 @@ use std::time::Instant;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use password_service::auth::Authenticator;
-use password_service::aws::{aws_roots_https_client, services_from_env, Budget};
+use password_service::aws::{
+    aws_roots_https_client, sdk_config_from_lambda_environment, services_from_env, Budget,
+};
 use password_service::config::{Config, TlsTrust};
 use password_service::domain::{fill_random, OtpKeyRing, PasswordPolicy, Pepper};
 use password_service::domain::{Email, Secret};
@@ -34,9 +36,8 @@ const STEPS: &[&str] = &[
     "tracing subscriber init",
     "Config::from_env",
     "https client, AWS roots",
-    "aws_config load()",
+    "SdkConfig from the Lambda environment",
     "DynamoDB client",
-    "SESv2 client",
     "Authenticator::new (config: HS256)",
     "PasswordHasher::new (dummy hash)",
     "PasswordPolicy",
@@ -48,6 +49,8 @@ const STEPS: &[&str] = &[
     "mail templates, every one from MAIL_TEMPLATES_DIR (at start)",
     "Secrets Manager client (read ahead, beside the first request)",
     "pepper + OTP key ring parsed (first read)",
+    "SESv2 client (first mail, lazy)",
+    "aws_config load(), the default chain (local stack, pwctl)",
 ];
 
 /// Runs `step`, recording how long it took under `name`.
@@ -65,7 +68,7 @@ fn timed<T>(
 fn child(mode: &str) {
     let mut spent: BTreeMap<&'static str, f64> = BTreeMap::new();
     if mode == "whole" {
-        let services = timed(&mut spent, STEPS[11], || {
+        let services = timed(&mut spent, STEPS[10], || {
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()
@@ -91,55 +94,49 @@ fn child(mode: &str) {
     let config = timed(&mut spent, STEPS[2], || {
         Config::from_env().expect("configuration")
     });
-    let loader = timed(&mut spent, STEPS[3], || {
-        let loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
-        if config.tls_trust == TlsTrust::AwsRoots {
-            loader.http_client(aws_roots_https_client())
-        } else {
-            loader
-        }
+    let https = timed(&mut spent, STEPS[3], || {
+        (config.tls_trust == TlsTrust::AwsRoots).then(aws_roots_https_client)
     });
-    let sdk = timed(&mut spent, STEPS[4], || runtime.block_on(loader.load()));
+    let sdk = timed(&mut spent, STEPS[4], || {
+        sdk_config_from_lambda_environment(https.clone())
+    });
     let dynamodb = timed(&mut spent, STEPS[5], || {
         password_service::aws::dynamodb_client(&sdk, Budget::Lambda)
     });
-    let sesv2 = timed(&mut spent, STEPS[6], || {
-        password_service::aws::ses_client(&sdk, Budget::Lambda)
-    });
-    let authenticator = timed(&mut spent, STEPS[7], || {
+    let authenticator = timed(&mut spent, STEPS[6], || {
         Authenticator::new(&config.jwt).expect("keys")
     });
-    let hasher = timed(&mut spent, STEPS[8], || {
+    let hasher = timed(&mut spent, STEPS[7], || {
         PasswordHasher::new(config.passwords.argon2.clone())
     });
-    let policy = timed(&mut spent, STEPS[9], || {
+    let policy = timed(&mut spent, STEPS[8], || {
         PasswordPolicy::new(config.passwords.min_length)
     });
-    let total: f64 = STEPS[..10].iter().map(|s| spent[s]).sum();
-    spent.insert(STEPS[10], total);
+    let total: f64 = STEPS[..9].iter().map(|s| spent[s]).sum();
+    spent.insert(STEPS[9], total);
 
     let mut jwt = config.jwt.clone();
     jwt.jwks_json = Some(synthetic_jwks());
-    let with_jwks = timed(&mut spent, STEPS[12], || {
+    let with_jwks = timed(&mut spent, STEPS[11], || {
         Authenticator::new(&jwt).expect("JWKS keys")
     });
     let email = Email::parse("bench@example.com").unwrap();
-    timed(&mut spent, STEPS[13], || {
+    timed(&mut spent, STEPS[12], || {
         policy.accept(&Secret::new("quiet-meadow-tractor-51"), &email)
     })
     .expect("an uncommon password");
-    let templates = timed(&mut spent, STEPS[14], || {
+    let templates = timed(&mut spent, STEPS[13], || {
         Templates::load(None).expect("the built-in templates")
     });
     let overrides = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("templates/mail");
-    let overridden = timed(&mut spent, STEPS[15], || {
+    let overridden = timed(&mut spent, STEPS[14], || {
         Templates::load(Some(&overrides)).expect("templates from a directory")
     });
 
-    let secrets_manager = timed(&mut spent, STEPS[16], || {
+    let secrets_manager = timed(&mut spent, STEPS[15], || {
         password_service::aws::secrets_manager_client(&sdk, Budget::Lambda)
     });
-    let rings = timed(&mut spent, STEPS[17], || {
+    let rings = timed(&mut spent, STEPS[16], || {
         let key = base64::engine::general_purpose::STANDARD.encode([7u8; 32]);
         let ring = format!("k2:{key},k1:{key}");
         (
@@ -148,8 +145,19 @@ fn child(mode: &str) {
         )
     });
 
+    let sesv2 = timed(&mut spent, STEPS[17], || {
+        password_service::aws::ses_client(&sdk, Budget::Lambda)
+    });
+    let default_chain = timed(&mut spent, STEPS[18], || {
+        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+        if let Some(https) = https {
+            loader = loader.http_client(https);
+        }
+        runtime.block_on(loader.load())
+    });
+
     drop((dynamodb, sesv2, authenticator, with_jwks, hasher));
-    drop((secrets_manager, rings));
+    drop((secrets_manager, rings, default_chain));
     drop((templates, overridden));
     print_json(&spent);
 }

@@ -1,16 +1,19 @@
 //! The AWS side of the wiring: the SDK's HTTPS client and the store and
 //! mailer adapters, built once per cold start.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use aws_config::environment::EnvironmentVariableCredentialsProvider;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
-use aws_config::{BehaviorVersion, SdkConfig};
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_dynamodb::config::SharedCredentialsProvider;
 use aws_sdk_dynamodb::config::SharedHttpClient;
 use aws_smithy_http_client::tls::rustls_provider::CryptoMode;
 use aws_smithy_http_client::tls::{Provider, TlsContext, TrustStore};
+use aws_types::service_config::{LoadServiceConfig, ServiceConfigKey};
 
 use crate::clock::SystemClock;
 use crate::config::{Config, ConfigError, TlsTrust};
@@ -84,18 +87,32 @@ impl Budget {
     }
 }
 
-/// Production wiring: configuration from the environment, AWS clients from
-/// the default provider chain (which honours `AWS_ENDPOINT_URL_DYNAMODB`
-/// and `AWS_ENDPOINT_URL_SESV2`, how the local stack points at the emulator).
+/// Production wiring: configuration from the environment, then the AWS
+/// clients. A deployed function's SDK configuration comes from its Lambda
+/// environment alone ([`sdk_config_from_lambda_environment`]); the local
+/// stack and the operator's CLI use the SDK's default chain, where profiles
+/// and endpoint settings matter. The SES client is built on the first mail,
+/// the Secrets Manager client on the first secret read: a start-up pays for
+/// neither.
 pub async fn services_from_env(budget: Budget) -> Result<Services, ConfigError> {
     let config = Config::from_env()?;
-    let mut loader = aws_config::defaults(BehaviorVersion::latest());
-    if config.tls_trust == TlsTrust::AwsRoots {
-        loader = loader.http_client(aws_roots_https_client());
-    }
-    let sdk = loader.load().await;
+    let https = (config.tls_trust == TlsTrust::AwsRoots).then(aws_roots_https_client);
+    let sdk = match budget {
+        Budget::Lambda => sdk_config_from_lambda_environment(https),
+        Budget::Local | Budget::Operator => {
+            let mut loader = aws_config::defaults(BehaviorVersion::latest());
+            if let Some(https) = https {
+                loader = loader.http_client(https);
+            }
+            loader.load().await
+        }
+    };
     let store = DynamoStore::new(dynamodb_client(&sdk, budget), config.tables.clone());
-    let mailer = SesMailer::new(ses_client(&sdk, budget), config.mail.from.clone());
+    let ses_sdk = sdk.clone();
+    let mailer = SesMailer::new(
+        move || ses_client(&ses_sdk, budget),
+        config.mail.from.clone(),
+    );
     let secrets = SecretsManager::new(sdk, budget);
     Services::new(
         config,
@@ -106,19 +123,49 @@ pub async fn services_from_env(budget: Budget) -> Result<Services, ConfigError> 
     )
 }
 
+/// What a Lambda function's environment holds for the SDK: the region
+/// (`AWS_REGION`) and the execution role's credentials (`AWS_ACCESS_KEY_ID`,
+/// `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`). Built from them directly,
+/// none of the default chain's other sources is looked up (profile files,
+/// SSO, web identity, container and instance metadata: 0.4 ms of a cold
+/// start). A service's `AWS_ENDPOINT_URL_<SERVICE>`, where set (the fault
+/// runs' proxy), is honoured as the default chain honours it.
+pub fn sdk_config_from_lambda_environment(https: Option<SharedHttpClient>) -> SdkConfig {
+    let mut builder = SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .credentials_provider(SharedCredentialsProvider::new(
+            EnvironmentVariableCredentialsProvider::new(),
+        ))
+        .service_config(EndpointsFromEnvironment);
+    builder.set_region(std::env::var("AWS_REGION").ok().map(Region::new));
+    builder.set_http_client(https);
+    builder.build()
+}
+
+/// `AWS_ENDPOINT_URL_<SERVICE>` from the environment, as the SDK names it.
+#[derive(Debug)]
+struct EndpointsFromEnvironment;
+
+impl LoadServiceConfig for EndpointsFromEnvironment {
+    fn load_config(&self, key: ServiceConfigKey<'_>) -> Option<String> {
+        std::env::var(key.env())
+            .ok()
+            .filter(|value| !value.is_empty())
+    }
+}
+
 /// Secrets Manager's `GetSecretValue`, its client built on the first read.
 pub struct SecretsManager {
-    sdk: SdkConfig,
-    budget: Budget,
-    client: OnceLock<aws_sdk_secretsmanager::Client>,
+    client: LazyLock<aws_sdk_secretsmanager::Client, BuildClient<aws_sdk_secretsmanager::Client>>,
 }
+
+/// How a client is built when it is first needed.
+pub type BuildClient<C> = Box<dyn FnOnce() -> C + Send>;
 
 impl SecretsManager {
     pub fn new(sdk: SdkConfig, budget: Budget) -> Self {
         Self {
-            sdk,
-            budget,
-            client: OnceLock::new(),
+            client: LazyLock::new(Box::new(move || secrets_manager_client(&sdk, budget))),
         }
     }
 }
@@ -126,9 +173,7 @@ impl SecretsManager {
 #[async_trait]
 impl SecretSource for SecretsManager {
     async fn secret_string(&self, id: &str) -> Result<String, SecretError> {
-        let client = self
-            .client
-            .get_or_init(|| secrets_manager_client(&self.sdk, self.budget));
+        let client = &*self.client;
         let unavailable = |reason: String| SecretError::Unavailable {
             id: id.to_owned(),
             reason,

