@@ -13,7 +13,6 @@ use jsonwebtoken::jwk::{JwkSet, KeyAlgorithm};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 
 use crate::jwks::{KeyCache, KeySource, PublicKey};
-use lambda_http::http::HeaderMap;
 use serde::Deserialize;
 
 use crate::config::{ConfigError, JwtSettings};
@@ -190,9 +189,14 @@ impl Authenticator {
         })
     }
 
-    /// Verifies the request's bearer token at `now` (Unix seconds).
-    pub async fn authenticate(&self, headers: &HeaderMap, now: i64) -> Result<Caller, AuthError> {
-        let token = bearer_token(headers)?;
+    /// Verifies the bearer token of a request's `Authorization` header (its
+    /// bytes, where it has one) at `now` (Unix seconds).
+    pub async fn authenticate(
+        &self,
+        authorization: Option<&[u8]>,
+        now: i64,
+    ) -> Result<Caller, AuthError> {
+        let token = bearer_token(authorization)?;
         let header = jsonwebtoken::decode_header(token)
             .map_err(|_| AuthError::InvalidToken("malformed token"))?;
         if header.jku.is_some() || header.x5u.is_some() || header.jwk.is_some() {
@@ -284,12 +288,11 @@ impl Authenticator {
 
 /// The token of an `Authorization: Bearer <token>` header; the scheme name is
 /// case-insensitive (RFC 7235).
-fn bearer_token(headers: &HeaderMap) -> Result<&str, AuthError> {
-    let value = headers
-        .get(lambda_http::http::header::AUTHORIZATION)
-        .ok_or(AuthError::Missing)?
-        .to_str()
-        .map_err(|_| AuthError::InvalidToken("malformed authorization header"))?;
+fn bearer_token(authorization: Option<&[u8]>) -> Result<&str, AuthError> {
+    let value = std::str::from_utf8(authorization.ok_or(AuthError::Missing)?)
+        .ok()
+        .filter(|value| value.is_ascii())
+        .ok_or(AuthError::InvalidToken("malformed authorization header"))?;
     let (scheme, token) = value.trim().split_once(' ').ok_or(AuthError::Missing)?;
     if !scheme.eq_ignore_ascii_case("bearer") {
         return Err(AuthError::Missing);

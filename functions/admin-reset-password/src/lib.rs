@@ -20,7 +20,9 @@ pub async fn handle(services: &Services, request: Request) -> Response<Body> {
 }
 
 async fn respond(services: &Services, request: &Request) -> Result<Response<Body>, AdminError> {
-    let admin = caller::authenticate_caller(services, request.headers()).await?;
+    let admin =
+        caller::authenticate_caller(services, password_service::http::authorization(request))
+            .await?;
     if !admin.has_scope(SCOPE_RESET_PASSWORD) {
         return Err(ServiceError::Forbidden(SCOPE_RESET_PASSWORD.into()).into());
     }

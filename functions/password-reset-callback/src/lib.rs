@@ -27,8 +27,11 @@ enum Callback {
 }
 
 async fn respond(services: &Services, request: &Request) -> Result<Response<Body>, ApiError> {
-    let (caller, user, failures) =
-        caller::authenticate_user_with_pin_failures(services, request.headers()).await?;
+    let (caller, user, failures) = caller::authenticate_user_with_pin_failures(
+        services,
+        password_service::http::authorization(request),
+    )
+    .await?;
     if let Some(scope) = &services.config.access.callback_required_scope {
         if !caller.has_scope(scope) {
             return Err(ServiceError::Forbidden(scope.clone()).into());

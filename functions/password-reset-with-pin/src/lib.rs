@@ -42,8 +42,11 @@ pub async fn handle(services: &Services, request: Request) -> Response<Body> {
 }
 
 async fn respond(services: &Services, request: &Request) -> Result<Response<Body>, ApiError> {
-    let (_caller, user, failures) =
-        caller::authenticate_user_with_pin_failures(services, request.headers()).await?;
+    let (_caller, user, failures) = caller::authenticate_user_with_pin_failures(
+        services,
+        password_service::http::authorization(request),
+    )
+    .await?;
     let body = json_object(request, MediaTypes::JsonApi)?;
     let password = string_field(&body, "password").map_err(|p| ApiError::field(p, "/password"))?;
     let requested = requested_pin(request, &body)?;

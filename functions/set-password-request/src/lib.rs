@@ -17,7 +17,8 @@ pub async fn handle(services: &Services, request: Request) -> Response<Body> {
 }
 
 async fn respond(services: &Services, request: &Request) -> Result<Response<Body>, ApiError> {
-    let (_caller, user) = caller::authenticate_user(services, request.headers()).await?;
+    let (_caller, user) =
+        caller::authenticate_user(services, password_service::http::authorization(request)).await?;
     // The request has no fields, but a body that is sent must still be sound.
     json_object(request, MediaTypes::JsonApi)?;
     let page_url = services

@@ -18,9 +18,12 @@ pub async fn handle(services: &Services, request: Request) -> Response<Body> {
 }
 
 async fn respond(services: &Services, request: &Request) -> Result<Response<Body>, ApiError> {
-    let (_caller, user, window) =
-        caller::authenticate_user_with_window(services, request.headers(), Limit::WrongSecrets)
-            .await?;
+    let (_caller, user, window) = caller::authenticate_user_with_window(
+        services,
+        password_service::http::authorization(request),
+        Limit::WrongSecrets,
+    )
+    .await?;
     let body = json_object(request, MediaTypes::JsonApi)?;
     let pin = string_field(&body, "pin").map_err(|p| ApiError::field(p, "/pin"))?;
     let pin = Pin::parse(pin).ok_or_else(|| {

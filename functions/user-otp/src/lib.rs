@@ -39,9 +39,12 @@ async fn start_enrolment(
     services: &Services,
     request: &Request,
 ) -> Result<Response<Body>, ApiError> {
-    let (_caller, user, window) =
-        caller::authenticate_user_with_window(services, request.headers(), Limit::WrongSecrets)
-            .await?;
+    let (_caller, user, window) = caller::authenticate_user_with_window(
+        services,
+        password_service::http::authorization(request),
+        Limit::WrongSecrets,
+    )
+    .await?;
     let body = json_object(request, MediaTypes::JsonApi)?;
     let password = password(&body)?;
     let user_id = user.id.clone();
@@ -69,8 +72,11 @@ async fn start_enrolment(
 }
 
 async fn activate(services: &Services, request: &Request) -> Result<Response<Body>, ApiError> {
-    let (_caller, user, pending) =
-        caller::authenticate_user_with_otp_enrolment(services, request.headers()).await?;
+    let (_caller, user, pending) = caller::authenticate_user_with_otp_enrolment(
+        services,
+        password_service::http::authorization(request),
+    )
+    .await?;
     let body = json_object(request, MediaTypes::JsonApi)?;
     let code = string_field(&body, "code").map_err(|p| ApiError::field(p, "/code"))?;
     let code = OtpCode::parse(code).ok_or_else(|| {
@@ -81,9 +87,12 @@ async fn activate(services: &Services, request: &Request) -> Result<Response<Bod
 }
 
 async fn remove(services: &Services, request: &Request) -> Result<Response<Body>, ApiError> {
-    let (_caller, user, window) =
-        caller::authenticate_user_with_window(services, request.headers(), Limit::WrongSecrets)
-            .await?;
+    let (_caller, user, window) = caller::authenticate_user_with_window(
+        services,
+        password_service::http::authorization(request),
+        Limit::WrongSecrets,
+    )
+    .await?;
     let body = json_object(request, MediaTypes::JsonApi)?;
     let password = password(&body)?;
     device_otp::remove(services, user, &window, password.as_ref()).await?;

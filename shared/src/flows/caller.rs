@@ -1,8 +1,7 @@
 //! Who is calling (SPEC section 1): the token verified, and where the caller
 //! is a user of this service, the session cut-off and the required linked
-//! identity. Every endpoint with a bearer starts here.
-
-use lambda_http::http::HeaderMap;
+//! identity. Every endpoint with a bearer starts here, with the bytes of the
+//! request's `Authorization` header (`http::authorization`).
 
 use crate::auth::Caller;
 use crate::domain::User;
@@ -15,11 +14,11 @@ use crate::store::{PendingEnrolment, PinFailures};
 /// that decide access from the token alone before any lookup.
 pub async fn authenticate_token(
     services: &Services,
-    headers: &HeaderMap,
+    authorization: Option<&[u8]>,
 ) -> Result<Caller, ServiceError> {
     Ok(services
         .authenticator
-        .authenticate(headers, services.clock.now_seconds())
+        .authenticate(authorization, services.clock.now_seconds())
         .await?)
 }
 
@@ -27,9 +26,9 @@ pub async fn authenticate_token(
 /// service, a password change since the token was issued ends it too.
 pub async fn authenticate_caller(
     services: &Services,
-    headers: &HeaderMap,
+    authorization: Option<&[u8]>,
 ) -> Result<Caller, ServiceError> {
-    let caller = authenticate_token(services, headers).await?;
+    let caller = authenticate_token(services, authorization).await?;
     if let Some(id) = caller.user_id() {
         if let Some(user) = services.store.get_user(&id).await? {
             check_session(services, &caller, &user)?;
@@ -43,9 +42,9 @@ pub async fn authenticate_caller(
 /// and the required linked identity present where one is configured.
 pub async fn authenticate_user(
     services: &Services,
-    headers: &HeaderMap,
+    authorization: Option<&[u8]>,
 ) -> Result<(Caller, User), ServiceError> {
-    let caller = authenticate_token(services, headers).await?;
+    let caller = authenticate_token(services, authorization).await?;
     let user = match caller.user_id() {
         Some(id) => services.store.get_user(&id).await?,
         None => None,
@@ -58,10 +57,10 @@ pub async fn authenticate_user(
 /// same round trip, for the endpoints under the PIN rule.
 pub async fn authenticate_user_with_pin_failures(
     services: &Services,
-    headers: &HeaderMap,
+    authorization: Option<&[u8]>,
 ) -> Result<(Caller, User, PinFailures), ServiceError> {
     let now = services.clock.now_seconds();
-    let caller = authenticate_token(services, headers).await?;
+    let caller = authenticate_token(services, authorization).await?;
     let found = match caller.user_id() {
         Some(id) => services.store.user_with_pin_failures(&id, now).await?,
         None => None,
@@ -97,10 +96,10 @@ pub async fn check_caller_session(
 /// secret (see `current_password::prove`).
 pub async fn authenticate_user_with_window(
     services: &Services,
-    headers: &HeaderMap,
+    authorization: Option<&[u8]>,
     limit: Limit,
 ) -> Result<(Caller, User, WindowCount), ServiceError> {
-    let caller = authenticate_token(services, headers).await?;
+    let caller = authenticate_token(services, authorization).await?;
     let (user, window) = match caller.user_id() {
         Some(id) => {
             let window = services.limiter.window(limit, id.as_str());
@@ -127,10 +126,10 @@ pub struct WindowCount {
 /// same round trip, for P7's activation.
 pub async fn authenticate_user_with_otp_enrolment(
     services: &Services,
-    headers: &HeaderMap,
+    authorization: Option<&[u8]>,
 ) -> Result<(Caller, User, Option<PendingEnrolment>), ServiceError> {
     let now = services.clock.now_seconds();
-    let caller = authenticate_token(services, headers).await?;
+    let caller = authenticate_token(services, authorization).await?;
     let found = match caller.user_id() {
         Some(id) => services.store.user_with_otp_enrolment(&id, now).await?,
         None => None,

@@ -134,6 +134,14 @@ pub fn csp_sha256(content: &str) -> String {
 
 /// A path parameter of the route (e.g. `userId` of `/v2/users/{userId}/…`);
 /// empty when absent.
+/// The bytes of the request's `Authorization` header, where it has one: what
+/// `flows::caller` verifies.
+pub fn authorization(req: &Request) -> Option<&[u8]> {
+    req.headers()
+        .get(lambda_http::http::header::AUTHORIZATION)
+        .map(|value| value.as_bytes())
+}
+
 pub fn path_parameter(req: &Request, name: &str) -> String {
     use lambda_http::RequestExt;
     req.path_parameters_ref()

@@ -4,9 +4,8 @@
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use integration_tests::keys::{ec_key, jwks, rsa_key, SigningKey};
-use integration_tests::{error_code, spawn_app, spawn_app_with, unique_email};
+use integration_tests::{error_code, spawn_app, unique_email};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
-use lambda_http::http::{HeaderMap, HeaderValue};
 use password_service::auth::{mint_hs256, AuthError, Authenticator};
 use password_service::config::JwtSettings;
 use password_service::domain::SecretBytes;
@@ -81,18 +80,14 @@ fn authenticator(keys: &Keys, hs256: bool) -> Authenticator {
     .unwrap()
 }
 
-fn bearer(token: &str) -> HeaderMap {
-    let mut headers = HeaderMap::new();
-    headers.insert(
-        "authorization",
-        HeaderValue::from_str(&format!("Bearer {token}")).unwrap(),
-    );
-    headers
+/// The bytes of an `Authorization: Bearer <token>` header.
+fn bearer(token: &str) -> Vec<u8> {
+    format!("Bearer {token}").into_bytes()
 }
 
 async fn rejects(auth: &Authenticator, token: &str) -> bool {
     matches!(
-        auth.authenticate(&bearer(token), NOW).await,
+        auth.authenticate(Some(&bearer(token)), NOW).await,
         Err(AuthError::InvalidToken(_))
     )
 }
@@ -106,7 +101,7 @@ async fn valid_tokens_of_each_configured_algorithm_are_accepted() {
         signed(&keys.rsa, Algorithm::RS256, &claims()),
         signed(&keys.ec, Algorithm::ES256, &claims()),
     ] {
-        let caller = auth.authenticate(&bearer(&token), NOW).await.unwrap();
+        let caller = auth.authenticate(Some(&bearer(&token)), NOW).await.unwrap();
         assert_eq!(caller.subject, "0123456789abcdef01234567");
         assert_eq!(caller.issued_at, Some(NOW));
     }
@@ -122,18 +117,18 @@ async fn scopes_come_from_scope_or_scp() {
         json!("openid users:resetPassword"),
     ));
     assert!(auth
-        .authenticate(&bearer(&spaced), NOW)
+        .authenticate(Some(&bearer(&spaced)), NOW)
         .await
         .unwrap()
         .has_scope("users:resetPassword"));
     let listed = hs256(&with(claims(), "scp", json!(["users:resetPassword"])));
     assert!(auth
-        .authenticate(&bearer(&listed), NOW)
+        .authenticate(Some(&bearer(&listed)), NOW)
         .await
         .unwrap()
         .has_scope("users:resetPassword"));
     assert!(!auth
-        .authenticate(&bearer(&hs256(&claims())), NOW)
+        .authenticate(Some(&bearer(&hs256(&claims()))), NOW)
         .await
         .unwrap()
         .has_scope("users:resetPassword"));
@@ -192,7 +187,7 @@ async fn exp_iss_aud_are_required() {
 async fn expiry_allows_the_leeway_and_no_more() {
     let auth = authenticator(&keys(), true);
     let within = hs256(&with(claims(), "exp", json!(NOW - 29)));
-    assert!(auth.authenticate(&bearer(&within), NOW).await.is_ok());
+    assert!(auth.authenticate(Some(&bearer(&within)), NOW).await.is_ok());
     let expired = hs256(&with(claims(), "exp", json!(NOW - 30)));
     assert!(rejects(&auth, &expired).await);
 }
@@ -203,7 +198,7 @@ async fn nbf_is_honoured() {
     assert!(rejects(&auth, &hs256(&with(claims(), "nbf", json!(NOW + 31)))).await);
     assert!(auth
         .authenticate(
-            &bearer(&hs256(&with(claims(), "nbf", json!(NOW + 29)))),
+            Some(&bearer(&hs256(&with(claims(), "nbf", json!(NOW + 29))))),
             NOW
         )
         .await
@@ -216,7 +211,7 @@ async fn a_token_issued_in_the_future_is_rejected_beyond_the_leeway() {
     assert!(rejects(&auth, &hs256(&with(claims(), "iat", json!(NOW + 31)))).await);
     assert!(auth
         .authenticate(
-            &bearer(&hs256(&with(claims(), "iat", json!(NOW + 29)))),
+            Some(&bearer(&hs256(&with(claims(), "iat", json!(NOW + 29))))),
             NOW
         )
         .await
@@ -227,11 +222,17 @@ async fn a_token_issued_in_the_future_is_rejected_beyond_the_leeway() {
 async fn time_claims_at_the_ends_of_the_range_neither_wrap_nor_panic() {
     let auth = authenticator(&keys(), true);
     let far_future = hs256(&with(claims(), "exp", json!(i64::MAX)));
-    assert!(auth.authenticate(&bearer(&far_future), NOW).await.is_ok());
+    assert!(auth
+        .authenticate(Some(&bearer(&far_future)), NOW)
+        .await
+        .is_ok());
     let far_past = hs256(&with(claims(), "exp", json!(i64::MIN)));
     assert!(rejects(&auth, &far_past).await);
     let nbf_min = hs256(&with(claims(), "nbf", json!(i64::MIN)));
-    assert!(auth.authenticate(&bearer(&nbf_min), NOW).await.is_ok());
+    assert!(auth
+        .authenticate(Some(&bearer(&nbf_min)), NOW)
+        .await
+        .is_ok());
     let iat_max = hs256(&with(claims(), "iat", json!(i64::MAX)));
     assert!(rejects(&auth, &iat_max).await);
 }
@@ -302,27 +303,29 @@ async fn a_token_signed_by_another_key_with_a_known_kid_is_rejected() {
 #[tokio::test]
 async fn the_scheme_name_is_case_insensitive() {
     let auth = authenticator(&keys(), true);
-    let mut headers = HeaderMap::new();
     let value = format!("bEaReR {}", hs256(&claims()));
-    headers.insert("authorization", HeaderValue::from_str(&value).unwrap());
-    assert!(auth.authenticate(&headers, NOW).await.is_ok());
+    assert!(auth.authenticate(Some(value.as_bytes()), NOW).await.is_ok());
 }
 
 #[tokio::test]
 async fn no_token_or_another_scheme_is_missing_authentication() {
     let auth = authenticator(&keys(), true);
     assert_eq!(
-        auth.authenticate(&HeaderMap::new(), NOW).await.unwrap_err(),
+        auth.authenticate(None, NOW).await.unwrap_err(),
         AuthError::Missing
-    );
-    let mut basic = HeaderMap::new();
-    basic.insert(
-        "authorization",
-        HeaderValue::from_static("Basic dXNlcjpwYXNz"),
     );
     assert_eq!(
-        auth.authenticate(&basic, NOW).await.unwrap_err(),
+        auth.authenticate(Some(b"Basic dXNlcjpwYXNz"), NOW)
+            .await
+            .unwrap_err(),
         AuthError::Missing
+    );
+    assert_eq!(
+        auth.authenticate(Some(b"Bearer \xff\xfe"), NOW)
+            .await
+            .unwrap_err(),
+        AuthError::InvalidToken("malformed authorization header"),
+        "bytes that are not text"
     );
 }
 
@@ -342,76 +345,6 @@ async fn assert_invalid_token_at_p1(app: &integration_tests::TestApp, token: &st
         "{challenge}"
     );
     assert_eq!(error_code(&response), "invalid-token");
-}
-
-#[tokio::test]
-async fn p1_answers_401_with_a_challenge_for_every_bad_token() {
-    // A public key beside the HS256 secret, so that a key-confusion token
-    // has a key to be confused with.
-    let rsa = rsa_key("confusable");
-    let app = spawn_app_with(|s| {
-        s.insert("JWT_JWKS".into(), jwks(&[&rsa]));
-    })
-    .await;
-    let user = app.create_user(&unique_email("jwt")).await;
-    let good = app.token_for(user.id.as_str());
-    let claims: Value = {
-        let payload = good.split('.').nth(1).unwrap();
-        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
-    };
-    let secret = app.settings["JWT_HS256_SECRET"].as_bytes().to_vec();
-    let hs = |claims: &Value| mint_hs256(&secret, claims).unwrap();
-
-    let none = raw_token(&json!({"alg": "none"}), &claims, b"");
-    let tampered = {
-        let parts: Vec<&str> = good.split('.').collect();
-        let forged = with(claims.clone(), "sub", json!("ffffffffffffffffffffffff"));
-        format!(
-            "{}.{}.{}",
-            parts[0],
-            URL_SAFE_NO_PAD.encode(forged.to_string()),
-            parts[2]
-        )
-    };
-    let wrong_iss = hs(&with(claims.clone(), "iss", json!("https://evil.example")));
-    let wrong_aud = hs(&with(claims.clone(), "aud", json!("someone-else")));
-    let expired = hs(&with(
-        claims.clone(),
-        "exp",
-        json!(claims["iat"].as_i64().unwrap() - 3600),
-    ));
-    // HS256 keyed with the configured RSA key's public half, naming it.
-    let mut confused = Header::new(Algorithm::HS256);
-    confused.kid = Some(rsa.kid.clone());
-    let key_confusion = hs256_with_header(confused, &claims, &rsa.public_der);
-    let rs256 = signed(&rsa, Algorithm::RS256, &claims);
-    let from_the_future = hs(&with(
-        claims.clone(),
-        "iat",
-        json!(claims["iat"].as_i64().unwrap() + 3600),
-    ));
-
-    for token in [
-        none,
-        tampered,
-        wrong_iss,
-        wrong_aud,
-        expired,
-        key_confusion,
-        from_the_future,
-    ] {
-        assert_invalid_token_at_p1(&app, &token).await;
-    }
-    assert_eq!(
-        app.p1_request_link(&good).await.status(),
-        202,
-        "the good token still works"
-    );
-    assert_eq!(
-        app.p1_request_link(&rs256).await.status(),
-        202,
-        "the RSA key is configured: a token it signed passes"
-    );
 }
 
 #[tokio::test]
@@ -451,4 +384,79 @@ async fn no_token_is_401_with_a_plain_challenge() {
     assert!(challenge.starts_with("Bearer"));
     assert!(!challenge.contains("error="));
     assert_eq!(error_code(&response), "authentication-required");
+}
+
+mod twin {
+    use super::*;
+    use integration_tests::spawn_twin_with;
+
+    #[tokio::test]
+    async fn p1_answers_401_with_a_challenge_for_every_bad_token() {
+        // A public key beside the HS256 secret, so that a key-confusion token
+        // has a key to be confused with.
+        let rsa = rsa_key("confusable");
+        let app = spawn_twin_with(|s| {
+            s.insert("JWT_JWKS".into(), jwks(&[&rsa]));
+        })
+        .await;
+        let user = app.create_user(&unique_email("jwt")).await;
+        let good = app.token_for(user.id.as_str());
+        let claims: Value = {
+            let payload = good.split('.').nth(1).unwrap();
+            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
+        };
+        let secret = app.settings["JWT_HS256_SECRET"].as_bytes().to_vec();
+        let hs = |claims: &Value| mint_hs256(&secret, claims).unwrap();
+
+        let none = raw_token(&json!({"alg": "none"}), &claims, b"");
+        let tampered = {
+            let parts: Vec<&str> = good.split('.').collect();
+            let forged = with(claims.clone(), "sub", json!("ffffffffffffffffffffffff"));
+            format!(
+                "{}.{}.{}",
+                parts[0],
+                URL_SAFE_NO_PAD.encode(forged.to_string()),
+                parts[2]
+            )
+        };
+        let wrong_iss = hs(&with(claims.clone(), "iss", json!("https://evil.example")));
+        let wrong_aud = hs(&with(claims.clone(), "aud", json!("someone-else")));
+        let expired = hs(&with(
+            claims.clone(),
+            "exp",
+            json!(claims["iat"].as_i64().unwrap() - 3600),
+        ));
+        // HS256 keyed with the configured RSA key's public half, naming it.
+        let mut confused = Header::new(Algorithm::HS256);
+        confused.kid = Some(rsa.kid.clone());
+        let key_confusion = hs256_with_header(confused, &claims, &rsa.public_der);
+        let rs256 = signed(&rsa, Algorithm::RS256, &claims);
+        let from_the_future = hs(&with(
+            claims.clone(),
+            "iat",
+            json!(claims["iat"].as_i64().unwrap() + 3600),
+        ));
+
+        for token in [
+            none,
+            tampered,
+            wrong_iss,
+            wrong_aud,
+            expired,
+            key_confusion,
+            from_the_future,
+        ] {
+            assert_invalid_token_at_p1(&app, &token).await;
+        }
+        assert_eq!(
+            app.p1_request_link(&good).await.status(),
+            202,
+            "the good token still works"
+        );
+        assert_eq!(
+            app.p1_request_link(&rs256).await.status(),
+            202,
+            "the RSA key is configured: a token it signed passes"
+        );
+    }
 }

@@ -65,7 +65,8 @@ pub async fn serve<O: Operation>(
     if Method::of(&request).is_some() {
         let request = &request;
         let call = |protocol: rpc::Protocol| async move {
-            let caller = caller::authenticate_token(services, request.headers()).await?;
+            let caller =
+                caller::authenticate_token(services, crate::http::authorization(request)).await?;
             let message: O::Message = protocol.decode(request)?;
             let input = operation.rpc_input(message);
             let output = authorised_run(operation, services, &caller, &input).await?;
@@ -83,7 +84,7 @@ async fn rest<O: Operation>(
     services: &Services,
     request: &Request,
 ) -> Result<Response<Body>, Status> {
-    let caller = caller::authenticate_token(services, request.headers()).await?;
+    let caller = caller::authenticate_token(services, crate::http::authorization(request)).await?;
     let user_id = path_parameter(request, "userId");
     // Decided before the body is read; deciding it again on the input, below,
     // costs nothing (the token alone).
