@@ -3,17 +3,23 @@
 
 use std::sync::{Arc, OnceLock};
 
+use async_trait::async_trait;
+
 use crate::auth::Authenticator;
 use crate::clock::Clock;
 use crate::config::{Config, ConfigError, OtpSettings};
 use crate::domain::{Email, Locale, OtpKeyRing, PasswordPolicy, Pepper, User, UserId};
 use crate::error::ServiceError;
+use crate::flows::ports::{
+    Clocked, Limits, Notices, OtpKeys, OtpStore, Passwords, PepperKeys, PinStore, ResetCodeStore,
+    Settings, TokenCheck, TokenStore, UserStore,
+};
 use crate::hashing::PasswordHasher;
 use crate::mail::{MailError, Mailer, Notice, OutgoingMail, Templates};
 use crate::metrics::{self, Outcome};
 use crate::rate_limit::RateLimiter;
 use crate::secrets::{CachedSecret, SecretSource};
-use crate::store::Store;
+use crate::store::{DeviceOtps, PinProofs, ResetCodes, SetPasswordTokens, Store, Users};
 
 /// A secret a function cannot work without: checked configured at its start,
 /// and read ahead of its first request (`lambda::serve_needing`).
@@ -92,28 +98,10 @@ impl Services {
         })
     }
 
-    /// The device OTP's settings. P5 and P7 do not start without them, so
-    /// their absence here is the service's fault.
-    pub fn otp(&self) -> Result<&OtpSettings, ServiceError> {
-        self.config
-            .require_otp()
-            .map_err(|e| ServiceError::Internal(e.to_string()))
-    }
-
     /// Where the secrets are read from, for wiring another set of services
     /// on the same source.
     pub fn secrets(&self) -> Arc<dyn SecretSource> {
         Arc::clone(&self.secrets)
-    }
-
-    /// The pepper, read where none is held or the one held is due.
-    pub async fn pepper(&self) -> Result<Arc<Pepper>, ServiceError> {
-        Ok(self.pepper.get(self.secrets.as_ref()).await?)
-    }
-
-    /// The OTP secrets' key ring, read as the pepper is.
-    pub async fn otp_keys(&self) -> Result<Arc<OtpKeyRing>, ServiceError> {
-        Ok(self.otp_keys.get(self.secrets.as_ref()).await?)
     }
 
     /// Whether the configuration names every secret in `needs`; the error
@@ -138,14 +126,14 @@ impl Services {
     pub async fn read_ahead(&self, needs: &[Need]) {
         let pepper = async {
             if needs.contains(&Need::Pepper) {
-                self.pepper().await.map(drop)
+                PepperKeys::pepper(self).await.map(drop)
             } else {
                 Ok(())
             }
         };
         let otp_keys = async {
             if needs.contains(&Need::OtpKeyRing) {
-                self.otp_keys().await.map(drop)
+                OtpKeys::otp_keys(self).await.map(drop)
             } else {
                 Ok(())
             }
@@ -153,47 +141,6 @@ impl Services {
         let (pepper, otp_keys) = tokio::join!(pepper, otp_keys);
         for error in [pepper.err(), otp_keys.err()].into_iter().flatten() {
             tracing::warn!(%error, "a secret was not read ahead of the first request");
-        }
-    }
-
-    /// Mails `notice` to the user after a change (SPEC section 3), and counts
-    /// the change in the invocation's metrics. The change stands whether or
-    /// not the notice goes out, so a failure is logged.
-    pub async fn notify(&self, user: &User, notice: Notice<'_>) {
-        self.notify_address(&user.id, &user.email, user.locale, notice)
-            .await;
-    }
-
-    /// As [`Services::notify`], for a flow that has the address but not the
-    /// whole user.
-    pub async fn notify_address(
-        &self,
-        user_id: &UserId,
-        email: &Email,
-        locale: Locale,
-        notice: Notice<'_>,
-    ) {
-        // Each such change sends its notice: the one place that sees them all.
-        let changed = match notice {
-            Notice::PasswordSet | Notice::PasswordChanged | Notice::PasswordReset => {
-                Some(Outcome::PasswordSet)
-            }
-            Notice::CriticalDataDeleted => Some(Outcome::CriticalDataDeleted),
-            Notice::SetPasswordLink { .. }
-            | Notice::ResetCode { .. }
-            | Notice::OtpEnrolmentStarted
-            | Notice::OtpActivated
-            | Notice::OtpRemoved => None,
-        };
-        if let Some(outcome) = changed {
-            metrics::record(outcome);
-        }
-        let sent = match self.render_mail(notice, email, locale) {
-            Ok(mail) => self.mailer.send(&mail).await,
-            Err(error) => Err(error),
-        };
-        if let Err(error) = sent {
-            tracing::error!(user_id = %user_id, %error, "notice not sent");
         }
     }
 
@@ -216,5 +163,138 @@ impl Services {
             }
         };
         templates.render(notice, email, locale)
+    }
+}
+
+// The ports the flows are given (`flows::ports`), all from this one wiring.
+
+impl Clocked for Services {
+    fn clock(&self) -> &dyn Clock {
+        self.clock.as_ref()
+    }
+}
+
+impl Settings for Services {
+    fn config(&self) -> &Config {
+        &self.config
+    }
+}
+
+impl TokenCheck for Services {
+    fn authenticator(&self) -> &Authenticator {
+        &self.authenticator
+    }
+}
+
+impl UserStore for Services {
+    fn users(&self) -> &dyn Users {
+        self.store.as_ref()
+    }
+}
+
+impl TokenStore for Services {
+    fn tokens(&self) -> &dyn SetPasswordTokens {
+        self.store.as_ref()
+    }
+}
+
+impl PinStore for Services {
+    fn pin_proofs(&self) -> &dyn PinProofs {
+        self.store.as_ref()
+    }
+}
+
+impl ResetCodeStore for Services {
+    fn reset_codes(&self) -> &dyn ResetCodes {
+        self.store.as_ref()
+    }
+}
+
+impl OtpStore for Services {
+    fn device_otps(&self) -> &dyn DeviceOtps {
+        self.store.as_ref()
+    }
+}
+
+impl Passwords for Services {
+    fn hasher(&self) -> &Arc<PasswordHasher> {
+        &self.hasher
+    }
+
+    fn policy(&self) -> &PasswordPolicy {
+        &self.policy
+    }
+}
+
+impl Limits for Services {
+    fn limiter(&self) -> &RateLimiter {
+        &self.limiter
+    }
+}
+
+#[async_trait]
+impl PepperKeys for Services {
+    async fn pepper(&self) -> Result<Arc<Pepper>, ServiceError> {
+        Ok(self.pepper.get(self.secrets.as_ref()).await?)
+    }
+}
+
+#[async_trait]
+impl OtpKeys for Services {
+    async fn otp_keys(&self) -> Result<Arc<OtpKeyRing>, ServiceError> {
+        Ok(self.otp_keys.get(self.secrets.as_ref()).await?)
+    }
+
+    /// The device OTP's settings. P5 and P7 do not start without them, so
+    /// their absence here is the service's fault.
+    fn otp(&self) -> Result<&OtpSettings, ServiceError> {
+        self.config
+            .require_otp()
+            .map_err(|e| ServiceError::Internal(e.to_string()))
+    }
+}
+
+#[async_trait]
+impl Notices for Services {
+    async fn notify(&self, user: &User, notice: Notice<'_>) {
+        self.notify_address(&user.id, &user.email, user.locale, notice)
+            .await;
+    }
+
+    async fn notify_address(
+        &self,
+        user_id: &UserId,
+        email: &Email,
+        locale: Locale,
+        notice: Notice<'_>,
+    ) {
+        // Each such change sends its notice: the one place that sees them all.
+        let changed = match notice {
+            Notice::PasswordSet | Notice::PasswordChanged | Notice::PasswordReset => {
+                Some(Outcome::PasswordSet)
+            }
+            Notice::CriticalDataDeleted => Some(Outcome::CriticalDataDeleted),
+            Notice::SetPasswordLink { .. }
+            | Notice::ResetCode { .. }
+            | Notice::OtpEnrolmentStarted
+            | Notice::OtpActivated
+            | Notice::OtpRemoved => None,
+        };
+        if let Some(outcome) = changed {
+            metrics::record(outcome);
+        }
+        if let Err(error) = self.send(notice, email, locale).await {
+            tracing::error!(user_id = %user_id, %error, "notice not sent");
+        }
+    }
+
+    async fn send(
+        &self,
+        notice: Notice<'_>,
+        email: &Email,
+        locale: Locale,
+    ) -> Result<(), MailError> {
+        let mail = self.render_mail(notice, email, locale)?;
+        self.mailer.send(&mail).await
     }
 }

@@ -15,6 +15,7 @@ use password_service::domain::{
 };
 use password_service::error::ServiceError;
 use password_service::flows::pin_proof;
+use password_service::flows::ports::{OtpKeys, PepperKeys};
 use password_service::mail::{Notice, Templates};
 use serde_json::{json, Value};
 

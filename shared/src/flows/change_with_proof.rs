@@ -6,6 +6,9 @@
 //! code and checks the wrong-secret window is not full; a wrong secret steps
 //! the window (and the code's wrong tries) in one conditional transaction.
 
+use super::ports::{
+    Clocked, Limits, Notices, Passwords, PepperKeys, ResetCodeStore, Settings, UserStore,
+};
 use crate::auth::{Actor, Caller, SCOPE_RESET_PASSWORD};
 use crate::domain::policy::normalise;
 use crate::domain::{
@@ -14,7 +17,6 @@ use crate::domain::{
 use crate::error::ServiceError;
 use crate::hashing::Verification;
 use crate::rate_limit::{Limit, Window};
-use crate::services::Services;
 use crate::store::{Proof, ResetState, WriteError};
 
 use super::caller::check_caller_session;
@@ -32,7 +34,14 @@ pub enum ProofGiven {
 /// Z2: replaces the password of `user_id` on the authority of `actor` (see
 /// [`Caller::authorise`]), with `proof`, or as an admin without one.
 pub async fn change_password(
-    services: &Services,
+    ports: &(impl Clocked
+          + Limits
+          + Notices
+          + Passwords
+          + PepperKeys
+          + ResetCodeStore
+          + Settings
+          + UserStore),
     caller: &Caller,
     actor: Actor,
     user_id: &str,
@@ -43,23 +52,23 @@ pub async fn change_password(
     match proof {
         Some(proof) => {
             let id = UserId::parse(user_id).ok_or(ServiceError::UserNotFound)?;
-            change_with_proof(services, caller, &id, new_password, change_required, &proof).await
+            change_with_proof(ports, caller, &id, new_password, change_required, &proof).await
         }
         None if actor == Actor::Admin => {
-            services
-                .limiter
+            ports
+                .limiter()
                 .take(Limit::AdminResets, &caller.subject)
                 .await?;
-            let user = find_user(services, caller, user_id).await?;
-            let accepted = services.policy.accept(new_password, &user.email)?;
-            let hash = hash_new_password(services, &user, accepted).await?;
+            let user = find_user(ports, caller, user_id).await?;
+            let accepted = ports.policy().accept(new_password, &user.email)?;
+            let hash = hash_new_password(ports, &user, accepted).await?;
             let replacement = Replacement {
                 change_required,
                 event: AuditEventType::PasswordReset,
                 actor: caller.subject.clone(),
                 delete_critical_data: false,
             };
-            let user = replace_password(services, user, hash, &replacement).await?;
+            let user = replace_password(ports, user, hash, &replacement).await?;
             Ok(details_of(&user))
         }
         None => Err(ServiceError::Forbidden(SCOPE_RESET_PASSWORD.into())),
@@ -67,7 +76,14 @@ pub async fn change_password(
 }
 
 async fn change_with_proof(
-    services: &Services,
+    ports: &(impl Clocked
+          + Limits
+          + Notices
+          + Passwords
+          + PepperKeys
+          + ResetCodeStore
+          + Settings
+          + UserStore),
     caller: &Caller,
     id: &UserId,
     new_password: &Secret,
@@ -81,27 +97,27 @@ async fn change_with_proof(
         |_| Box::pin(async { Ok(()) }),
         |_| {
             Box::pin(async move {
-                let window = services.limiter.window(Limit::WrongSecrets, id.as_str());
-                let state = services
-                    .store
+                let window = ports.limiter().window(Limit::WrongSecrets, id.as_str());
+                let state = ports
+                    .reset_codes()
                     .reset_state(id, &window.counter)
                     .await?
                     .ok_or(ServiceError::UserNotFound)?;
-                check_caller_session(services, caller, &state.user).await?;
+                check_caller_session(ports, caller, &state.user).await?;
                 if state.wrong_secrets >= window.quota {
                     return Err(ServiceError::from(window.limited()).into());
                 }
                 // Bad input is refused before the secret is tried.
-                let accepted = services.policy.accept(new_password, &state.user.email)?;
-                let (hash, code_digest) = prove(services, &state, &window, proof, accepted).await?;
-                let now = services.clock.now_millis();
+                let accepted = ports.policy().accept(new_password, &state.user.email)?;
+                let (hash, code_digest) = prove(ports, &state, &window, proof, accepted).await?;
+                let now = ports.clock().now_millis();
                 let replacement = Replacement {
                     change_required,
                     event: AuditEventType::PasswordChanged,
                     actor: caller.subject.clone(),
                     delete_critical_data: false,
                 };
-                let write = replacement.write(services, &state.user, hash, now);
+                let write = replacement.write(ports, &state.user, hash, now);
                 let proof = match &code_digest {
                     Some(digest) => Proof::Code {
                         digest,
@@ -110,8 +126,8 @@ async fn change_with_proof(
                     },
                     None => Proof::CurrentPassword,
                 };
-                match services
-                    .store
+                match ports
+                    .reset_codes()
                     .replace_password_with_proof(&write, proof, &window)
                     .await
                 {
@@ -137,7 +153,7 @@ async fn change_with_proof(
     )
     .await?;
     tracing::info!(user_id = %user.id, "password changed");
-    services
+    ports
         .notify(&user, crate::mail::Notice::PasswordChanged)
         .await;
     Ok(details)
@@ -146,7 +162,7 @@ async fn change_with_proof(
 /// Checks the proof against the state read; returns the new password's hash
 /// and, for a code, the digest to consume. A wrong secret is counted.
 async fn prove(
-    services: &Services,
+    ports: &(impl Passwords + PepperKeys + ResetCodeStore),
     state: &ResetState,
     window: &Window,
     proof: &ProofGiven,
@@ -155,24 +171,22 @@ async fn prove(
     let user: &User = &state.user;
     match proof {
         ProofGiven::CurrentPassword(current) => {
-            let verified = services
-                .hasher
+            let verified = ports
+                .hasher()
                 .verify(current.clone(), user.password_hash.clone())
                 .await?;
             if verified == Verification::Invalid {
-                return Err(
-                    wrong_secret(services, window, None, ServiceError::WrongPassword).await,
-                );
+                return Err(wrong_secret(ports, window, None, ServiceError::WrongPassword).await);
             }
             // The current password is known in clear here: no second argon2 run.
             if normalise(current) == *accepted.secret() {
                 return Err(PolicyViolation::Unchanged.into());
             }
-            Ok((services.hasher.hash(accepted).await?, None))
+            Ok((ports.hasher().hash(accepted).await?, None))
         }
         ProofGiven::VerificationCode(code) => {
             let given = Secret::new(code.expose().to_ascii_uppercase());
-            let pepper = services.pepper().await?;
+            let pepper = ports.pepper().await?;
             let live = match state.code.as_ref() {
                 Some(c) if c.expires_at > window.now && c.wrong_tries < MAX_WRONG_CODE_TRIES => {
                     pepper
@@ -184,9 +198,9 @@ async fn prove(
             };
             let Some(live) = live else {
                 let wrong = ServiceError::InvalidVerificationCode;
-                return Err(wrong_secret(services, window, Some(&user.id), wrong).await);
+                return Err(wrong_secret(ports, window, Some(&user.id), wrong).await);
             };
-            let hash = hash_new_password(services, user, accepted).await?;
+            let hash = hash_new_password(ports, user, accepted).await?;
             Ok((hash, Some(live.digest.clone())))
         }
     }
@@ -194,13 +208,13 @@ async fn prove(
 
 /// Counts a wrong secret; the answer is `wrong`, or 429 once the window is full.
 async fn wrong_secret(
-    services: &Services,
+    ports: &impl ResetCodeStore,
     window: &Window,
     code_of: Option<&UserId>,
     wrong: ServiceError,
 ) -> Retry {
-    let answer = match services
-        .store
+    let answer = match ports
+        .reset_codes()
         .record_wrong_secret(window, code_of, MAX_WRONG_CODE_TRIES)
         .await
     {

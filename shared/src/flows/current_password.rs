@@ -11,10 +11,10 @@
 //! and once it is reached every attempt, right or wrong, is 429 without the
 //! password being checked.
 
+use super::ports::{Passwords, ResetCodeStore, UserStore};
 use crate::domain::{Secret, User};
 use crate::error::ServiceError;
 use crate::hashing::Verification;
-use crate::services::Services;
 use crate::store::WriteError;
 
 use super::caller::WindowCount;
@@ -25,7 +25,7 @@ use super::Retry;
 /// `WrongPassword` (counted) when wrong. The caller writes the change on
 /// condition that `window` is still not full.
 pub async fn prove(
-    services: &Services,
+    ports: &(impl Passwords + ResetCodeStore + UserStore),
     user: &User,
     window: &WindowCount,
     password: Option<&Secret>,
@@ -37,11 +37,11 @@ pub async fn prove(
     if window.count >= window.window.quota {
         return Err(window.window.limited().into());
     }
-    if verify(services, user, password).await? {
+    if verify(ports, user, password).await? {
         return Ok(());
     }
-    match services
-        .store
+    match ports
+        .reset_codes()
         .record_wrong_secret(&window.window, None, 0)
         .await
     {
@@ -53,19 +53,19 @@ pub async fn prove(
 
 /// Whether `password` is `user`'s current password (false for a user without one).
 pub async fn verify(
-    services: &Services,
+    ports: &(impl Passwords + UserStore),
     user: &User,
     password: &Secret,
 ) -> Result<bool, ServiceError> {
-    let verification = services
-        .hasher
+    let verification = ports
+        .hasher()
         .verify(password.clone(), user.password_hash.clone())
         .await?;
     match (verification, &user.password_hash) {
         (Verification::Valid { outdated: true }, Some(current)) => {
-            let rehashed = services.hasher.rehash(password.clone()).await?;
-            match services
-                .store
+            let rehashed = ports.hasher().rehash(password.clone()).await?;
+            match ports
+                .users()
                 .rehash_password(&user.id, current, &rehashed)
                 .await
             {

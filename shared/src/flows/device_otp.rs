@@ -4,11 +4,11 @@
 //! answer; it is stored only sealed by the key ring, the user id as
 //! associated data. Proving the device at P5 is `pin_proof`'s.
 
+use super::ports::{Clocked, Notices, OtpKeys, OtpStore, Passwords, ResetCodeStore, UserStore};
 use crate::domain::totp::{self, TotpMatch};
 use crate::domain::{Enrolment, OtpCode, OtpSecret, Secret, User};
 use crate::error::ServiceError;
 use crate::mail::Notice;
-use crate::services::Services;
 use crate::store::{PendingEnrolment, WriteError};
 
 use super::caller::WindowCount;
@@ -29,28 +29,25 @@ pub struct StartedEnrolment {
 /// P7 POST: a fresh secret, pending until it is activated or expires; a
 /// pending one it replaces is gone. A user with a password proves it first.
 pub async fn start_enrolment(
-    services: &Services,
+    ports: &(impl Clocked + Notices + OtpKeys + OtpStore + Passwords + ResetCodeStore + UserStore),
     user: User,
     window: &WindowCount,
     password: Option<&Secret>,
 ) -> Result<StartedEnrolment, ServiceError> {
-    current_password::prove(services, &user, window, password).await?;
+    current_password::prove(ports, &user, window, password).await?;
     let proven = user.has_password().then_some(&window.window);
-    let otp = services.otp()?;
+    let otp = ports.otp()?;
     let secret = OtpSecret::generate();
     let enrolment = secret
         .enrolment(&otp.issuer, user.email.as_str())
         .map_err(|e| ServiceError::Internal(e.to_string()))?;
-    let sealed = &services
-        .otp_keys()
-        .await?
-        .encrypt(&secret, user.id.as_str());
-    let expires_at = services.clock.now_seconds() + ENROLMENT_SECONDS;
-    let user = retry_user_change(services, user, |user| {
+    let sealed = &ports.otp_keys().await?.encrypt(&secret, user.id.as_str());
+    let expires_at = ports.clock().now_seconds() + ENROLMENT_SECONDS;
+    let user = retry_user_change(ports, user, |user| {
         Box::pin(async move {
-            let at = services.clock.now_millis();
-            let written = services
-                .store
+            let at = ports.clock().now_millis();
+            let written = ports
+                .device_otps()
                 .start_otp_enrolment(&user, sealed, expires_at, at, proven)
                 .await;
             current_password::proven_write(written, window, user)
@@ -58,7 +55,7 @@ pub async fn start_enrolment(
     })
     .await?;
     tracing::info!(user_id = %user.id, "OTP enrolment started");
-    services.notify(&user, Notice::OtpEnrolmentStarted).await;
+    ports.notify(&user, Notice::OtpEnrolmentStarted).await;
     Ok(StartedEnrolment {
         enrolment,
         expires_at,
@@ -71,20 +68,20 @@ pub async fn start_enrolment(
 /// A wrong code is not counted: whoever can activate already holds the
 /// secret that POST returned, so there is nothing to guess.
 pub async fn activate(
-    services: &Services,
+    ports: &(impl Clocked + Notices + OtpKeys + OtpStore),
     user: User,
     pending: Option<PendingEnrolment>,
     code: &OtpCode,
 ) -> Result<(), ServiceError> {
-    let keys = services.otp_keys().await?;
+    let keys = ports.otp_keys().await?;
     let keys = keys.as_ref();
     let user = retry_on_conflict(
         (user, pending),
         |(user, _)| {
             Box::pin(async move {
-                services
-                    .store
-                    .user_with_otp_enrolment(&user.id, services.clock.now_seconds())
+                ports
+                    .device_otps()
+                    .user_with_otp_enrolment(&user.id, ports.clock().now_seconds())
                     .await?
                     .ok_or(ServiceError::UserNotFound)
             })
@@ -93,7 +90,7 @@ pub async fn activate(
             Box::pin(async move {
                 let pending = pending.ok_or(ServiceError::OtpEnrolmentNotPending)?;
                 let secret = keys.decrypt(&pending.sealed_secret, user.id.as_str())?;
-                let now = services.clock.now_seconds();
+                let now = ports.clock().now_seconds();
                 // Nothing accepted yet: a code is fresh or wrong.
                 let TotpMatch::Fresh(step) = totp::verify(
                     secret.expose_bytes(),
@@ -105,9 +102,9 @@ pub async fn activate(
                         remaining_attempts: None,
                     }));
                 };
-                let at = services.clock.now_millis();
-                match services
-                    .store
+                let at = ports.clock().now_millis();
+                match ports
+                    .device_otps()
                     .activate_otp(&user, &pending, step, now, at)
                     .await
                 {
@@ -123,7 +120,7 @@ pub async fn activate(
     )
     .await?;
     tracing::info!(user_id = %user.id, "OTP device activated");
-    services.notify(&user, Notice::OtpActivated).await;
+    ports.notify(&user, Notice::OtpActivated).await;
     Ok(())
 }
 
@@ -131,7 +128,7 @@ pub async fn activate(
 /// with a password proves it; a user without a device learns so before any
 /// password attempt is spent.
 pub async fn remove(
-    services: &Services,
+    ports: &(impl Clocked + Notices + OtpStore + Passwords + ResetCodeStore + UserStore),
     user: User,
     window: &WindowCount,
     password: Option<&Secret>,
@@ -139,23 +136,23 @@ pub async fn remove(
     if user.otp_device.is_none() {
         return Err(ServiceError::OtpNotSet);
     }
-    current_password::prove(services, &user, window, password).await?;
+    current_password::prove(ports, &user, window, password).await?;
     let proven = user.has_password().then_some(&window.window);
-    let user = retry_user_change(services, user, |user| {
+    let user = retry_user_change(ports, user, |user| {
         Box::pin(async move {
             if user.otp_device.is_none() {
                 // Removed by a concurrent request.
                 return Err(Retry::Refused(ServiceError::OtpNotSet));
             }
-            let written = services
-                .store
-                .remove_otp(&user, services.clock.now_millis(), proven)
+            let written = ports
+                .device_otps()
+                .remove_otp(&user, ports.clock().now_millis(), proven)
                 .await;
             current_password::proven_write(written, window, user)
         })
     })
     .await?;
     tracing::info!(user_id = %user.id, "OTP device removed");
-    services.notify(&user, Notice::OtpRemoved).await;
+    ports.notify(&user, Notice::OtpRemoved).await;
     Ok(())
 }

@@ -22,16 +22,17 @@ pub mod change_with_proof;
 pub mod current_password;
 pub mod device_otp;
 pub mod pin_proof;
+pub mod ports;
 pub mod replacement;
 pub mod reset_code;
 pub mod set_password;
 
+use ports::UserStore;
 use std::future::Future;
 use std::pin::Pin;
 
 use crate::domain::User;
 use crate::error::ServiceError;
-use crate::services::Services;
 use crate::store::{StoreError, WriteError};
 
 /// Attempts of one write whose decision keeps being overtaken: each lost race
@@ -125,13 +126,13 @@ pub(crate) async fn retry_on_conflict<'env, S: Clone, T>(
 /// [`retry_on_conflict`] for a change to one user, who is read afresh after
 /// a conflict.
 pub(crate) async fn retry_user_change<'env, T>(
-    services: &'env Services,
+    ports: &'env impl UserStore,
     user: User,
     attempt: impl FnMut(User) -> Step<'env, Result<T, Retry>>,
 ) -> Result<T, ServiceError> {
     retry_on_conflict(
         user,
-        |user| Box::pin(async move { reload(services, &user).await }),
+        |user| Box::pin(async move { reload(ports, &user).await }),
         attempt,
     )
     .await
@@ -139,9 +140,9 @@ pub(crate) async fn retry_user_change<'env, T>(
 
 /// The user as stored now, after a write found them changed; gone is
 /// `UserNotFound`.
-pub(crate) async fn reload(services: &Services, user: &User) -> Result<User, ServiceError> {
-    services
-        .store
+pub(crate) async fn reload(ports: &impl UserStore, user: &User) -> Result<User, ServiceError> {
+    ports
+        .users()
         .get_user(&user.id)
         .await?
         .ok_or(ServiceError::UserNotFound)

@@ -15,6 +15,10 @@
 //! accepted (a replay: a retried or doubled request) is refused and not
 //! counted: it proves the device was there a moment ago.
 
+use super::ports::{
+    Clocked, Notices, OtpKeys, OtpStore, Passwords, PepperKeys, PinStore, ResetCodeStore, Settings,
+    UserStore,
+};
 use crate::domain::totp::{self, TotpMatch};
 use std::sync::Arc;
 
@@ -24,7 +28,6 @@ use crate::domain::{
 use crate::error::ServiceError;
 use crate::mail::Notice;
 use crate::metrics::{self, Outcome};
-use crate::services::Services;
 use crate::store::PinFailures;
 
 use super::caller::WindowCount;
@@ -52,10 +55,13 @@ enum ProofKeys {
 }
 
 impl ProofKeys {
-    async fn for_proof(services: &Services, proof: &SecondFactor) -> Result<Self, ServiceError> {
+    async fn for_proof(
+        ports: &(impl OtpKeys + PepperKeys),
+        proof: &SecondFactor,
+    ) -> Result<Self, ServiceError> {
         Ok(match proof {
-            SecondFactor::Pin(_) => ProofKeys::Pin(services.pepper().await?),
-            SecondFactor::Otp(_) => ProofKeys::Otp(services.otp_keys().await?),
+            SecondFactor::Pin(_) => ProofKeys::Pin(ports.pepper().await?),
+            SecondFactor::Otp(_) => ProofKeys::Otp(ports.otp_keys().await?),
         })
     }
 }
@@ -82,18 +88,18 @@ enum Verdict {
 /// does not have is a wrong one: the answer does not tell which kinds they
 /// have, and only a user with neither gets `NoProofDefined`.
 pub async fn check_proof(
-    services: &Services,
+    ports: &(impl Clocked + Notices + OtpKeys + OtpStore + PepperKeys + PinStore),
     user: User,
     failures: PinFailures,
     proof: &SecondFactor,
 ) -> Result<User, ServiceError> {
-    let keys = &ProofKeys::for_proof(services, proof).await?;
+    let keys = &ProofKeys::for_proof(ports, proof).await?;
     let (user, _) = retry_on_conflict(
         (user, failures),
-        |(user, _)| Box::pin(async move { user_and_failures(services, &user.id).await }),
+        |(user, _)| Box::pin(async move { user_and_failures(ports, &user.id).await }),
         |(user, failures)| {
             Box::pin(async move {
-                let now = services.clock.now_seconds();
+                let now = ports.clock().now_seconds();
                 if failures.count > MAX_PIN_FAILURES {
                     // Locked for the rest of the window: no check at all.
                     return Err(Retry::Refused(ServiceError::CriticalDataDeleted {
@@ -112,16 +118,16 @@ pub async fn check_proof(
                         // as read (and clearing it): one idempotent write. A
                         // conflict reads again, where a concurrent request
                         // that took the step makes this one a replay.
-                        services
-                            .store
+                        ports
+                            .device_otps()
                             .accept_otp_step(&user, step, failures, now)
                             .await?;
                         Ok((user, failures))
                     }
                     verdict @ (Verdict::Right { otp_step: None } | Verdict::RightUnderOlderKey) => {
                         if failures.count > 0 {
-                            services
-                                .store
+                            ports
+                                .pin_proofs()
                                 .clear_pin_failures(&user.id, failures, now)
                                 .await?;
                         }
@@ -131,11 +137,11 @@ pub async fn check_proof(
                             SecondFactor::Pin(pin),
                         ) = (verdict, keys, proof)
                         {
-                            digest_again(services, pepper, &user, pin).await;
+                            digest_again(ports, pepper, &user, pin).await;
                         }
                         Ok((user, failures))
                     }
-                    Verdict::Wrong => Err(step_wrong(services, &user, failures, now, proof).await),
+                    Verdict::Wrong => Err(step_wrong(ports, &user, failures, now, proof).await),
                 }
             })
         },
@@ -184,12 +190,16 @@ fn judge(
 /// same PIN, so nothing the user sees changes: no sequence step, no audit
 /// event, and a write lost (the PIN changed meanwhile, the store failed) is
 /// only logged; the next right PIN tries again.
-async fn digest_again(services: &Services, pepper: &Pepper, user: &User, pin: &Pin) {
+async fn digest_again(ports: &impl PinStore, pepper: &Pepper, user: &User, pin: &Pin) {
     let Some(old) = user.pin_hmac.as_deref() else {
         return;
     };
     let new = pepper.digest(Purpose::Pin, user.id.as_str(), pin.secret());
-    match services.store.replace_pin_digest(&user.id, old, &new).await {
+    match ports
+        .pin_proofs()
+        .replace_pin_digest(&user.id, old, &new)
+        .await
+    {
         Ok(()) => {
             tracing::info!(user_id = %user.id, key_id = pepper.current_key_id(), "PIN digested under the current pepper key")
         }
@@ -201,22 +211,22 @@ async fn digest_again(services: &Services, pepper: &Pepper, user: &User, pin: &P
 /// with the attempts left, or, for the failure past the limit, the deletion
 /// (in the same write) and 410.
 async fn step_wrong(
-    services: &Services,
+    ports: &(impl Clocked + Notices + PinStore),
     user: &User,
     failures: PinFailures,
     now: i64,
     proof: &SecondFactor,
 ) -> Retry {
     let window_ends_at = failures.window_ends_at.unwrap_or(now + PIN_WINDOW_SECONDS);
-    if let Err(error) = services
-        .store
+    if let Err(error) = ports
+        .pin_proofs()
         .record_pin_failure(
             user,
             failures,
             MAX_PIN_FAILURES,
             now,
             window_ends_at,
-            services.clock.now_millis(),
+            ports.clock().now_millis(),
         )
         .await
     {
@@ -230,7 +240,7 @@ async fn step_wrong(
     let count = failures.count + 1;
     if count > MAX_PIN_FAILURES {
         tracing::warn!(user_id = %user.id, "too many wrong proofs: critical data deleted");
-        services.notify(user, Notice::CriticalDataDeleted).await;
+        ports.notify(user, Notice::CriticalDataDeleted).await;
         return Retry::Refused(ServiceError::CriticalDataDeleted {
             retry_after_seconds: seconds_left(Some(window_ends_at), now),
         });
@@ -246,12 +256,12 @@ async fn step_wrong(
 
 /// The user and their failure counter as stored now.
 async fn user_and_failures(
-    services: &Services,
+    ports: &(impl Clocked + PinStore),
     id: &UserId,
 ) -> Result<(User, PinFailures), ServiceError> {
-    services
-        .store
-        .user_with_pin_failures(id, services.clock.now_seconds())
+    ports
+        .pin_proofs()
+        .user_with_pin_failures(id, ports.clock().now_seconds())
         .await?
         .ok_or(ServiceError::UserNotFound)
 }
@@ -270,14 +280,14 @@ pub struct Unlocked {
 /// change by `actor`; with no live window, nothing changes. Payment methods
 /// already deleted stay deleted.
 pub async fn unlock(
-    services: &Services,
+    ports: &(impl Clocked + PinStore),
     id: &UserId,
     actor: &str,
 ) -> Result<Unlocked, ServiceError> {
-    let state = user_and_failures(services, id).await?;
+    let state = user_and_failures(ports, id).await?;
     retry_on_conflict(
         state,
-        |(user, _)| Box::pin(async move { user_and_failures(services, &user.id).await }),
+        |(user, _)| Box::pin(async move { user_and_failures(ports, &user.id).await }),
         |(user, failures)| {
             Box::pin(async move {
                 if failures.count == 0 {
@@ -286,14 +296,14 @@ pub async fn unlock(
                         sequence: user.sequence,
                     });
                 }
-                let sequence = services
-                    .store
+                let sequence = ports
+                    .pin_proofs()
                     .unlock_pin_failures(
                         &user,
                         failures,
-                        services.clock.now_seconds(),
+                        ports.clock().now_seconds(),
                         actor,
-                        services.clock.now_millis(),
+                        ports.clock().now_millis(),
                     )
                     .await?;
                 tracing::info!(user_id = %user.id, actor, "PIN failure window cleared");
@@ -312,15 +322,18 @@ fn seconds_left(window_ends_at: Option<i64>, now: i64) -> u64 {
 }
 
 /// P5 with `skip: true`: the user gives up the proof; the payment methods go.
-pub async fn skip_proof(services: &Services, user: User) -> Result<(), ServiceError> {
-    let deleted = retry_user_change(services, user, |user| {
+pub async fn skip_proof(
+    ports: &(impl Clocked + Notices + UserStore),
+    user: User,
+) -> Result<(), ServiceError> {
+    let deleted = retry_user_change(ports, user, |user| {
         Box::pin(async move {
             if user.payment_methods.is_empty() {
                 return Ok(None); // Nothing to delete: no change, no event.
             }
-            services
-                .store
-                .delete_critical_data(&user, user.id.as_str(), services.clock.now_millis())
+            ports
+                .users()
+                .delete_critical_data(&user, user.id.as_str(), ports.clock().now_millis())
                 .await?;
             Ok(Some(user))
         })
@@ -328,7 +341,7 @@ pub async fn skip_proof(services: &Services, user: User) -> Result<(), ServiceEr
     .await?;
     if let Some(user) = deleted {
         tracing::info!(user_id = %user.id, "critical data deleted: proof skipped");
-        services.notify(&user, Notice::CriticalDataDeleted).await;
+        ports.notify(&user, Notice::CriticalDataDeleted).await;
     }
     Ok(())
 }
@@ -336,28 +349,36 @@ pub async fn skip_proof(services: &Services, user: User) -> Result<(), ServiceEr
 /// P4 (deprecated): resets the caller's password. With a PIN, under the PIN
 /// rule, keeping the payment methods; without one, deleting them.
 pub async fn reset_password(
-    services: &Services,
+    ports: &(impl Clocked
+          + Notices
+          + OtpKeys
+          + OtpStore
+          + Passwords
+          + PepperKeys
+          + PinStore
+          + Settings
+          + UserStore),
     user: User,
     failures: PinFailures,
     password: &Secret,
     pin: Option<&Pin>,
 ) -> Result<(), ServiceError> {
     // Bad input is refused before a PIN attempt is spent on it.
-    let accepted = services.policy.accept(password, &user.email)?;
+    let accepted = ports.policy().accept(password, &user.email)?;
     let user = match pin {
-        Some(pin) => check_proof(services, user, failures, &SecondFactor::Pin(pin.clone())).await?,
+        Some(pin) => check_proof(ports, user, failures, &SecondFactor::Pin(pin.clone())).await?,
         None => user,
     };
-    let password_hash = hash_new_password(services, &user, accepted).await?;
+    let password_hash = hash_new_password(ports, &user, accepted).await?;
     let replacement = Replacement {
         change_required: false,
         event: AuditEventType::PasswordReset,
         actor: user.id.to_string(),
         delete_critical_data: pin.is_none() && !user.payment_methods.is_empty(),
     };
-    let user = replace_password(services, user, password_hash, &replacement).await?;
+    let user = replace_password(ports, user, password_hash, &replacement).await?;
     if replacement.delete_critical_data {
-        services.notify(&user, Notice::CriticalDataDeleted).await;
+        ports.notify(&user, Notice::CriticalDataDeleted).await;
     }
     Ok(())
 }
@@ -366,24 +387,24 @@ pub async fn reset_password(
 /// wrong-secret limit (`window`, read with the user; see
 /// [`current_password::prove`]): two round trips when right.
 pub async fn set_pin(
-    services: &Services,
+    ports: &(impl Clocked + Passwords + PepperKeys + ResetCodeStore + UserStore),
     user: User,
     window: &WindowCount,
     pin: &Pin,
     password: Option<&Secret>,
 ) -> Result<(), ServiceError> {
-    current_password::prove(services, &user, window, password).await?;
+    current_password::prove(ports, &user, window, password).await?;
     let proven = user.has_password().then_some(&window.window);
-    let digest = services
+    let digest = ports
         .pepper()
         .await?
         .digest(Purpose::Pin, user.id.as_str(), pin.secret());
     let digest = &digest;
-    let user = retry_user_change(services, user, |user| {
+    let user = retry_user_change(ports, user, |user| {
         Box::pin(async move {
-            let at = services.clock.now_millis();
-            let written = services
-                .store
+            let at = ports.clock().now_millis();
+            let written = ports
+                .users()
                 .set_pin(&user, digest, user.id.as_str(), at, proven)
                 .await;
             current_password::proven_write(written, window, user.id)

@@ -2,12 +2,12 @@
 //! from the current one", the write with its sequence bump and audit event,
 //! the session cut-off, and the notice.
 
+use super::ports::{Clocked, Notices, Passwords, Settings, UserStore};
 use crate::clock::Millis;
 use crate::domain::{AcceptedPassword, AuditEventType, PolicyViolation, User};
 use crate::error::ServiceError;
 use crate::hashing::Verification;
 use crate::mail::Notice;
-use crate::services::Services;
 use crate::store::PasswordWrite;
 
 use super::retry_user_change;
@@ -15,20 +15,20 @@ use super::retry_user_change;
 /// The hash of `accepted` as `user`'s new password, once it differs from the
 /// current one (SPEC section 3).
 pub async fn hash_new_password(
-    services: &Services,
+    ports: &impl Passwords,
     user: &User,
     accepted: AcceptedPassword,
 ) -> Result<String, ServiceError> {
     if user.has_password() {
-        let current = services
-            .hasher
+        let current = ports
+            .hasher()
             .verify(accepted.secret().clone(), user.password_hash.clone())
             .await?;
         if matches!(current, Verification::Valid { .. }) {
             return Err(PolicyViolation::Unchanged.into());
         }
     }
-    Ok(services.hasher.hash(accepted).await?)
+    Ok(ports.hasher().hash(accepted).await?)
 }
 
 /// What a replacement records beside the hash.
@@ -47,7 +47,7 @@ impl Replacement {
     /// reset ends the sessions before it where so configured (SPEC section 1).
     pub fn write(
         &self,
-        services: &Services,
+        ports: &impl Settings,
         user: &User,
         password_hash: String,
         now: Millis,
@@ -57,8 +57,8 @@ impl Replacement {
             expected_sequence: user.sequence,
             password_hash,
             change_required: self.change_required,
-            sessions_not_before: services
-                .config
+            sessions_not_before: ports
+                .config()
                 .access
                 .revoke_sessions_on_password_change
                 .then(|| now.div_euclid(1000)),
@@ -82,17 +82,17 @@ impl Replacement {
 /// changed since it was read (a user gone by then is `UserNotFound`), and
 /// mails the notice. Returns the user as written.
 pub async fn replace_password(
-    services: &Services,
+    ports: &(impl Clocked + Notices + Settings + UserStore),
     user: User,
     password_hash: String,
     replacement: &Replacement,
 ) -> Result<User, ServiceError> {
     let password_hash = &password_hash;
-    let written = retry_user_change(services, user, |user| {
+    let written = retry_user_change(ports, user, |user| {
         Box::pin(async move {
-            let now = services.clock.now_millis();
-            let write = replacement.write(services, &user, password_hash.clone(), now);
-            let sequence = services.store.replace_password(&write).await?;
+            let now = ports.clock().now_millis();
+            let write = replacement.write(ports, &user, password_hash.clone(), now);
+            let sequence = ports.users().replace_password(&write).await?;
             let mut user = user;
             user.sequence = sequence;
             user.password_hash = Some(write.password_hash);
@@ -108,6 +108,6 @@ pub async fn replace_password(
     })
     .await?;
     tracing::info!(user_id = %written.id, event = replacement.event.as_str(), "password replaced");
-    services.notify(&written, replacement.notice()).await;
+    ports.notify(&written, replacement.notice()).await;
     Ok(written)
 }

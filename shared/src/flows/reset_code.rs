@@ -6,12 +6,12 @@
 //! tries. Issuing one is a change of the user (sequence bump, audit event),
 //! so its `details` come from that transaction.
 
+use super::ports::{Clocked, Limits, Notices, PepperKeys, ResetCodeStore, Settings, UserStore};
 use crate::auth::{Actor, Caller, SCOPE_RESET_PASSWORD};
 use crate::domain::{random_symbols, ChangeDetails, Purpose, Secret, User, UserId};
 use crate::error::ServiceError;
 use crate::mail::Notice;
 use crate::rate_limit::Limit;
-use crate::services::Services;
 
 use super::caller::check_caller_session;
 use super::retry_user_change;
@@ -36,24 +36,24 @@ pub enum Delivery {
 /// The user `user_id` names, once the caller's session is known to be live
 /// (see [`check_caller_session`]).
 pub(super) async fn find_user(
-    services: &Services,
+    ports: &(impl Settings + UserStore),
     caller: &Caller,
     user_id: &str,
 ) -> Result<User, ServiceError> {
     let id = UserId::parse(user_id).ok_or(ServiceError::UserNotFound)?;
-    let user = services
-        .store
+    let user = ports
+        .users()
         .get_user(&id)
         .await?
         .ok_or(ServiceError::UserNotFound)?;
-    check_caller_session(services, caller, &user).await?;
+    check_caller_session(ports, caller, &user).await?;
     Ok(user)
 }
 
 /// Z1: issues a new code for `user_id`, mailing it or answering it, on the
 /// authority of `actor` (see [`Caller::authorise`]).
 pub async fn issue_code(
-    services: &Services,
+    ports: &(impl Clocked + Limits + Notices + PepperKeys + ResetCodeStore + Settings + UserStore),
     caller: &Caller,
     actor: Actor,
     user_id: &str,
@@ -66,60 +66,58 @@ pub async fn issue_code(
         url_template: Some(template),
     } = delivery
     {
-        check_link_host(&services.config.reset_codes.url_hosts, template)?;
+        check_link_host(&ports.config().reset_codes.url_hosts, template)?;
     }
     // The pepper is read beside the user (a round trip each, where it is not
     // held), and before anything is counted, mailed or stored.
-    let (user, pepper) = tokio::try_join!(find_user(services, caller, user_id), services.pepper())?;
+    let (user, pepper) = tokio::try_join!(find_user(ports, caller, user_id), ports.pepper())?;
     let taken = match delivery {
         Delivery::SendLink { .. } => {
             let emails = Limit::Emails {
                 kind: "password-reset-code",
             };
-            services.limiter.take(emails, user.id.as_str()).await?
+            ports.limiter().take(emails, user.id.as_str()).await?
         }
         Delivery::ReturnCode => {
-            services
-                .limiter
+            ports
+                .limiter()
                 .take(Limit::AdminResets, &caller.subject)
                 .await?
         }
     };
-    let code = new_code(services.config.reset_codes.length);
+    let code = new_code(ports.config().reset_codes.length);
     if let Delivery::SendLink { url_template } = delivery {
         // The mail goes out before the code is stored: if it fails, nothing
         // changed and the previous code still works.
         let template =
             url_template
                 .as_deref()
-                .or(services.config.reset_codes.url_template.as_deref());
+                .or(ports.config().reset_codes.url_template.as_deref());
         let link = template.map(|t| fill_template(t, &user, &code));
-        let mail = services.render_mail(
-            Notice::ResetCode {
-                code: code.expose(),
-                link: link.as_deref(),
-                valid_minutes: (CODE_TTL_SECONDS / 60) as u64,
-            },
-            &user.email,
-            user.locale,
-        );
-        let sent = match mail {
-            Ok(mail) => services.mailer.send(&mail).await,
-            Err(error) => Err(error),
-        };
+        let sent = ports
+            .send(
+                Notice::ResetCode {
+                    code: code.expose(),
+                    link: link.as_deref(),
+                    valid_minutes: (CODE_TTL_SECONDS / 60) as u64,
+                },
+                &user.email,
+                user.locale,
+            )
+            .await;
         if let Err(error) = sent {
-            services.limiter.give_back(taken).await;
+            ports.limiter().give_back(taken).await;
             return Err(error.into());
         }
     }
     let digest = pepper.digest(Purpose::ResetCode, user.id.as_str(), &code);
     let digest = &digest;
-    let (user, details) = retry_user_change(services, user, |user| {
+    let (user, details) = retry_user_change(ports, user, |user| {
         Box::pin(async move {
-            let at = services.clock.now_millis();
+            let at = ports.clock().now_millis();
             let expires_at = at.div_euclid(1000) + CODE_TTL_SECONDS;
-            let sequence = services
-                .store
+            let sequence = ports
+                .reset_codes()
                 .issue_reset_code(&user, digest, expires_at, &caller.subject, at)
                 .await?;
             let details = ChangeDetails {

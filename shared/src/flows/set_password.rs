@@ -1,12 +1,12 @@
 //! Setting a first password by emailed link: P1 issues the link, P2 redeems it.
 
+use super::ports::{Clocked, Limits, Notices, Passwords, Settings, TokenStore, UserStore};
 use std::time::Duration;
 
 use crate::domain::{new_token, token_digest, AuditEventType, Email, Locale, Secret, User, UserId};
 use crate::error::ServiceError;
 use crate::mail::Notice;
 use crate::rate_limit::Limit;
-use crate::services::Services;
 use crate::store::{PasswordWrite, WriteError};
 
 use super::{retry_on_conflict, Retry};
@@ -23,40 +23,38 @@ const SET_PASSWORD_EMAILS: Limit = Limit::Emails {
 /// fails after it, the answer is an error and, again, the previous link
 /// still works (the mailed one never became live).
 pub async fn request_link(
-    services: &Services,
+    ports: &(impl Clocked + Limits + Notices + Settings + TokenStore),
     user: &User,
     page_url: &str,
 ) -> Result<i64, ServiceError> {
     if user.has_password() {
         return Err(ServiceError::PasswordAlreadySet);
     }
-    let taken = services
-        .limiter
+    let taken = ports
+        .limiter()
         .take(SET_PASSWORD_EMAILS, user.id.as_str())
         .await?;
     let token = new_token();
-    let ttl = services.config.mail.set_password_ttl;
-    let expires_at = services.clock.now_seconds() + ttl.as_secs() as i64;
+    let ttl = ports.config().mail.set_password_ttl;
+    let expires_at = ports.clock().now_seconds() + ttl.as_secs() as i64;
     let link = link_with_token(page_url, &token);
-    let mail = services.render_mail(
-        Notice::SetPasswordLink {
-            link: &link,
-            valid_hours: hours(ttl),
-        },
-        &user.email,
-        user.locale,
-    );
-    let sent = match mail {
-        Ok(mail) => services.mailer.send(&mail).await,
-        Err(error) => Err(error),
-    };
+    let sent = ports
+        .send(
+            Notice::SetPasswordLink {
+                link: &link,
+                valid_hours: hours(ttl),
+            },
+            &user.email,
+            user.locale,
+        )
+        .await;
     if let Err(error) = sent {
         // No email went out: the attempt does not count.
-        services.limiter.give_back(taken).await;
+        ports.limiter().give_back(taken).await;
         return Err(error.into());
     }
-    services
-        .store
+    ports
+        .tokens()
         .issue_set_password_token(user, &token_digest(&token), expires_at)
         .await
         .map_err(|e| match e {
@@ -73,14 +71,14 @@ pub async fn request_link(
 /// is refused by that limit (SPEC section 3: thousands of users may share an
 /// address behind a carrier-grade NAT).
 pub async fn confirm(
-    services: &Services,
+    ports: &(impl Clocked + Limits + Notices + Passwords + TokenStore + UserStore),
     client: Option<&str>,
     token: &Secret,
     password: &Secret,
 ) -> Result<(), ServiceError> {
-    match (redeem(services, token, password).await, client) {
+    match (redeem(ports, token, password).await, client) {
         (Err(ServiceError::TokenInvalid), Some(address)) => {
-            services.limiter.take(Limit::InvalidLinks, address).await?;
+            ports.limiter().take(Limit::InvalidLinks, address).await?;
             Err(ServiceError::TokenInvalid)
         }
         (outcome, _) => outcome,
@@ -99,9 +97,9 @@ struct Holder {
 
 impl Holder {
     /// The user as stored now, if the link with `digest` is still theirs to redeem.
-    async fn read(services: &Services, id: &UserId, digest: &str) -> Result<Self, ServiceError> {
-        let user = services
-            .store
+    async fn read(ports: &impl UserStore, id: &UserId, digest: &str) -> Result<Self, ServiceError> {
+        let user = ports
+            .users()
             .get_user(id)
             .await?
             .ok_or(ServiceError::TokenInvalid)?;
@@ -118,16 +116,16 @@ impl Holder {
 /// Two round trips when the user did not change since the link was issued:
 /// the token (which records its user), then the transaction.
 async fn redeem(
-    services: &Services,
+    ports: &(impl Clocked + Notices + Passwords + TokenStore + UserStore),
     token: &Secret,
     password: &Secret,
 ) -> Result<(), ServiceError> {
     let digest = token_digest(token);
-    let record = services
-        .store
+    let record = ports
+        .tokens()
         .find_set_password_token(&digest)
         .await?
-        .filter(|r| r.expires_at > services.clock.now_seconds())
+        .filter(|r| r.expires_at > ports.clock().now_seconds())
         .ok_or(ServiceError::TokenInvalid)?;
     let holder = match record.issued_to {
         Some(issued) => Holder {
@@ -136,19 +134,19 @@ async fn redeem(
             locale: issued.locale,
             sequence: issued.sequence,
         },
-        None => Holder::read(services, &record.user_id, &digest).await?,
+        None => Holder::read(ports, &record.user_id, &digest).await?,
     };
-    let accepted = services.policy.accept(password, &holder.email)?;
-    let password_hash = services.hasher.hash(accepted).await?;
+    let accepted = ports.policy().accept(password, &holder.email)?;
+    let password_hash = ports.hasher().hash(accepted).await?;
     let (digest, password_hash) = (&digest, &password_hash);
     let holder = retry_on_conflict(
         holder,
         // The user changed since the link was issued: the link may have been
         // replaced, or a password set another way; else retry on the new sequence.
-        |holder| Box::pin(async move { Holder::read(services, &holder.id, digest).await }),
+        |holder| Box::pin(async move { Holder::read(ports, &holder.id, digest).await }),
         |holder| {
             Box::pin(async move {
-                let now = services.clock.now_millis();
+                let now = ports.clock().now_millis();
                 let write = PasswordWrite {
                     user_id: holder.id.clone(),
                     expected_sequence: holder.sequence,
@@ -161,8 +159,8 @@ async fn redeem(
                     at: now,
                     delete_critical_data: false,
                 };
-                match services
-                    .store
+                match ports
+                    .tokens()
                     .set_password_with_token(digest, now.div_euclid(1000), &write)
                     .await
                 {
@@ -177,7 +175,7 @@ async fn redeem(
     )
     .await?;
     tracing::info!(user_id = %holder.id, "password set");
-    services
+    ports
         .notify_address(
             &holder.id,
             &holder.email,
