@@ -1,6 +1,6 @@
-//! The real DynamoDB adapter behind a probe: it counts the calls (each one
-//! DynamoDB round trip) and fails the chosen ones, so a test can see a call
-//! fail in the middle of a flow, after its reads succeeded.
+//! A store (the DynamoDB adapter or its in-memory twin) behind a probe: it
+//! counts the store port's calls and fails the chosen ones, so a test can see
+//! a call fail in the middle of a flow, after its reads succeeded.
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -1,10 +1,33 @@
-//! The test harness: the real handlers, wired to the emulator, fed API Gateway
-//! events, with an injectable clock, a token minter and the captured mail.
-//! Every endpoint has its caller here (`callers`), so a test reaches an
-//! endpoint one way only.
+//! The test harness: the real handlers, fed API Gateway events, with an
+//! injectable clock, a token minter and the captured mail, on either of two
+//! backends:
 //!
-//! The emulator's address comes from the environment `make test` sets
-//! (`AWS_ENDPOINT_URL_DYNAMODB`); everything else from `local.env`.
+//! - [`spawn_app`]: DynamoDB and SES v2 on the emulator (its address comes from
+//!   the environment `make test` sets, `AWS_ENDPOINT_URL_DYNAMODB`), the
+//!   secrets from its Secrets Manager;
+//! - [`spawn_twin`]: the in-memory twins, `MemoryStore` and `MemoryMailer`
+//!   (proven equal to the adapters by the store contract, `store_contract`),
+//!   the secrets from scripts/local-secrets.env ([`LocalSecrets`]). No
+//!   emulator, one store per app.
+//!
+//! Everything else comes from `local.env`. Every endpoint has its caller here
+//! (`callers`), so a test reaches an endpoint one way only, and everything a
+//! test reads through [`TestApp`] (mail, stored users, injected store
+//! failures) reads the same on both backends; only [`TestApp::emulator`] is
+//! the emulator's alone.
+//!
+//! Which test runs where (tests/tests/api): each area's refusals and edge
+//! cases (validation, wrong secrets, limits, expiry by the clock, idempotence,
+//! policy, injected store failures, what is stored and mailed) run on the
+//! twin, in a module `twin` of the area, with the store contract's twin half
+//! (`store_contract::twin`); `cargo test -p integration-tests --test api
+//! twin::` runs all of them, no emulator needed. On the emulator stay, per
+//! endpoint, one happy path and, per family, the shape of each kind of
+//! refusal; every race (the twin's one lock would serialise it); the round
+//! trip counts; what reads the emulator or the real SDK (its mail, its tables,
+//! Secrets Manager, unreachable endpoints, logs and metrics); and the store
+//! contract's DynamoDB half. Tests that need no store at all (the verifier's,
+//! the template's) run anywhere.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -16,17 +39,21 @@ use password_service::auth::{mint_hs256, token_claims};
 use password_service::aws::{Budget, SecretsManager};
 use password_service::clock::{Clock, ManualClock};
 use password_service::config::{Config, MetricsSettings};
-use password_service::domain::{random_hex, Email, Locale, PasswordPolicy, Secret, User};
+use password_service::domain::{
+    random_hex, Email, Locale, OtpKeyRing, PasswordPolicy, Pepper, Purpose, Secret, User, UserId,
+};
+use password_service::flows::ports::{OtpKeys, PepperKeys};
 use password_service::hashing::Verification;
-use password_service::mail::SesMailer;
+use password_service::mail::{MemoryMailer, OutgoingMail, SesMailer};
 use password_service::services::Services;
-use password_service::store::DynamoStore;
+use password_service::store::{DynamoStore, MemoryStore};
 use serde_json::Value;
 
 mod callers;
 pub mod contract;
 pub mod instrumented_store;
 pub mod keys;
+mod local_secrets;
 mod log_capture;
 mod requests;
 pub mod store_contract;
@@ -62,6 +89,7 @@ pub async fn as_function<F: std::future::Future>(function: &'static str, work: F
     CALLER.scope(function, work).await
 }
 pub use instrumented_store::InstrumentedStore;
+pub use local_secrets::LocalSecrets;
 pub use log_capture::{captured_logs, contains_standalone};
 pub use requests::{api_request, api_request_bytes, event_request};
 
@@ -135,8 +163,8 @@ pub fn local_secret_key(name: &str) -> String {
     ring.split_once(':').expect("<key-id>:<key>").1.to_owned()
 }
 
-/// The app under test: the functions' [`Services`] on the emulator, with a
-/// clock that moves only when told. Clones share everything.
+/// The app under test: the functions' [`Services`] on the emulator or on the
+/// twins, with a clock that moves only when told. Clones share everything.
 #[derive(Clone)]
 pub struct TestApp {
     pub services: Arc<Services>,
@@ -144,6 +172,16 @@ pub struct TestApp {
     pub settings: HashMap<String, String>,
     /// Where each call's metrics line goes, as the functions read it.
     pub metrics: MetricsSettings,
+    backend: Backend,
+}
+
+/// Where an app's store and mail live.
+#[derive(Clone)]
+enum Backend {
+    /// DynamoDB and SES v2 on the emulator, at the settings' addresses.
+    Emulator,
+    /// The in-memory twins; the mailer kept, to read what it sent.
+    Twin { mailer: Arc<MemoryMailer> },
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -209,6 +247,37 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut HashMap<String, String>)) -
         clock,
         settings,
         metrics: MetricsSettings::from_env(),
+        backend: Backend::Emulator,
+    }
+}
+
+/// The same app as [`spawn_app`] on the in-memory twins: a store and a
+/// mailer of its own, the local secrets, no emulator.
+pub async fn spawn_twin() -> TestApp {
+    spawn_twin_with(|_| {}).await
+}
+
+/// A twin app whose settings `adjust` may change first, as [`spawn_app_with`].
+pub async fn spawn_twin_with(adjust: impl FnOnce(&mut HashMap<String, String>)) -> TestApp {
+    let mut settings = local_settings();
+    adjust(&mut settings);
+    let config = Config::from_map(&settings).expect("test configuration");
+    let clock = ManualClock::starting_now();
+    let mailer = Arc::new(MemoryMailer::new());
+    let services = Services::new(
+        config,
+        Arc::new(MemoryStore::new()),
+        mailer.clone(),
+        Arc::new(clock.clone()),
+        Arc::new(LocalSecrets::new()),
+    )
+    .expect("services");
+    TestApp {
+        services: Arc::new(services),
+        clock,
+        settings,
+        metrics: MetricsSettings::from_env(),
+        backend: Backend::Twin { mailer },
     }
 }
 
@@ -236,6 +305,7 @@ impl TestApp {
             clock: self.clock.clone(),
             settings: self.settings.clone(),
             metrics: self.metrics.clone(),
+            backend: self.backend.clone(),
         };
         (app, store)
     }
@@ -245,8 +315,15 @@ impl TestApp {
         self.instrumented(methods).0
     }
 
+    /// The emulator's address, for a test that reads it directly: such a
+    /// test runs on [`spawn_app`].
     pub fn emulator(&self) -> &str {
-        &self.settings["AWS_ENDPOINT_URL_DYNAMODB"]
+        match self.backend {
+            Backend::Emulator => &self.settings["AWS_ENDPOINT_URL_DYNAMODB"],
+            Backend::Twin { .. } => {
+                panic!("this test reads the emulator itself: it runs on spawn_app, not spawn_twin")
+            }
+        }
     }
 
     /// A user without a password, stored through the store port.
@@ -263,6 +340,27 @@ impl TestApp {
             .await
             .expect("create user");
         self.stored_user(&user).await
+    }
+
+    /// The pepper the functions read now (its current key digests).
+    pub async fn pepper(&self) -> Arc<Pepper> {
+        self.services.pepper().await.expect("the local pepper")
+    }
+
+    /// The PIN digest the functions store for `user`'s `pin`, under the
+    /// pepper's current key.
+    pub async fn pin_digest(&self, user: &UserId, pin: &str) -> String {
+        self.pepper()
+            .await
+            .digest(Purpose::Pin, user.as_str(), &Secret::new(pin))
+    }
+
+    /// The OTP key ring the functions read now.
+    pub async fn otp_keys(&self) -> Arc<OtpKeyRing> {
+        self.services
+            .otp_keys()
+            .await
+            .expect("the local OTP key ring")
     }
 
     /// The PHC hash of `password` as the service would store it (the policy's
@@ -342,12 +440,20 @@ impl TestApp {
         })
     }
 
-    /// The emails the emulator captured for `to`, oldest first.
+    /// The emails sent to `to` (as the emulator captured them, or as the
+    /// twin's mailer kept them), oldest first.
     pub fn mails_to(&self, to: &str) -> Vec<CapturedMail> {
-        captured_mail(self.emulator())
-            .into_iter()
-            .filter(|m| m.to.iter().any(|t| t == to))
-            .collect()
+        match &self.backend {
+            Backend::Emulator => captured_mail(self.emulator())
+                .into_iter()
+                .filter(|m| m.to.iter().any(|t| t == to))
+                .collect(),
+            Backend::Twin { mailer } => mailer
+                .mails_to(to)
+                .iter()
+                .map(|mail| CapturedMail::as_sent(mail, &self.services.config.mail.from))
+                .collect(),
+        }
     }
 
     /// The token in the newest set-password link sent to `to`.
@@ -393,6 +499,20 @@ pub struct CapturedMail {
     /// its character references decoded, so a link reads as it was sent.
     pub body: String,
     pub source: String,
+}
+
+impl CapturedMail {
+    /// A mail the twin's mailer kept, read as the emulator reads what SES
+    /// sent from `from`: its HTML part where it has one.
+    fn as_sent(mail: &OutgoingMail, from: &str) -> Self {
+        let (html, text) = (mail.html.expose(), mail.text.expose());
+        CapturedMail {
+            to: vec![mail.to.as_str().to_owned()],
+            subject: mail.subject.clone(),
+            body: decode_references(if html.is_empty() { text } else { html }),
+            source: from.to_owned(),
+        }
+    }
 }
 
 /// Everything the emulator's SES has sent (`GET /moto-api/data.json`).

@@ -41,69 +41,6 @@ async fn an_admin_resets_a_password() {
 }
 
 #[tokio::test]
-async fn a_reset_ends_the_users_older_sessions() {
-    let app = spawn_app().await;
-    let user = app
-        .create_user_with_password(&unique_email("sessions"), OLD_PASSWORD)
-        .await;
-    let users_token = app.token_for(user.id.as_str());
-    app.clock.advance_seconds(5);
-    let response = app
-        .o1_admin_reset(
-            Some(&app.admin_token()),
-            user.id.as_str(),
-            &json!({"new_password": NEW_PASSWORD}).to_string(),
-        )
-        .await;
-    assert_eq!(response.status(), 204);
-    assert_eq!(app.p1_request_link(&users_token).await.status(), 401);
-    assert_eq!(
-        app.p1_request_link(&app.token_for(user.id.as_str()))
-            .await
-            .status(),
-        409,
-        "a new token works"
-    );
-}
-
-#[tokio::test]
-async fn with_the_flag_off_a_reset_that_happened_leaves_no_change_required() {
-    let app = spawn_app_with(|s| {
-        s.insert("ADMIN_RESET_SETS_CHANGE_REQUIRED".into(), "false".into());
-    })
-    .await;
-    let user = app
-        .create_user_with_password(&unique_email("nochange"), OLD_PASSWORD)
-        .await;
-    let response = app
-        .o1_admin_reset(
-            Some(&app.admin_token()),
-            user.id.as_str(),
-            &json!({"new_password": NEW_PASSWORD}).to_string(),
-        )
-        .await;
-    // The flag is false after a reset that happened, not one that failed.
-    assert_eq!(response.status(), 204);
-    assert!(app.password_is(&user, NEW_PASSWORD).await);
-    assert!(!app.stored_user(&user).await.change_required);
-}
-
-#[tokio::test]
-async fn a_user_without_a_password_gets_one() {
-    let app = spawn_app().await;
-    let user = app.create_user(&unique_email("first")).await;
-    let response = app
-        .o1_admin_reset(
-            Some(&app.admin_token()),
-            &user.id.as_str().to_uppercase(),
-            &json!({"new_password": NEW_PASSWORD}).to_string(),
-        )
-        .await;
-    assert_eq!(response.status(), 204);
-    assert!(app.password_is(&user, NEW_PASSWORD).await);
-}
-
-#[tokio::test]
 async fn no_or_invalid_token_is_401_in_the_admin_shape() {
     let app = spawn_app().await;
     let user = app.create_user(&unique_email("noauth")).await;
@@ -141,31 +78,6 @@ async fn a_token_without_the_scope_is_403() {
         .unwrap()
         .contains("insufficient_scope"));
     assert!(app.stored_user(&user).await.password_hash.is_none());
-}
-
-#[tokio::test]
-async fn a_malformed_user_id_is_400_naming_the_format() {
-    let app = spawn_app().await;
-    for id in [
-        "xyz",
-        "0123456789abcdef0123456",
-        "0123456789abcdef012345678",
-        "0123456789abcdef0123456g",
-    ] {
-        let response = app
-            .o1_admin_reset(Some(&app.admin_token()), id, r#"{"new_password":"x"}"#)
-            .await;
-        assert_eq!(response.status(), 400, "{id}");
-        let body = json_body(&response);
-        assert_eq!(body["code"], 400);
-        assert!(
-            body["description"]
-                .as_str()
-                .unwrap()
-                .contains("^[0-9a-fA-F]{24}$"),
-            "{body}"
-        );
-    }
 }
 
 #[tokio::test]
@@ -210,96 +122,6 @@ async fn body_errors_have_the_exact_bodies_of_the_contract() {
         assert_eq!(response.headers()["content-type"], "application/json");
     }
     assert!(app.stored_user(&user).await.password_hash.is_none());
-}
-
-#[tokio::test]
-async fn invalid_json_is_400_invalid_json_format() {
-    let app = spawn_app().await;
-    let user = app.create_user(&unique_email("json")).await;
-    for request_body in ["{", "not json", "[1, 2]", "\"new_password\""] {
-        let response = app
-            .o1_admin_reset(Some(&app.admin_token()), user.id.as_str(), request_body)
-            .await;
-        assert_eq!(response.status(), 400, "{request_body}");
-        let body = json_body(&response);
-        assert_eq!(body["code"], 400);
-        assert!(
-            body["message"]
-                .as_str()
-                .unwrap()
-                .starts_with("Invalid JSON format"),
-            "{body}"
-        );
-        assert!(!body["description"].as_str().unwrap().is_empty());
-    }
-}
-
-#[tokio::test]
-async fn policy_violations_are_400_saying_why() {
-    let app = spawn_app().await;
-    let email = unique_email("policy");
-    let user = app.create_user_with_password(&email, OLD_PASSWORD).await;
-    let local = email.split('@').next().unwrap().to_string();
-    let cases = [
-        ("short", "password-too-short"),
-        ("password123", "password-too-common"),
-        (OLD_PASSWORD, "password-unchanged"),
-    ];
-    let with_name = format!("{local}-2024!");
-    let huge = "y".repeat(10_000);
-    for (password, code) in cases.iter().copied().chain([
-        (with_name.as_str(), "password-contains-user-data"),
-        (huge.as_str(), "password-too-long"),
-    ]) {
-        let response = app
-            .o1_admin_reset(
-                Some(&app.admin_token()),
-                user.id.as_str(),
-                &json!({"new_password": password}).to_string(),
-            )
-            .await;
-        assert_eq!(response.status(), 400, "{code}");
-        let body = json_body(&response);
-        assert_eq!(body["message"], "One or more request fields are invalid...");
-        assert!(
-            body["description"].as_str().unwrap().contains(code),
-            "{body}"
-        );
-    }
-    assert!(app.password_is(&user, OLD_PASSWORD).await);
-}
-
-#[tokio::test]
-async fn the_emails_name_is_found_in_any_case_and_width() {
-    let app = spawn_app().await;
-    let strasse = app
-        .create_user_with_password(
-            &format!(
-                "STRASSE.{}@example.com",
-                password_service::domain::random_hex(3)
-            ),
-            OLD_PASSWORD,
-        )
-        .await;
-    let local_part = strasse.email.local_part().to_string();
-    let candidate = format!("my-{}-99", local_part.to_lowercase().replace("ss", "ß"));
-    let response = app
-        .o1_admin_reset(
-            Some(&app.admin_token()),
-            strasse.id.as_str(),
-            &json!({ "new_password": candidate }).to_string(),
-        )
-        .await;
-    assert_eq!(response.status(), 400, "{candidate}");
-    assert!(
-        json_body(&response)["description"]
-            .as_str()
-            .unwrap()
-            .contains("password-contains-user-data"),
-        "{}",
-        json_body(&response)
-    );
-    assert!(app.password_is(&strasse, OLD_PASSWORD).await);
 }
 
 #[tokio::test]
@@ -410,4 +232,187 @@ async fn twelve_concurrent_resets_against_a_limit_of_five_reset_exactly_five() {
         with_password += usize::from(app.stored_user(user).await.password_hash.is_some());
     }
     assert_eq!(with_password, 5);
+}
+
+mod twin {
+    use super::*;
+    use integration_tests::{spawn_twin, spawn_twin_with};
+
+    #[tokio::test]
+    async fn a_reset_ends_the_users_older_sessions() {
+        let app = spawn_twin().await;
+        let user = app
+            .create_user_with_password(&unique_email("sessions"), OLD_PASSWORD)
+            .await;
+        let users_token = app.token_for(user.id.as_str());
+        app.clock.advance_seconds(5);
+        let response = app
+            .o1_admin_reset(
+                Some(&app.admin_token()),
+                user.id.as_str(),
+                &json!({"new_password": NEW_PASSWORD}).to_string(),
+            )
+            .await;
+        assert_eq!(response.status(), 204);
+        assert_eq!(app.p1_request_link(&users_token).await.status(), 401);
+        assert_eq!(
+            app.p1_request_link(&app.token_for(user.id.as_str()))
+                .await
+                .status(),
+            409,
+            "a new token works"
+        );
+    }
+
+    #[tokio::test]
+    async fn with_the_flag_off_a_reset_that_happened_leaves_no_change_required() {
+        let app = spawn_twin_with(|s| {
+            s.insert("ADMIN_RESET_SETS_CHANGE_REQUIRED".into(), "false".into());
+        })
+        .await;
+        let user = app
+            .create_user_with_password(&unique_email("nochange"), OLD_PASSWORD)
+            .await;
+        let response = app
+            .o1_admin_reset(
+                Some(&app.admin_token()),
+                user.id.as_str(),
+                &json!({"new_password": NEW_PASSWORD}).to_string(),
+            )
+            .await;
+        // The flag is false after a reset that happened, not one that failed.
+        assert_eq!(response.status(), 204);
+        assert!(app.password_is(&user, NEW_PASSWORD).await);
+        assert!(!app.stored_user(&user).await.change_required);
+    }
+
+    #[tokio::test]
+    async fn a_user_without_a_password_gets_one() {
+        let app = spawn_twin().await;
+        let user = app.create_user(&unique_email("first")).await;
+        let response = app
+            .o1_admin_reset(
+                Some(&app.admin_token()),
+                &user.id.as_str().to_uppercase(),
+                &json!({"new_password": NEW_PASSWORD}).to_string(),
+            )
+            .await;
+        assert_eq!(response.status(), 204);
+        assert!(app.password_is(&user, NEW_PASSWORD).await);
+    }
+
+    #[tokio::test]
+    async fn a_malformed_user_id_is_400_naming_the_format() {
+        let app = spawn_twin().await;
+        for id in [
+            "xyz",
+            "0123456789abcdef0123456",
+            "0123456789abcdef012345678",
+            "0123456789abcdef0123456g",
+        ] {
+            let response = app
+                .o1_admin_reset(Some(&app.admin_token()), id, r#"{"new_password":"x"}"#)
+                .await;
+            assert_eq!(response.status(), 400, "{id}");
+            let body = json_body(&response);
+            assert_eq!(body["code"], 400);
+            assert!(
+                body["description"]
+                    .as_str()
+                    .unwrap()
+                    .contains("^[0-9a-fA-F]{24}$"),
+                "{body}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn invalid_json_is_400_invalid_json_format() {
+        let app = spawn_twin().await;
+        let user = app.create_user(&unique_email("json")).await;
+        for request_body in ["{", "not json", "[1, 2]", "\"new_password\""] {
+            let response = app
+                .o1_admin_reset(Some(&app.admin_token()), user.id.as_str(), request_body)
+                .await;
+            assert_eq!(response.status(), 400, "{request_body}");
+            let body = json_body(&response);
+            assert_eq!(body["code"], 400);
+            assert!(
+                body["message"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("Invalid JSON format"),
+                "{body}"
+            );
+            assert!(!body["description"].as_str().unwrap().is_empty());
+        }
+    }
+
+    #[tokio::test]
+    async fn policy_violations_are_400_saying_why() {
+        let app = spawn_twin().await;
+        let email = unique_email("policy");
+        let user = app.create_user_with_password(&email, OLD_PASSWORD).await;
+        let local = email.split('@').next().unwrap().to_string();
+        let cases = [
+            ("short", "password-too-short"),
+            ("password123", "password-too-common"),
+            (OLD_PASSWORD, "password-unchanged"),
+        ];
+        let with_name = format!("{local}-2024!");
+        let huge = "y".repeat(10_000);
+        for (password, code) in cases.iter().copied().chain([
+            (with_name.as_str(), "password-contains-user-data"),
+            (huge.as_str(), "password-too-long"),
+        ]) {
+            let response = app
+                .o1_admin_reset(
+                    Some(&app.admin_token()),
+                    user.id.as_str(),
+                    &json!({"new_password": password}).to_string(),
+                )
+                .await;
+            assert_eq!(response.status(), 400, "{code}");
+            let body = json_body(&response);
+            assert_eq!(body["message"], "One or more request fields are invalid...");
+            assert!(
+                body["description"].as_str().unwrap().contains(code),
+                "{body}"
+            );
+        }
+        assert!(app.password_is(&user, OLD_PASSWORD).await);
+    }
+
+    #[tokio::test]
+    async fn the_emails_name_is_found_in_any_case_and_width() {
+        let app = spawn_twin().await;
+        let strasse = app
+            .create_user_with_password(
+                &format!(
+                    "STRASSE.{}@example.com",
+                    password_service::domain::random_hex(3)
+                ),
+                OLD_PASSWORD,
+            )
+            .await;
+        let local_part = strasse.email.local_part().to_string();
+        let candidate = format!("my-{}-99", local_part.to_lowercase().replace("ss", "ß"));
+        let response = app
+            .o1_admin_reset(
+                Some(&app.admin_token()),
+                strasse.id.as_str(),
+                &json!({ "new_password": candidate }).to_string(),
+            )
+            .await;
+        assert_eq!(response.status(), 400, "{candidate}");
+        assert!(
+            json_body(&response)["description"]
+                .as_str()
+                .unwrap()
+                .contains("password-contains-user-data"),
+            "{}",
+            json_body(&response)
+        );
+        assert!(app.password_is(&strasse, OLD_PASSWORD).await);
+    }
 }

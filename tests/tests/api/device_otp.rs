@@ -22,10 +22,7 @@ const PIN: &str = "2468";
 const WRONG_PIN: &str = "1357";
 
 async fn keys(app: &TestApp) -> Arc<OtpKeyRing> {
-    app.services
-        .otp_keys()
-        .await
-        .expect("the local OTP key ring")
+    app.otp_keys().await
 }
 
 /// A user with a password, two payment methods and an activated device whose
@@ -33,7 +30,7 @@ async fn keys(app: &TestApp) -> Arc<OtpKeyRing> {
 async fn user_with_device(app: &TestApp, name: &str, with_pin: bool) -> (User, OtpSecret) {
     let secret = OtpSecret::generate();
     let hash = app.hash_of(PASSWORD).await;
-    let pepper = app.services.pepper().await.unwrap();
+    let pepper = app.pepper().await;
     let keys = keys(app).await;
     let sealed_for = secret.clone();
     let user = app
@@ -233,85 +230,6 @@ async fn a_wrong_code_does_not_activate_and_the_right_one_does() {
 }
 
 #[tokio::test]
-async fn an_enrolment_expires_after_ten_minutes_and_none_pending_is_409() {
-    let app = spawn_app().await;
-    let user = app.create_user(&unique_email("expire")).await;
-    let none = activate(&app, &user, "123456").await;
-    assert_eq!(none.status(), 409);
-    assert_eq!(error_code(&none), "otp-enrolment-not-pending");
-
-    let (_, secret) = start(&app, &user, &json!({})).await;
-    let secret = secret.unwrap();
-    app.clock.advance_seconds(600);
-    let late = activate(&app, &user, &code(&app, &secret, 0)).await;
-    assert_eq!(late.status(), 409, "expired (checked on read, not by TTL)");
-    assert!(app.stored_user(&user).await.otp_device.is_none());
-}
-
-#[tokio::test]
-async fn a_new_activation_replaces_the_previous_device() {
-    let app = spawn_app().await;
-    let (user, old_secret) = user_with_device(&app, "replace", false).await;
-    let (_, new_secret) = start(&app, &user, &json!({ "password": PASSWORD })).await;
-    let new_secret = new_secret.unwrap();
-    assert_eq!(
-        p5_otp(&app, &user, &code(&app, &old_secret, 0))
-            .await
-            .status(),
-        204,
-        "the old device works until the new one is activated"
-    );
-    app.clock.advance_seconds(30);
-    assert_eq!(
-        activate(&app, &user, &code(&app, &new_secret, 0))
-            .await
-            .status(),
-        204
-    );
-    app.clock.advance_seconds(30);
-    let old = p5_otp(&app, &user, &code(&app, &old_secret, 0)).await;
-    assert_eq!(old.status(), 422, "the old device's codes are wrong now");
-    assert_eq!(error_code(&old), "otp-invalid");
-    assert_eq!(
-        p5_otp(&app, &user, &code(&app, &new_secret, 0))
-            .await
-            .status(),
-        204
-    );
-}
-
-#[tokio::test]
-async fn enrolment_and_removal_need_the_current_password_counted_like_p6() {
-    let app = spawn_app_with(|s| {
-        s.insert("RATE_LIMIT_WRONG_SECRETS_PER_HOUR".into(), "2".into());
-    })
-    .await;
-    let (user, _) = user_with_device(&app, "password", false).await;
-
-    let (missing, _) = start(&app, &user, &json!({})).await;
-    assert_eq!(missing.status(), 400);
-    assert_eq!(error_code(&missing), "missing-field");
-    let (wrong, _) = start(&app, &user, &json!({ "password": "not-the-password" })).await;
-    assert_eq!(wrong.status(), 403);
-    assert_eq!(error_code(&wrong), "password-invalid");
-    let wrong = remove(&app, &user, &json!({ "password": "not-the-password" })).await;
-    assert_eq!(wrong.status(), 403, "DELETE counts on the same limit");
-
-    let (right, _) = start(&app, &user, &json!({ "password": PASSWORD })).await;
-    assert_eq!(
-        right.status(),
-        429,
-        "right or wrong, once the limit is reached"
-    );
-    assert!(right.headers().contains_key("retry-after"));
-    let right = remove(&app, &user, &json!({ "password": PASSWORD })).await;
-    assert_eq!(right.status(), 429);
-    let stored = app.stored_user(&user).await;
-    assert!(stored.otp_device.is_some());
-    assert_eq!(stored.sequence, user.sequence, "nothing changed");
-}
-
-#[tokio::test]
 async fn removing_the_device_of_a_user_without_a_pin_leaves_nothing_to_prove() {
     let app = spawn_app().await;
     let email = unique_email("remove");
@@ -472,7 +390,7 @@ async fn a_right_code_decided_before_the_data_was_deleted_never_answers_204_afte
 
     let right = code(&app, &secret, 0);
     let proof = SecondFactor::Otp(OtpCode::parse(&right).unwrap());
-    let outcome = check_proof(&app.services, read_user, read_failures, &proof).await;
+    let outcome = check_proof(&*app.services, read_user, read_failures, &proof).await;
     assert!(
         matches!(outcome, Err(ServiceError::CriticalDataDeleted { .. })),
         "{outcome:?}"
@@ -486,64 +404,6 @@ async fn a_right_code_decided_before_the_data_was_deleted_never_answers_204_afte
             .is_none(),
         "the code was not spent"
     );
-}
-
-#[tokio::test]
-async fn codes_one_step_away_are_accepted_and_two_steps_away_are_not() {
-    let app = spawn_app().await;
-    for (steps, expected) in [(-1, 204), (1, 204), (-2, 422), (2, 422)] {
-        let (user, secret) = user_with_device(&app, "skew", false).await;
-        let response = p5_otp(&app, &user, &code(&app, &secret, steps)).await;
-        assert_eq!(response.status(), expected, "{steps} steps from now");
-    }
-}
-
-#[tokio::test]
-async fn two_wrong_pins_and_a_wrong_code_leave_no_attempt_and_the_next_wrong_code_is_410() {
-    let app = spawn_app().await;
-    let (user, secret) = user_with_device(&app, "mixed", true).await;
-    let wrong = wrong_code(&app, &secret);
-    for remaining in [2, 1] {
-        let response = p5(&app, &user, &json!({ "pin": WRONG_PIN })).await;
-        assert_eq!(error_code(&response), "pin-invalid");
-        assert_eq!(remaining_attempts(&response), remaining);
-    }
-    let third = p5_otp(&app, &user, &wrong).await;
-    assert_eq!(third.status(), 422);
-    assert_eq!(error_code(&third), "otp-invalid");
-    assert_eq!(remaining_attempts(&third), 0);
-
-    let fourth = p5_otp(&app, &user, &wrong).await;
-    assert_eq!(fourth.status(), 410);
-    assert_eq!(error_code(&fourth), "critical-data-deleted");
-    assert!(app.stored_user(&user).await.payment_methods.is_empty());
-    assert_eq!(events(&app, &user, "user.critical_data.deleted").await, 1);
-    assert_eq!(
-        p5_otp(&app, &user, &code(&app, &secret, 0)).await.status(),
-        410,
-        "the right code too, until the window ends"
-    );
-    assert_eq!(events(&app, &user, "user.critical_data.deleted").await, 1);
-}
-
-#[tokio::test]
-async fn a_proof_of_a_kind_the_user_lacks_is_a_wrong_one() {
-    let app = spawn_app().await;
-    let (device_only, _) = user_with_device(&app, "kind", false).await;
-    let response = p5(&app, &device_only, &json!({ "pin": PIN })).await;
-    assert_eq!(response.status(), 422);
-    assert_eq!(error_code(&response), "pin-invalid");
-
-    let pepper = app.services.pepper().await.unwrap();
-    let pin_only = app
-        .create_user_with(&unique_email("pinonly"), |u| {
-            u.pin_hmac = Some(pepper.digest(Purpose::Pin, u.id.as_str(), &Secret::new(PIN)));
-        })
-        .await;
-    let response = p5_otp(&app, &pin_only, "123456").await;
-    assert_eq!(response.status(), 422);
-    assert_eq!(error_code(&response), "otp-invalid");
-    assert_eq!(failures(&app, &pin_only).await, 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -603,90 +463,7 @@ async fn fifty_concurrent_wrong_codes_answer_three_422_and_delete_the_data_once(
     assert_eq!(failures(&app, &user).await, 4);
 }
 
-#[tokio::test]
-async fn malformed_otp_callbacks_are_400_and_leave_the_counter_alone() {
-    let app = spawn_app().await;
-    let (user, secret) = user_with_device(&app, "p5bad", true).await;
-    p5_otp(&app, &user, &wrong_code(&app, &secret)).await;
-    let right = code(&app, &secret, 0);
-    for body in [
-        json!({ "otp": right.parse::<u32>().unwrap() }),
-        json!({ "otp": &right[..5] }),
-        json!({ "otp": format!("{right}1") }),
-        json!({ "otp": "12345a" }),
-        json!({ "otp": "１２３４５６" }),
-        json!({ "otp": format!(" {right}") }),
-        json!({ "otp": [right] }),
-        json!({ "otp": { "value": right } }),
-        json!({ "otp": true }),
-        json!({ "otp": null }),
-        json!({ "otp": right, "pin": PIN }),
-        json!({ "otp": right, "skip": true }),
-        json!({ "otp": right, "pin": PIN, "skip": true }),
-    ] {
-        let response = p5(&app, &user, &body).await;
-        assert_eq!(response.status(), 400, "{body}");
-        assert_eq!(json_body(&response)["errors"][0]["status"], "400");
-    }
-    assert_eq!(failures(&app, &user).await, 1);
-    assert_eq!(app.stored_user(&user).await.payment_methods.len(), 2);
-    let with_nulls = json!({ "otp": right, "pin": null, "skip": null });
-    assert_eq!(
-        p5(&app, &user, &with_nulls).await.status(),
-        204,
-        "null is absent"
-    );
-}
-
 // Faults and cost.
-
-#[tokio::test]
-async fn a_failed_write_leaves_no_half_enrolled_device() {
-    let app = spawn_app().await;
-    let email = unique_email("halfway");
-    let user = app.create_user(&email).await;
-
-    let failing = app.with_failing(&["start_otp_enrolment"]);
-    let (response, _) = start(&failing, &user, &json!({})).await;
-    assert_eq!(response.status(), 501);
-    assert_eq!(
-        activate(&app, &user, "123456").await.status(),
-        409,
-        "nothing pending"
-    );
-
-    let (_, secret) = start(&app, &user, &json!({})).await;
-    let current = code(&app, &secret.unwrap(), 0);
-    let failing = app.with_failing(&["activate_otp"]);
-    assert_eq!(activate(&failing, &user, &current).await.status(), 501);
-    let stored = app.stored_user(&user).await;
-    assert!(stored.otp_device.is_none());
-    assert_eq!(stored.sequence, user.sequence + 1, "only the enrolment");
-    assert_eq!(events(&app, &user, "user.otp.activated").await, 0);
-    assert_eq!(app.mails_to(&email).len(), 1, "no activation notice");
-    assert_eq!(
-        activate(&app, &user, &current).await.status(),
-        204,
-        "still pending"
-    );
-
-    let failing = app.with_failing(&["remove_otp"]);
-    assert_eq!(remove(&failing, &user, &json!({})).await.status(), 501);
-    assert!(app.stored_user(&user).await.otp_device.is_some());
-}
-
-#[tokio::test]
-async fn a_failed_step_write_at_the_callback_is_501_and_spends_nothing() {
-    let app = spawn_app().await;
-    let (user, secret) = user_with_device(&app, "stepfail", false).await;
-    let current = code(&app, &secret, 0);
-    let failing = app.with_failing(&["accept_otp_step"]);
-    assert_eq!(p5_otp(&failing, &user, &current).await.status(), 501);
-    assert_eq!(failures(&app, &user).await, 0);
-    let device = app.stored_user(&user).await.otp_device.unwrap();
-    assert_eq!(device.last_accepted_step, None, "the code is not spent");
-    assert_eq!(p5_otp(&app, &user, &current).await.status(), 204);
-}
 
 #[tokio::test]
 async fn with_the_database_unreachable_p7_and_p5_answer_501() {
@@ -826,4 +603,229 @@ fn pwctl(args: &[&str]) -> Value {
         String::from_utf8_lossy(&output.stderr)
     );
     serde_json::from_slice(&output.stdout).expect("pwctl prints JSON")
+}
+
+mod twin {
+    use super::*;
+    use integration_tests::{spawn_twin, spawn_twin_with};
+
+    #[tokio::test]
+    async fn enrolment_and_removal_need_the_current_password_counted_like_p6() {
+        let app = spawn_twin_with(|s| {
+            s.insert("RATE_LIMIT_WRONG_SECRETS_PER_HOUR".into(), "2".into());
+        })
+        .await;
+        let (user, _) = user_with_device(&app, "password", false).await;
+
+        let (missing, _) = start(&app, &user, &json!({})).await;
+        assert_eq!(missing.status(), 400);
+        assert_eq!(error_code(&missing), "missing-field");
+        let (wrong, _) = start(&app, &user, &json!({ "password": "not-the-password" })).await;
+        assert_eq!(wrong.status(), 403);
+        assert_eq!(error_code(&wrong), "password-invalid");
+        let wrong = remove(&app, &user, &json!({ "password": "not-the-password" })).await;
+        assert_eq!(wrong.status(), 403, "DELETE counts on the same limit");
+
+        let (right, _) = start(&app, &user, &json!({ "password": PASSWORD })).await;
+        assert_eq!(
+            right.status(),
+            429,
+            "right or wrong, once the limit is reached"
+        );
+        assert!(right.headers().contains_key("retry-after"));
+        let right = remove(&app, &user, &json!({ "password": PASSWORD })).await;
+        assert_eq!(right.status(), 429);
+        let stored = app.stored_user(&user).await;
+        assert!(stored.otp_device.is_some());
+        assert_eq!(stored.sequence, user.sequence, "nothing changed");
+    }
+
+    #[tokio::test]
+    async fn an_enrolment_expires_after_ten_minutes_and_none_pending_is_409() {
+        let app = spawn_twin().await;
+        let user = app.create_user(&unique_email("expire")).await;
+        let none = activate(&app, &user, "123456").await;
+        assert_eq!(none.status(), 409);
+        assert_eq!(error_code(&none), "otp-enrolment-not-pending");
+
+        let (_, secret) = start(&app, &user, &json!({})).await;
+        let secret = secret.unwrap();
+        app.clock.advance_seconds(600);
+        let late = activate(&app, &user, &code(&app, &secret, 0)).await;
+        assert_eq!(late.status(), 409, "expired (checked on read, not by TTL)");
+        assert!(app.stored_user(&user).await.otp_device.is_none());
+    }
+
+    #[tokio::test]
+    async fn a_new_activation_replaces_the_previous_device() {
+        let app = spawn_twin().await;
+        let (user, old_secret) = user_with_device(&app, "replace", false).await;
+        let (_, new_secret) = start(&app, &user, &json!({ "password": PASSWORD })).await;
+        let new_secret = new_secret.unwrap();
+        assert_eq!(
+            p5_otp(&app, &user, &code(&app, &old_secret, 0))
+                .await
+                .status(),
+            204,
+            "the old device works until the new one is activated"
+        );
+        app.clock.advance_seconds(30);
+        assert_eq!(
+            activate(&app, &user, &code(&app, &new_secret, 0))
+                .await
+                .status(),
+            204
+        );
+        app.clock.advance_seconds(30);
+        let old = p5_otp(&app, &user, &code(&app, &old_secret, 0)).await;
+        assert_eq!(old.status(), 422, "the old device's codes are wrong now");
+        assert_eq!(error_code(&old), "otp-invalid");
+        assert_eq!(
+            p5_otp(&app, &user, &code(&app, &new_secret, 0))
+                .await
+                .status(),
+            204
+        );
+    }
+
+    #[tokio::test]
+    async fn codes_one_step_away_are_accepted_and_two_steps_away_are_not() {
+        let app = spawn_twin().await;
+        for (steps, expected) in [(-1, 204), (1, 204), (-2, 422), (2, 422)] {
+            let (user, secret) = user_with_device(&app, "skew", false).await;
+            let response = p5_otp(&app, &user, &code(&app, &secret, steps)).await;
+            assert_eq!(response.status(), expected, "{steps} steps from now");
+        }
+    }
+
+    #[tokio::test]
+    async fn two_wrong_pins_and_a_wrong_code_leave_no_attempt_and_the_next_wrong_code_is_410() {
+        let app = spawn_twin().await;
+        let (user, secret) = user_with_device(&app, "mixed", true).await;
+        let wrong = wrong_code(&app, &secret);
+        for remaining in [2, 1] {
+            let response = p5(&app, &user, &json!({ "pin": WRONG_PIN })).await;
+            assert_eq!(error_code(&response), "pin-invalid");
+            assert_eq!(remaining_attempts(&response), remaining);
+        }
+        let third = p5_otp(&app, &user, &wrong).await;
+        assert_eq!(third.status(), 422);
+        assert_eq!(error_code(&third), "otp-invalid");
+        assert_eq!(remaining_attempts(&third), 0);
+
+        let fourth = p5_otp(&app, &user, &wrong).await;
+        assert_eq!(fourth.status(), 410);
+        assert_eq!(error_code(&fourth), "critical-data-deleted");
+        assert!(app.stored_user(&user).await.payment_methods.is_empty());
+        assert_eq!(events(&app, &user, "user.critical_data.deleted").await, 1);
+        assert_eq!(
+            p5_otp(&app, &user, &code(&app, &secret, 0)).await.status(),
+            410,
+            "the right code too, until the window ends"
+        );
+        assert_eq!(events(&app, &user, "user.critical_data.deleted").await, 1);
+    }
+
+    #[tokio::test]
+    async fn a_proof_of_a_kind_the_user_lacks_is_a_wrong_one() {
+        let app = spawn_twin().await;
+        let (device_only, _) = user_with_device(&app, "kind", false).await;
+        let response = p5(&app, &device_only, &json!({ "pin": PIN })).await;
+        assert_eq!(response.status(), 422);
+        assert_eq!(error_code(&response), "pin-invalid");
+
+        let pepper = app.pepper().await;
+        let pin_only = app
+            .create_user_with(&unique_email("pinonly"), |u| {
+                u.pin_hmac = Some(pepper.digest(Purpose::Pin, u.id.as_str(), &Secret::new(PIN)));
+            })
+            .await;
+        let response = p5_otp(&app, &pin_only, "123456").await;
+        assert_eq!(response.status(), 422);
+        assert_eq!(error_code(&response), "otp-invalid");
+        assert_eq!(failures(&app, &pin_only).await, 1);
+    }
+
+    #[tokio::test]
+    async fn malformed_otp_callbacks_are_400_and_leave_the_counter_alone() {
+        let app = spawn_twin().await;
+        let (user, secret) = user_with_device(&app, "p5bad", true).await;
+        p5_otp(&app, &user, &wrong_code(&app, &secret)).await;
+        let right = code(&app, &secret, 0);
+        for body in [
+            json!({ "otp": right.parse::<u32>().unwrap() }),
+            json!({ "otp": &right[..5] }),
+            json!({ "otp": format!("{right}1") }),
+            json!({ "otp": "12345a" }),
+            json!({ "otp": "１２３４５６" }),
+            json!({ "otp": format!(" {right}") }),
+            json!({ "otp": [right] }),
+            json!({ "otp": { "value": right } }),
+            json!({ "otp": true }),
+            json!({ "otp": null }),
+            json!({ "otp": right, "pin": PIN }),
+            json!({ "otp": right, "skip": true }),
+            json!({ "otp": right, "pin": PIN, "skip": true }),
+        ] {
+            let response = p5(&app, &user, &body).await;
+            assert_eq!(response.status(), 400, "{body}");
+            assert_eq!(json_body(&response)["errors"][0]["status"], "400");
+        }
+        assert_eq!(failures(&app, &user).await, 1);
+        assert_eq!(app.stored_user(&user).await.payment_methods.len(), 2);
+        let with_nulls = json!({ "otp": right, "pin": null, "skip": null });
+        assert_eq!(
+            p5(&app, &user, &with_nulls).await.status(),
+            204,
+            "null is absent"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_failed_write_leaves_no_half_enrolled_device() {
+        let app = spawn_twin().await;
+        let email = unique_email("halfway");
+        let user = app.create_user(&email).await;
+
+        let failing = app.with_failing(&["start_otp_enrolment"]);
+        let (response, _) = start(&failing, &user, &json!({})).await;
+        assert_eq!(response.status(), 501);
+        assert_eq!(
+            activate(&app, &user, "123456").await.status(),
+            409,
+            "nothing pending"
+        );
+
+        let (_, secret) = start(&app, &user, &json!({})).await;
+        let current = code(&app, &secret.unwrap(), 0);
+        let failing = app.with_failing(&["activate_otp"]);
+        assert_eq!(activate(&failing, &user, &current).await.status(), 501);
+        let stored = app.stored_user(&user).await;
+        assert!(stored.otp_device.is_none());
+        assert_eq!(stored.sequence, user.sequence + 1, "only the enrolment");
+        assert_eq!(events(&app, &user, "user.otp.activated").await, 0);
+        assert_eq!(app.mails_to(&email).len(), 1, "no activation notice");
+        assert_eq!(
+            activate(&app, &user, &current).await.status(),
+            204,
+            "still pending"
+        );
+
+        let failing = app.with_failing(&["remove_otp"]);
+        assert_eq!(remove(&failing, &user, &json!({})).await.status(), 501);
+        assert!(app.stored_user(&user).await.otp_device.is_some());
+    }
+
+    #[tokio::test]
+    async fn a_failed_step_write_at_the_callback_is_501_and_spends_nothing() {
+        let app = spawn_twin().await;
+        let (user, secret) = user_with_device(&app, "stepfail", false).await;
+        let current = code(&app, &secret, 0);
+        let failing = app.with_failing(&["accept_otp_step"]);
+        assert_eq!(p5_otp(&failing, &user, &current).await.status(), 501);
+        assert_eq!(failures(&app, &user).await, 0);
+        let device = app.stored_user(&user).await.otp_device.unwrap();
+        assert_eq!(device.last_accepted_step, None, "the code is not spent");
+        assert_eq!(p5_otp(&app, &user, &current).await.status(), 204);
+    }
 }

@@ -101,102 +101,6 @@ async fn a_mailed_code_changes_the_password() {
     assert_eq!(violated_fields(&reused), ["verificationCode"]);
 }
 
-#[tokio::test]
-async fn the_default_template_is_used_when_none_is_given() {
-    let app = spawn_app().await;
-    let (user, email) = user_with_password(&app, "zdefault").await;
-    assert_eq!(
-        z1(&app, &app.token_for(user.id.as_str()), &user, "")
-            .await
-            .status(),
-        200
-    );
-    let code = app.code_from_latest_mail(&email);
-    let body = app.mails_to(&email).pop().unwrap().body;
-    assert!(
-        body.contains(&format!(
-            "http://127.0.0.1:9000/password/reset?userID={}&code={code}&orgID=org-test",
-            user.id
-        )),
-        "{body}"
-    );
-}
-
-#[tokio::test]
-async fn a_second_code_kills_the_first() {
-    let app = spawn_app().await;
-    let (user, email) = user_with_password(&app, "zsecond").await;
-    let me = app.token_for(user.id.as_str());
-    z1(&app, &me, &user, "{}").await;
-    let first = app.code_from_latest_mail(&email);
-    z1(&app, &me, &user, "{}").await;
-    let second = app.code_from_latest_mail(&email);
-    let old = z2(&app, &me, &user, with_code(&first, NEW_PASSWORD)).await;
-    assert_eq!((old.status().as_u16(), grpc_code(&old)), (400, 3));
-    assert_eq!(
-        z2(&app, &me, &user, with_code(&second, NEW_PASSWORD))
-            .await
-            .status(),
-        200
-    );
-}
-
-#[tokio::test]
-async fn a_code_lives_one_hour() {
-    let app = spawn_app().await;
-    let (early, early_email) = user_with_password(&app, "zearly").await;
-    let (late, late_email) = user_with_password(&app, "zlate").await;
-    z1(&app, &app.token_for(early.id.as_str()), &early, "{}").await;
-    z1(&app, &app.token_for(late.id.as_str()), &late, "{}").await;
-    let (early_code, late_code) = (
-        app.code_from_latest_mail(&early_email),
-        app.code_from_latest_mail(&late_email),
-    );
-
-    app.clock.advance_seconds(3599);
-    assert_eq!(
-        z2(
-            &app,
-            &app.token_for(early.id.as_str()),
-            &early,
-            with_code(&early_code, NEW_PASSWORD)
-        )
-        .await
-        .status(),
-        200
-    );
-    app.clock.advance_seconds(1);
-    let expired = z2(
-        &app,
-        &app.token_for(late.id.as_str()),
-        &late,
-        with_code(&late_code, NEW_PASSWORD),
-    )
-    .await;
-    assert_eq!((expired.status().as_u16(), grpc_code(&expired)), (400, 3));
-    assert!(app.password_is(&late, PASSWORD).await);
-}
-
-#[tokio::test]
-async fn five_wrong_tries_kill_the_code() {
-    let app = spawn_app().await;
-    let (user, email) = user_with_password(&app, "ztries").await;
-    let me = app.token_for(user.id.as_str());
-    z1(&app, &me, &user, "{}").await;
-    let code = app.code_from_latest_mail(&email);
-    for _ in 0..5 {
-        let wrong = z2(&app, &me, &user, with_code("WRONG1", NEW_PASSWORD)).await;
-        assert_eq!((wrong.status().as_u16(), grpc_code(&wrong)), (400, 3));
-    }
-    let right = z2(&app, &me, &user, with_code(&code, NEW_PASSWORD)).await;
-    assert_eq!(
-        (right.status().as_u16(), grpc_code(&right)),
-        (400, 3),
-        "dead even for the right value"
-    );
-    assert!(app.password_is(&user, PASSWORD).await);
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn twenty_concurrent_changes_with_one_code_succeed_once() {
     let app = std::sync::Arc::new(spawn_app().await);
@@ -238,40 +142,6 @@ async fn twenty_concurrent_changes_with_one_code_succeed_once() {
         .filter(|e| e.event_type == "user.password.changed")
         .count();
     assert_eq!(changes, 1);
-}
-
-#[tokio::test]
-async fn the_current_password_changes_it_and_a_wrong_one_is_400() {
-    let app = spawn_app().await;
-    let (user, _) = user_with_password(&app, "zcurrent").await;
-    let me = app.token_for(user.id.as_str());
-    let wrong = z2(&app, &me, &user, json!({ "newPassword": { "password": NEW_PASSWORD }, "currentPassword": "not-the-password" })).await;
-    assert_eq!((wrong.status().as_u16(), grpc_code(&wrong)), (400, 3));
-    assert_eq!(violated_fields(&wrong), ["currentPassword"]);
-    let same = z2(
-        &app,
-        &me,
-        &user,
-        json!({ "newPassword": { "password": PASSWORD }, "currentPassword": PASSWORD }),
-    )
-    .await;
-    assert_eq!(violated_fields(&same), ["newPassword.password"]);
-    assert!(
-        json_body(&same)["details"][0]["fieldViolations"][0]["description"]
-            .as_str()
-            .unwrap()
-            .contains("password-unchanged")
-    );
-    let right = z2(
-        &app,
-        &me,
-        &user,
-        json!({ "newPassword": { "password": NEW_PASSWORD }, "currentPassword": PASSWORD }),
-    )
-    .await;
-    assert_eq!(right.status(), 200);
-    assert!(app.password_is(&user, NEW_PASSWORD).await);
-    assert!(!app.stored_user(&user).await.change_required);
 }
 
 #[tokio::test]
@@ -406,259 +276,6 @@ async fn an_admins_older_token_ends_with_the_admins_own_password_change() {
 }
 
 #[tokio::test]
-async fn user_ids_name_the_caller_in_either_case() {
-    let app = spawn_app().await;
-    let (user, _) = user_with_password(&app, "zcase").await;
-    let upper = user.id.as_str().to_uppercase();
-    let issued = app
-        .z1_reset_code(&app.token_for(user.id.as_str()), &upper, "{}")
-        .await;
-    assert_eq!(
-        issued.status(),
-        200,
-        "the user naming themself in upper case"
-    );
-
-    // A token whose `sub` is the id in upper case is the same user's, and
-    // ends with the user's password change like any other.
-    let upper_token = app.token_for(&upper);
-    app.clock.advance_seconds(1);
-    let changed = z2(
-        &app,
-        &app.token_for(user.id.as_str()),
-        &user,
-        json!({ "newPassword": { "password": NEW_PASSWORD }, "currentPassword": PASSWORD }),
-    )
-    .await;
-    assert_eq!(changed.status(), 200);
-    let stale = app
-        .z2_set_password(
-            &upper_token,
-            &upper,
-            &json!({ "newPassword": { "password": "a-third-password-99" }, "currentPassword": NEW_PASSWORD }),
-        )
-        .await;
-    assert_eq!((stale.status().as_u16(), grpc_code(&stale)), (401, 16));
-}
-
-#[tokio::test]
-async fn a_password_change_or_reset_kills_the_live_code() {
-    let app = spawn_app().await;
-    let (user, _) = user_with_password(&app, "zcodekill").await;
-    let admin = app.admin_token();
-    let issue_code = || async {
-        let returned = z1(&app, &admin, &user, r#"{"returnCode": {}}"#).await;
-        json_body(&returned)["verificationCode"]
-            .as_str()
-            .unwrap()
-            .to_string()
-    };
-    let code = issue_code().await;
-    let changed = z2(
-        &app,
-        &app.token_for(user.id.as_str()),
-        &user,
-        json!({ "newPassword": { "password": NEW_PASSWORD }, "currentPassword": PASSWORD }),
-    )
-    .await;
-    assert_eq!(changed.status(), 200);
-    app.clock.advance_seconds(1);
-    let me = app.token_for(user.id.as_str());
-    let late = z2(&app, &me, &user, with_code(&code, "a-third-password-99")).await;
-    assert_eq!((late.status().as_u16(), grpc_code(&late)), (400, 3));
-    assert!(app.password_is(&user, NEW_PASSWORD).await);
-
-    // The same after an admin's reset (O1).
-    let code = issue_code().await;
-    let reset = app
-        .o1_admin_reset(
-            Some(&admin),
-            user.id.as_str(),
-            &json!({ "new_password": "an-admins-choice-77" }).to_string(),
-        )
-        .await;
-    assert_eq!(reset.status(), 204);
-    app.clock.advance_seconds(1);
-    let me = app.token_for(user.id.as_str());
-    let late = z2(&app, &me, &user, with_code(&code, "a-fourth-password-98")).await;
-    assert_eq!((late.status().as_u16(), grpc_code(&late)), (400, 3));
-    assert!(app.password_is(&user, "an-admins-choice-77").await);
-}
-
-#[tokio::test]
-async fn a_link_template_to_a_foreign_host_is_refused_and_nothing_is_mailed() {
-    let app = spawn_app().await;
-    let (user, email) = user_with_password(&app, "zevil").await;
-    let body = json!({ "sendLink": { "urlTemplate": "https://evil.example/r?code={{.Code}}" } });
-    let response = z1(
-        &app,
-        &app.token_for(user.id.as_str()),
-        &user,
-        &body.to_string(),
-    )
-    .await;
-    assert_eq!((response.status().as_u16(), grpc_code(&response)), (400, 3));
-    let violations = &json_body(&response)["details"][0]["fieldViolations"];
-    assert_eq!(
-        violations[0]["field"], "sendLink.urlTemplate",
-        "{violations}"
-    );
-    assert!(app.mails_to(&email).is_empty());
-    assert_eq!(app.stored_user(&user).await.sequence, user.sequence);
-}
-
-#[tokio::test]
-async fn link_templates_a_browser_would_follow_elsewhere_are_refused_and_nothing_is_mailed() {
-    let app = spawn_app().await;
-    let (user, email) = user_with_password(&app, "zbypass").await;
-    let me = app.token_for(user.id.as_str());
-    // local.env allows app.example; each of these sends a browser elsewhere.
-    for template in [
-        r"https://evil.example\@app.example/r?code={{.Code}}",
-        r"https:\\evil.example\r?code={{.Code}}",
-        "https://app.example@evil.example/r?code={{.Code}}",
-        "https://app.example:443@evil.example/r?code={{.Code}}",
-        "https://evil.example%2f@app.example/r?code={{.Code}}",
-        "https://user@app.example/r?code={{.Code}}",
-        "https://app.example.evil.example/r?code={{.Code}}",
-        "https://evilapp.example/r?code={{.Code}}",
-        "https://app%2eexample/r?code={{.Code}}",
-        "https://аpp.example/r?code={{.Code}}",
-        "https://evil.example\t@app.example/r?code={{.Code}}",
-        "https:///evil.example/r?code={{.Code}}",
-    ] {
-        let body = json!({ "sendLink": { "urlTemplate": template } });
-        let response = z1(&app, &me, &user, &body.to_string()).await;
-        assert_eq!(
-            (response.status().as_u16(), grpc_code(&response)),
-            (400, 3),
-            "{template}"
-        );
-        assert_eq!(
-            violated_fields(&response),
-            ["sendLink.urlTemplate"],
-            "{template}"
-        );
-    }
-    assert!(app.mails_to(&email).is_empty());
-    assert_eq!(app.stored_user(&user).await.sequence, user.sequence);
-}
-
-#[tokio::test]
-async fn an_admin_may_give_neither_secret() {
-    let app = spawn_app().await;
-    let (user, _) = user_with_password(&app, "zadmin").await;
-    let response = z2(
-        &app,
-        &app.admin_token(),
-        &user,
-        json!({ "newPassword": { "password": NEW_PASSWORD, "changeRequired": true } }),
-    )
-    .await;
-    assert_eq!(response.status(), 200);
-    assert!(app.password_is(&user, NEW_PASSWORD).await);
-    assert!(app.stored_user(&user).await.change_required);
-    let own = z2(
-        &app,
-        &app.token_for(user.id.as_str()),
-        &user,
-        json!({ "newPassword": { "password": "a-third-password-99" } }),
-    )
-    .await;
-    assert_eq!(
-        (own.status().as_u16(), grpc_code(&own)),
-        (400, 3),
-        "the user must give one"
-    );
-}
-
-#[tokio::test]
-async fn field_rules_give_one_violation_per_broken_field() {
-    let app = spawn_app().await;
-    let (user, _) = user_with_password(&app, "zfields").await;
-    let me = app.token_for(user.id.as_str());
-    let long = "p".repeat(201);
-    let cases: Vec<(Value, Vec<&str>)> = vec![
-        (json!({}), vec!["newPassword"]),
-        (
-            json!({ "newPassword": null, "currentPassword": PASSWORD }),
-            vec!["newPassword"],
-        ),
-        (
-            json!({ "newPassword": "flat", "currentPassword": PASSWORD }),
-            vec!["newPassword"],
-        ),
-        (
-            json!({ "newPassword": {}, "currentPassword": PASSWORD }),
-            vec!["newPassword.password"],
-        ),
-        (
-            json!({ "newPassword": { "password": "" }, "currentPassword": PASSWORD }),
-            vec!["newPassword.password"],
-        ),
-        (
-            json!({ "newPassword": { "password": long }, "currentPassword": PASSWORD }),
-            vec!["newPassword.password"],
-        ),
-        (
-            json!({ "newPassword": { "password": 42 }, "currentPassword": PASSWORD }),
-            vec!["newPassword.password"],
-        ),
-        (
-            json!({ "newPassword": { "password": ["x"] }, "currentPassword": PASSWORD }),
-            vec!["newPassword.password"],
-        ),
-        (
-            json!({ "newPassword": { "password": NEW_PASSWORD, "changeRequired": "yes" }, "currentPassword": PASSWORD }),
-            vec!["newPassword.changeRequired"],
-        ),
-        (
-            json!({ "newPassword": { "password": NEW_PASSWORD }, "currentPassword": "" }),
-            vec!["currentPassword"],
-        ),
-        (
-            json!({ "newPassword": { "password": NEW_PASSWORD }, "verificationCode": "X".repeat(21) }),
-            vec!["verificationCode"],
-        ),
-        (
-            json!({ "newPassword": { "password": NEW_PASSWORD }, "verificationCode": 123456 }),
-            vec!["verificationCode"],
-        ),
-        (
-            json!({ "newPassword": { "password": "" }, "currentPassword": "", "verificationCode": "" }),
-            vec![
-                "newPassword.password",
-                "currentPassword",
-                "verificationCode",
-            ],
-        ),
-        (
-            json!({ "newPassword": { "password": NEW_PASSWORD }, "currentPassword": PASSWORD, "verificationCode": "ABC123" }),
-            vec!["currentPassword", "verificationCode"],
-        ),
-        (
-            json!({ "newPassword": { "password": "x".repeat(10_000) }, "currentPassword": PASSWORD }),
-            vec!["newPassword.password"],
-        ),
-    ];
-    for (body, fields) in cases {
-        let response = z2(&app, &me, &user, body.clone()).await;
-        assert_eq!(
-            (response.status().as_u16(), grpc_code(&response)),
-            (400, 3),
-            "{body}"
-        );
-        let details = &json_body(&response)["details"][0];
-        assert_eq!(
-            details["@type"],
-            "type.googleapis.com/google.rpc.BadRequest"
-        );
-        assert_eq!(violated_fields(&response), fields, "{body}");
-    }
-    assert!(app.password_is(&user, PASSWORD).await);
-}
-
-#[tokio::test]
 async fn malformed_bodies_are_400_code_3_never_5xx() {
     let app = spawn_app().await;
     let (user, _) = user_with_password(&app, "zbodies").await;
@@ -723,59 +340,6 @@ async fn malformed_bodies_are_400_code_3_never_5xx() {
 }
 
 #[tokio::test]
-async fn the_sequence_rises_with_every_change_and_matches_the_audit_trail() {
-    let app = spawn_app().await;
-    let (user, email) = user_with_password(&app, "zseq").await;
-    let mut sequences = Vec::new();
-    for round in 0..3 {
-        let me = app.token_for(user.id.as_str());
-        let issued = z1(&app, &me, &user, "{}").await;
-        sequences.push(
-            json_body(&issued)["details"]["sequence"]
-                .as_str()
-                .unwrap()
-                .parse::<u64>()
-                .unwrap(),
-        );
-        let code = app.code_from_latest_mail(&email);
-        let changed = z2(
-            &app,
-            &me,
-            &user,
-            with_code(&code, &format!("{NEW_PASSWORD}-round-{round}")),
-        )
-        .await;
-        assert_eq!(changed.status(), 200);
-        sequences.push(
-            json_body(&changed)["details"]["sequence"]
-                .as_str()
-                .unwrap()
-                .parse::<u64>()
-                .unwrap(),
-        );
-        app.clock.advance_seconds(1);
-    }
-    assert!(sequences.windows(2).all(|w| w[0] < w[1]), "{sequences:?}");
-    let trail: Vec<u64> = app
-        .services
-        .store
-        .audit_events(&user.id)
-        .await
-        .unwrap()
-        .iter()
-        .map(|e| e.sequence)
-        .collect();
-    assert_eq!(
-        &trail[trail.len() - sequences.len()..],
-        sequences.as_slice()
-    );
-    assert_eq!(
-        *sequences.last().unwrap(),
-        app.stored_user(&user).await.sequence
-    );
-}
-
-#[tokio::test]
 async fn a_change_by_the_user_costs_two_dynamodb_round_trips() {
     let app = spawn_app().await;
     let (user, email) = user_with_password(&app, "ztrips").await;
@@ -826,4 +390,446 @@ async fn a_change_by_the_user_costs_two_dynamodb_round_trips() {
         [400, 200, 400, 200]
     );
     assert!(trips.iter().all(|t| t.2 <= 2), "{trips:?}");
+}
+
+mod twin {
+    use super::*;
+    use integration_tests::spawn_twin;
+
+    #[tokio::test]
+    async fn the_default_template_is_used_when_none_is_given() {
+        let app = spawn_twin().await;
+        let (user, email) = user_with_password(&app, "zdefault").await;
+        assert_eq!(
+            z1(&app, &app.token_for(user.id.as_str()), &user, "")
+                .await
+                .status(),
+            200
+        );
+        let code = app.code_from_latest_mail(&email);
+        let body = app.mails_to(&email).pop().unwrap().body;
+        assert!(
+            body.contains(&format!(
+                "http://127.0.0.1:9000/password/reset?userID={}&code={code}&orgID=org-test",
+                user.id
+            )),
+            "{body}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_second_code_kills_the_first() {
+        let app = spawn_twin().await;
+        let (user, email) = user_with_password(&app, "zsecond").await;
+        let me = app.token_for(user.id.as_str());
+        z1(&app, &me, &user, "{}").await;
+        let first = app.code_from_latest_mail(&email);
+        z1(&app, &me, &user, "{}").await;
+        let second = app.code_from_latest_mail(&email);
+        let old = z2(&app, &me, &user, with_code(&first, NEW_PASSWORD)).await;
+        assert_eq!((old.status().as_u16(), grpc_code(&old)), (400, 3));
+        assert_eq!(
+            z2(&app, &me, &user, with_code(&second, NEW_PASSWORD))
+                .await
+                .status(),
+            200
+        );
+    }
+
+    #[tokio::test]
+    async fn a_code_lives_one_hour() {
+        let app = spawn_twin().await;
+        let (early, early_email) = user_with_password(&app, "zearly").await;
+        let (late, late_email) = user_with_password(&app, "zlate").await;
+        z1(&app, &app.token_for(early.id.as_str()), &early, "{}").await;
+        z1(&app, &app.token_for(late.id.as_str()), &late, "{}").await;
+        let (early_code, late_code) = (
+            app.code_from_latest_mail(&early_email),
+            app.code_from_latest_mail(&late_email),
+        );
+
+        app.clock.advance_seconds(3599);
+        assert_eq!(
+            z2(
+                &app,
+                &app.token_for(early.id.as_str()),
+                &early,
+                with_code(&early_code, NEW_PASSWORD)
+            )
+            .await
+            .status(),
+            200
+        );
+        app.clock.advance_seconds(1);
+        let expired = z2(
+            &app,
+            &app.token_for(late.id.as_str()),
+            &late,
+            with_code(&late_code, NEW_PASSWORD),
+        )
+        .await;
+        assert_eq!((expired.status().as_u16(), grpc_code(&expired)), (400, 3));
+        assert!(app.password_is(&late, PASSWORD).await);
+    }
+
+    #[tokio::test]
+    async fn five_wrong_tries_kill_the_code() {
+        let app = spawn_twin().await;
+        let (user, email) = user_with_password(&app, "ztries").await;
+        let me = app.token_for(user.id.as_str());
+        z1(&app, &me, &user, "{}").await;
+        let code = app.code_from_latest_mail(&email);
+        for _ in 0..5 {
+            let wrong = z2(&app, &me, &user, with_code("WRONG1", NEW_PASSWORD)).await;
+            assert_eq!((wrong.status().as_u16(), grpc_code(&wrong)), (400, 3));
+        }
+        let right = z2(&app, &me, &user, with_code(&code, NEW_PASSWORD)).await;
+        assert_eq!(
+            (right.status().as_u16(), grpc_code(&right)),
+            (400, 3),
+            "dead even for the right value"
+        );
+        assert!(app.password_is(&user, PASSWORD).await);
+    }
+
+    #[tokio::test]
+    async fn the_current_password_changes_it_and_a_wrong_one_is_400() {
+        let app = spawn_twin().await;
+        let (user, _) = user_with_password(&app, "zcurrent").await;
+        let me = app.token_for(user.id.as_str());
+        let wrong = z2(&app, &me, &user, json!({ "newPassword": { "password": NEW_PASSWORD }, "currentPassword": "not-the-password" })).await;
+        assert_eq!((wrong.status().as_u16(), grpc_code(&wrong)), (400, 3));
+        assert_eq!(violated_fields(&wrong), ["currentPassword"]);
+        let same = z2(
+            &app,
+            &me,
+            &user,
+            json!({ "newPassword": { "password": PASSWORD }, "currentPassword": PASSWORD }),
+        )
+        .await;
+        assert_eq!(violated_fields(&same), ["newPassword.password"]);
+        assert!(
+            json_body(&same)["details"][0]["fieldViolations"][0]["description"]
+                .as_str()
+                .unwrap()
+                .contains("password-unchanged")
+        );
+        let right = z2(
+            &app,
+            &me,
+            &user,
+            json!({ "newPassword": { "password": NEW_PASSWORD }, "currentPassword": PASSWORD }),
+        )
+        .await;
+        assert_eq!(right.status(), 200);
+        assert!(app.password_is(&user, NEW_PASSWORD).await);
+        assert!(!app.stored_user(&user).await.change_required);
+    }
+
+    #[tokio::test]
+    async fn user_ids_name_the_caller_in_either_case() {
+        let app = spawn_twin().await;
+        let (user, _) = user_with_password(&app, "zcase").await;
+        let upper = user.id.as_str().to_uppercase();
+        let issued = app
+            .z1_reset_code(&app.token_for(user.id.as_str()), &upper, "{}")
+            .await;
+        assert_eq!(
+            issued.status(),
+            200,
+            "the user naming themself in upper case"
+        );
+
+        // A token whose `sub` is the id in upper case is the same user's, and
+        // ends with the user's password change like any other.
+        let upper_token = app.token_for(&upper);
+        app.clock.advance_seconds(1);
+        let changed = z2(
+            &app,
+            &app.token_for(user.id.as_str()),
+            &user,
+            json!({ "newPassword": { "password": NEW_PASSWORD }, "currentPassword": PASSWORD }),
+        )
+        .await;
+        assert_eq!(changed.status(), 200);
+        let stale = app
+            .z2_set_password(
+                &upper_token,
+                &upper,
+                &json!({ "newPassword": { "password": "a-third-password-99" }, "currentPassword": NEW_PASSWORD }),
+            )
+            .await;
+        assert_eq!((stale.status().as_u16(), grpc_code(&stale)), (401, 16));
+    }
+
+    #[tokio::test]
+    async fn a_password_change_or_reset_kills_the_live_code() {
+        let app = spawn_twin().await;
+        let (user, _) = user_with_password(&app, "zcodekill").await;
+        let admin = app.admin_token();
+        let issue_code = || async {
+            let returned = z1(&app, &admin, &user, r#"{"returnCode": {}}"#).await;
+            json_body(&returned)["verificationCode"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        };
+        let code = issue_code().await;
+        let changed = z2(
+            &app,
+            &app.token_for(user.id.as_str()),
+            &user,
+            json!({ "newPassword": { "password": NEW_PASSWORD }, "currentPassword": PASSWORD }),
+        )
+        .await;
+        assert_eq!(changed.status(), 200);
+        app.clock.advance_seconds(1);
+        let me = app.token_for(user.id.as_str());
+        let late = z2(&app, &me, &user, with_code(&code, "a-third-password-99")).await;
+        assert_eq!((late.status().as_u16(), grpc_code(&late)), (400, 3));
+        assert!(app.password_is(&user, NEW_PASSWORD).await);
+
+        // The same after an admin's reset (O1).
+        let code = issue_code().await;
+        let reset = app
+            .o1_admin_reset(
+                Some(&admin),
+                user.id.as_str(),
+                &json!({ "new_password": "an-admins-choice-77" }).to_string(),
+            )
+            .await;
+        assert_eq!(reset.status(), 204);
+        app.clock.advance_seconds(1);
+        let me = app.token_for(user.id.as_str());
+        let late = z2(&app, &me, &user, with_code(&code, "a-fourth-password-98")).await;
+        assert_eq!((late.status().as_u16(), grpc_code(&late)), (400, 3));
+        assert!(app.password_is(&user, "an-admins-choice-77").await);
+    }
+
+    #[tokio::test]
+    async fn a_link_template_to_a_foreign_host_is_refused_and_nothing_is_mailed() {
+        let app = spawn_twin().await;
+        let (user, email) = user_with_password(&app, "zevil").await;
+        let body =
+            json!({ "sendLink": { "urlTemplate": "https://evil.example/r?code={{.Code}}" } });
+        let response = z1(
+            &app,
+            &app.token_for(user.id.as_str()),
+            &user,
+            &body.to_string(),
+        )
+        .await;
+        assert_eq!((response.status().as_u16(), grpc_code(&response)), (400, 3));
+        let violations = &json_body(&response)["details"][0]["fieldViolations"];
+        assert_eq!(
+            violations[0]["field"], "sendLink.urlTemplate",
+            "{violations}"
+        );
+        assert!(app.mails_to(&email).is_empty());
+        assert_eq!(app.stored_user(&user).await.sequence, user.sequence);
+    }
+
+    #[tokio::test]
+    async fn link_templates_a_browser_would_follow_elsewhere_are_refused_and_nothing_is_mailed() {
+        let app = spawn_twin().await;
+        let (user, email) = user_with_password(&app, "zbypass").await;
+        let me = app.token_for(user.id.as_str());
+        // local.env allows app.example; each of these sends a browser elsewhere.
+        for template in [
+            r"https://evil.example\@app.example/r?code={{.Code}}",
+            r"https:\\evil.example\r?code={{.Code}}",
+            "https://app.example@evil.example/r?code={{.Code}}",
+            "https://app.example:443@evil.example/r?code={{.Code}}",
+            "https://evil.example%2f@app.example/r?code={{.Code}}",
+            "https://user@app.example/r?code={{.Code}}",
+            "https://app.example.evil.example/r?code={{.Code}}",
+            "https://evilapp.example/r?code={{.Code}}",
+            "https://app%2eexample/r?code={{.Code}}",
+            "https://аpp.example/r?code={{.Code}}",
+            "https://evil.example\t@app.example/r?code={{.Code}}",
+            "https:///evil.example/r?code={{.Code}}",
+        ] {
+            let body = json!({ "sendLink": { "urlTemplate": template } });
+            let response = z1(&app, &me, &user, &body.to_string()).await;
+            assert_eq!(
+                (response.status().as_u16(), grpc_code(&response)),
+                (400, 3),
+                "{template}"
+            );
+            assert_eq!(
+                violated_fields(&response),
+                ["sendLink.urlTemplate"],
+                "{template}"
+            );
+        }
+        assert!(app.mails_to(&email).is_empty());
+        assert_eq!(app.stored_user(&user).await.sequence, user.sequence);
+    }
+
+    #[tokio::test]
+    async fn an_admin_may_give_neither_secret() {
+        let app = spawn_twin().await;
+        let (user, _) = user_with_password(&app, "zadmin").await;
+        let response = z2(
+            &app,
+            &app.admin_token(),
+            &user,
+            json!({ "newPassword": { "password": NEW_PASSWORD, "changeRequired": true } }),
+        )
+        .await;
+        assert_eq!(response.status(), 200);
+        assert!(app.password_is(&user, NEW_PASSWORD).await);
+        assert!(app.stored_user(&user).await.change_required);
+        let own = z2(
+            &app,
+            &app.token_for(user.id.as_str()),
+            &user,
+            json!({ "newPassword": { "password": "a-third-password-99" } }),
+        )
+        .await;
+        assert_eq!(
+            (own.status().as_u16(), grpc_code(&own)),
+            (400, 3),
+            "the user must give one"
+        );
+    }
+
+    #[tokio::test]
+    async fn field_rules_give_one_violation_per_broken_field() {
+        let app = spawn_twin().await;
+        let (user, _) = user_with_password(&app, "zfields").await;
+        let me = app.token_for(user.id.as_str());
+        let long = "p".repeat(201);
+        let cases: Vec<(Value, Vec<&str>)> = vec![
+            (json!({}), vec!["newPassword"]),
+            (
+                json!({ "newPassword": null, "currentPassword": PASSWORD }),
+                vec!["newPassword"],
+            ),
+            (
+                json!({ "newPassword": "flat", "currentPassword": PASSWORD }),
+                vec!["newPassword"],
+            ),
+            (
+                json!({ "newPassword": {}, "currentPassword": PASSWORD }),
+                vec!["newPassword.password"],
+            ),
+            (
+                json!({ "newPassword": { "password": "" }, "currentPassword": PASSWORD }),
+                vec!["newPassword.password"],
+            ),
+            (
+                json!({ "newPassword": { "password": long }, "currentPassword": PASSWORD }),
+                vec!["newPassword.password"],
+            ),
+            (
+                json!({ "newPassword": { "password": 42 }, "currentPassword": PASSWORD }),
+                vec!["newPassword.password"],
+            ),
+            (
+                json!({ "newPassword": { "password": ["x"] }, "currentPassword": PASSWORD }),
+                vec!["newPassword.password"],
+            ),
+            (
+                json!({ "newPassword": { "password": NEW_PASSWORD, "changeRequired": "yes" }, "currentPassword": PASSWORD }),
+                vec!["newPassword.changeRequired"],
+            ),
+            (
+                json!({ "newPassword": { "password": NEW_PASSWORD }, "currentPassword": "" }),
+                vec!["currentPassword"],
+            ),
+            (
+                json!({ "newPassword": { "password": NEW_PASSWORD }, "verificationCode": "X".repeat(21) }),
+                vec!["verificationCode"],
+            ),
+            (
+                json!({ "newPassword": { "password": NEW_PASSWORD }, "verificationCode": 123456 }),
+                vec!["verificationCode"],
+            ),
+            (
+                json!({ "newPassword": { "password": "" }, "currentPassword": "", "verificationCode": "" }),
+                vec![
+                    "newPassword.password",
+                    "currentPassword",
+                    "verificationCode",
+                ],
+            ),
+            (
+                json!({ "newPassword": { "password": NEW_PASSWORD }, "currentPassword": PASSWORD, "verificationCode": "ABC123" }),
+                vec!["currentPassword", "verificationCode"],
+            ),
+            (
+                json!({ "newPassword": { "password": "x".repeat(10_000) }, "currentPassword": PASSWORD }),
+                vec!["newPassword.password"],
+            ),
+        ];
+        for (body, fields) in cases {
+            let response = z2(&app, &me, &user, body.clone()).await;
+            assert_eq!(
+                (response.status().as_u16(), grpc_code(&response)),
+                (400, 3),
+                "{body}"
+            );
+            let details = &json_body(&response)["details"][0];
+            assert_eq!(
+                details["@type"],
+                "type.googleapis.com/google.rpc.BadRequest"
+            );
+            assert_eq!(violated_fields(&response), fields, "{body}");
+        }
+        assert!(app.password_is(&user, PASSWORD).await);
+    }
+
+    #[tokio::test]
+    async fn the_sequence_rises_with_every_change_and_matches_the_audit_trail() {
+        let app = spawn_twin().await;
+        let (user, email) = user_with_password(&app, "zseq").await;
+        let mut sequences = Vec::new();
+        for round in 0..3 {
+            let me = app.token_for(user.id.as_str());
+            let issued = z1(&app, &me, &user, "{}").await;
+            sequences.push(
+                json_body(&issued)["details"]["sequence"]
+                    .as_str()
+                    .unwrap()
+                    .parse::<u64>()
+                    .unwrap(),
+            );
+            let code = app.code_from_latest_mail(&email);
+            let changed = z2(
+                &app,
+                &me,
+                &user,
+                with_code(&code, &format!("{NEW_PASSWORD}-round-{round}")),
+            )
+            .await;
+            assert_eq!(changed.status(), 200);
+            sequences.push(
+                json_body(&changed)["details"]["sequence"]
+                    .as_str()
+                    .unwrap()
+                    .parse::<u64>()
+                    .unwrap(),
+            );
+            app.clock.advance_seconds(1);
+        }
+        assert!(sequences.windows(2).all(|w| w[0] < w[1]), "{sequences:?}");
+        let trail: Vec<u64> = app
+            .services
+            .store
+            .audit_events(&user.id)
+            .await
+            .unwrap()
+            .iter()
+            .map(|e| e.sequence)
+            .collect();
+        assert_eq!(
+            &trail[trail.len() - sequences.len()..],
+            sequences.as_slice()
+        );
+        assert_eq!(
+            *sequences.last().unwrap(),
+            app.stored_user(&user).await.sequence
+        );
+    }
 }

@@ -435,29 +435,6 @@ async fn a_code_returned_to_an_admin_sets_the_password_and_change_required_is_st
 }
 
 #[tokio::test]
-async fn a_link_is_mailed_with_the_code_from_connect_json() {
-    let app = spawn_app().await;
-    let email = unique_email("rpclink");
-    let user = app.create_user_with_password(&email, PASSWORD).await;
-    let template = "https://app.example/reset?user={{.UserID}}&code={{.Code}}";
-    let body = json!({ "userId": user.id.as_str(), "sendLink": {
-        "notificationType": "NOTIFICATION_TYPE_Email", "urlTemplate": template } });
-    let response = app
-        .z1_rpc(
-            Some(&app.token_for(user.id.as_str())),
-            "application/json",
-            body.to_string().into_bytes(),
-        )
-        .await;
-    let answer = read(Wire::ConnectJson, &response);
-    assert_eq!((answer.http, answer.code), (200, 0), "{answer:?}");
-    assert_eq!(answer.verification_code, None, "mailed, not answered");
-    let mail = app.mails_to(&email).pop().expect("the reset email");
-    let link = format!("https://app.example/reset?user={}&code=", user.id);
-    assert!(mail.body.contains(&link), "{}", mail.body);
-}
-
-#[tokio::test]
 async fn family_z_codes_come_in_each_protocols_shape() {
     let app = spawn_app_with(|s| {
         s.insert("RATE_LIMIT_WRONG_SECRETS_PER_HOUR".into(), "2".into());
@@ -702,133 +679,161 @@ async fn bad_input_is_a_clear_error_in_its_protocol_never_a_5xx() {
     assert_eq!(app.stored_user(&user).await.sequence, user.sequence);
 }
 
-#[tokio::test]
-async fn json_errors_name_the_field_and_never_repeat_the_value_sent() {
-    // Clients and proxies log grpc-message: a password sent in the wrong
-    // shape must not come back in it.
-    let app = spawn_app().await;
-    let user = user_with_password(&app, "rpcvalue").await;
-    let me = app.token_for(user.id.as_str());
-    let id = user.id.as_str();
-    for (body, field) in [
-        (
-            json!({ "userId": id, "newPassword": { "password": "hunter2-secret", "changeRequired": "hunter2-secret" } }),
-            "newPassword.changeRequired",
-        ),
-        (
-            json!({ "userId": id, "newPassword": "hunter2-secret" }),
-            "newPassword",
-        ),
-        (
-            json!({ "userId": id, "newPassword": { "password": 2_024_777_999 }, "currentPassword": PASSWORD }),
-            "newPassword.password",
-        ),
-    ] {
-        for wire in [Wire::ConnectJson, Wire::GrpcWebJson] {
-            let response = app
-                .z2_rpc(Some(&me), wire.content_type(), wire.body(&body, Vec::new()))
-                .await;
-            let answer = read(wire, &response);
-            assert_eq!(answer.code, 3, "{wire:?} {body}: {answer:?}");
-            assert!(
-                answer.message.contains(field),
-                "{wire:?} {body}: {answer:?}"
-            );
-            for value in ["hunter2", "2024777999"] {
-                assert!(!answer.message.contains(value), "{wire:?}: {answer:?}");
+mod twin {
+    use super::*;
+    use integration_tests::{spawn_twin, spawn_twin_with};
+
+    #[tokio::test]
+    async fn a_link_is_mailed_with_the_code_from_connect_json() {
+        let app = spawn_twin().await;
+        let email = unique_email("rpclink");
+        let user = app.create_user_with_password(&email, PASSWORD).await;
+        let template = "https://app.example/reset?user={{.UserID}}&code={{.Code}}";
+        let body = json!({ "userId": user.id.as_str(), "sendLink": {
+            "notificationType": "NOTIFICATION_TYPE_Email", "urlTemplate": template } });
+        let response = app
+            .z1_rpc(
+                Some(&app.token_for(user.id.as_str())),
+                "application/json",
+                body.to_string().into_bytes(),
+            )
+            .await;
+        let answer = read(Wire::ConnectJson, &response);
+        assert_eq!((answer.http, answer.code), (200, 0), "{answer:?}");
+        assert_eq!(answer.verification_code, None, "mailed, not answered");
+        let mail = app.mails_to(&email).pop().expect("the reset email");
+        let link = format!("https://app.example/reset?user={}&code=", user.id);
+        assert!(mail.body.contains(&link), "{}", mail.body);
+    }
+
+    #[tokio::test]
+    async fn json_errors_name_the_field_and_never_repeat_the_value_sent() {
+        // Clients and proxies log grpc-message: a password sent in the wrong
+        // shape must not come back in it.
+        let app = spawn_twin().await;
+        let user = user_with_password(&app, "rpcvalue").await;
+        let me = app.token_for(user.id.as_str());
+        let id = user.id.as_str();
+        for (body, field) in [
+            (
+                json!({ "userId": id, "newPassword": { "password": "hunter2-secret", "changeRequired": "hunter2-secret" } }),
+                "newPassword.changeRequired",
+            ),
+            (
+                json!({ "userId": id, "newPassword": "hunter2-secret" }),
+                "newPassword",
+            ),
+            (
+                json!({ "userId": id, "newPassword": { "password": 2_024_777_999 }, "currentPassword": PASSWORD }),
+                "newPassword.password",
+            ),
+        ] {
+            for wire in [Wire::ConnectJson, Wire::GrpcWebJson] {
+                let response = app
+                    .z2_rpc(Some(&me), wire.content_type(), wire.body(&body, Vec::new()))
+                    .await;
+                let answer = read(wire, &response);
+                assert_eq!(answer.code, 3, "{wire:?} {body}: {answer:?}");
+                assert!(
+                    answer.message.contains(field),
+                    "{wire:?} {body}: {answer:?}"
+                );
+                for value in ["hunter2", "2024777999"] {
+                    assert!(!answer.message.contains(value), "{wire:?}: {answer:?}");
+                }
             }
         }
+        assert!(app.password_is(&user, PASSWORD).await);
     }
-    assert!(app.password_is(&user, PASSWORD).await);
-}
 
-#[tokio::test]
-async fn the_rpc_binding_answers_the_rest_bindings_field_violations() {
-    let app = spawn_app().await;
-    let user = user_with_password(&app, "rpcsame").await;
-    let me = app.token_for(user.id.as_str());
-    let long = "p".repeat(201);
-    let body = json!({ "newPassword": { "password": long }, "currentPassword": "" });
-    let rest = app.z2_set_password(&me, user.id.as_str(), &body).await;
-    let rest: Value = serde_json::from_slice(rest.body().as_ref()).unwrap();
-    let mut rpc_body = body.clone();
-    rpc_body["userId"] = user.id.as_str().into();
-    let rpc = app
-        .z2_rpc(
-            Some(&me),
-            "application/json",
-            rpc_body.to_string().into_bytes(),
-        )
-        .await;
-    let rpc: Value = serde_json::from_slice(rpc.body().as_ref()).unwrap();
-    assert_eq!(
-        rpc["details"][0]["debug"]["fieldViolations"],
-        rest["details"][0]["fieldViolations"]
-    );
-    assert_eq!(
-        rest["details"][0]["fieldViolations"]
-            .as_array()
-            .unwrap()
-            .len(),
-        2
-    );
-    assert_eq!(rpc["message"], rest["message"]);
-}
-
-#[tokio::test]
-async fn browsers_of_allowed_origins_get_cors_grants_and_others_none() {
-    let app = spawn_app_with(|s| {
-        s.insert("RPC_ALLOWED_ORIGINS".into(), "https://app.example".into());
-    })
-    .await;
-    let preflight = |origin: &'static str| {
-        app.call(Endpoint::Z1Rpc)
-            .method("OPTIONS")
-            .header("origin", origin)
-            .header("access-control-request-method", "POST")
-            .header(
-                "access-control-request-headers",
-                "content-type,x-grpc-web,authorization",
+    #[tokio::test]
+    async fn the_rpc_binding_answers_the_rest_bindings_field_violations() {
+        let app = spawn_twin().await;
+        let user = user_with_password(&app, "rpcsame").await;
+        let me = app.token_for(user.id.as_str());
+        let long = "p".repeat(201);
+        let body = json!({ "newPassword": { "password": long }, "currentPassword": "" });
+        let rest = app.z2_set_password(&me, user.id.as_str(), &body).await;
+        let rest: Value = serde_json::from_slice(rest.body().as_ref()).unwrap();
+        let mut rpc_body = body.clone();
+        rpc_body["userId"] = user.id.as_str().into();
+        let rpc = app
+            .z2_rpc(
+                Some(&me),
+                "application/json",
+                rpc_body.to_string().into_bytes(),
             )
-            .send()
-    };
-    let granted = preflight("https://app.example").await;
-    assert_eq!(granted.status(), 204);
-    let headers = granted.headers();
-    assert_eq!(
-        headers["access-control-allow-origin"],
-        "https://app.example"
-    );
-    assert_eq!(headers["access-control-allow-methods"], "POST");
-    let allowed = headers["access-control-allow-headers"].to_str().unwrap();
-    for header in [
-        "content-type",
-        "x-grpc-web",
-        "x-user-agent",
-        "authorization",
-        "connect-protocol-version",
-        "grpc-timeout",
-    ] {
-        assert!(allowed.contains(header), "{header} in {allowed}");
+            .await;
+        let rpc: Value = serde_json::from_slice(rpc.body().as_ref()).unwrap();
+        assert_eq!(
+            rpc["details"][0]["debug"]["fieldViolations"],
+            rest["details"][0]["fieldViolations"]
+        );
+        assert_eq!(
+            rest["details"][0]["fieldViolations"]
+                .as_array()
+                .unwrap()
+                .len(),
+            2
+        );
+        assert_eq!(rpc["message"], rest["message"]);
     }
-    let refused = preflight("https://evil.example").await;
-    assert_eq!(refused.status(), 204);
-    assert!(!refused
-        .headers()
-        .contains_key("access-control-allow-origin"));
 
-    let call = app
-        .call(Endpoint::Z1Rpc)
-        .header("origin", "https://app.example")
-        .header("content-type", "application/grpc-web+proto")
-        .bytes(frame(0, &[]))
-        .send()
+    #[tokio::test]
+    async fn browsers_of_allowed_origins_get_cors_grants_and_others_none() {
+        let app = spawn_twin_with(|s| {
+            s.insert("RPC_ALLOWED_ORIGINS".into(), "https://app.example".into());
+        })
         .await;
-    assert_eq!(read(Wire::GrpcWebProto, &call).code, 16);
-    let exposed = call.headers()["access-control-expose-headers"]
-        .to_str()
-        .unwrap();
-    for header in ["grpc-status", "grpc-message", "grpc-status-details-bin"] {
-        assert!(exposed.contains(header), "{header} in {exposed}");
+        let preflight = |origin: &'static str| {
+            app.call(Endpoint::Z1Rpc)
+                .method("OPTIONS")
+                .header("origin", origin)
+                .header("access-control-request-method", "POST")
+                .header(
+                    "access-control-request-headers",
+                    "content-type,x-grpc-web,authorization",
+                )
+                .send()
+        };
+        let granted = preflight("https://app.example").await;
+        assert_eq!(granted.status(), 204);
+        let headers = granted.headers();
+        assert_eq!(
+            headers["access-control-allow-origin"],
+            "https://app.example"
+        );
+        assert_eq!(headers["access-control-allow-methods"], "POST");
+        let allowed = headers["access-control-allow-headers"].to_str().unwrap();
+        for header in [
+            "content-type",
+            "x-grpc-web",
+            "x-user-agent",
+            "authorization",
+            "connect-protocol-version",
+            "grpc-timeout",
+        ] {
+            assert!(allowed.contains(header), "{header} in {allowed}");
+        }
+        let refused = preflight("https://evil.example").await;
+        assert_eq!(refused.status(), 204);
+        assert!(!refused
+            .headers()
+            .contains_key("access-control-allow-origin"));
+
+        let call = app
+            .call(Endpoint::Z1Rpc)
+            .header("origin", "https://app.example")
+            .header("content-type", "application/grpc-web+proto")
+            .bytes(frame(0, &[]))
+            .send()
+            .await;
+        assert_eq!(read(Wire::GrpcWebProto, &call).code, 16);
+        let exposed = call.headers()["access-control-expose-headers"]
+            .to_str()
+            .unwrap();
+        for header in ["grpc-status", "grpc-message", "grpc-status-details-bin"] {
+            assert!(exposed.contains(header), "{header} in {exposed}");
+        }
     }
 }

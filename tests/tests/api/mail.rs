@@ -32,25 +32,30 @@ async fn the_set_password_email_is_html_with_the_link_as_its_button() {
     assert_eq!(mail.subject, "Passwort festlegen");
 }
 
-#[tokio::test]
-async fn a_templates_directory_with_a_broken_template_stops_the_services_naming_it() {
-    let app = spawn_app().await;
-    let dir = std::env::temp_dir().join(format!("broken-templates-{}", unique_email("d")));
-    std::fs::create_dir_all(dir.join("de")).unwrap();
-    std::fs::write(dir.join("de/password-set.txt"), "Hallo {{ user_name }}\n").unwrap();
-    let mut settings = app.settings.clone();
-    settings.insert("MAIL_TEMPLATES_DIR".into(), dir.display().to_string());
+mod twin {
+    use super::*;
+    use integration_tests::spawn_twin;
 
-    let started = Services::new(
-        Config::from_map(&settings).unwrap(),
-        app.services.store.clone(),
-        app.services.mailer.clone(),
-        Arc::new(app.clock.clone()),
-        app.services.secrets(),
-    );
-    std::fs::remove_dir_all(&dir).unwrap();
+    #[tokio::test]
+    async fn a_templates_directory_with_a_broken_template_stops_the_services_naming_it() {
+        let app = spawn_twin().await;
+        let dir = std::env::temp_dir().join(format!("broken-templates-{}", unique_email("d")));
+        std::fs::create_dir_all(dir.join("de")).unwrap();
+        std::fs::write(dir.join("de/password-set.txt"), "Hallo {{ user_name }}\n").unwrap();
+        let mut settings = app.settings.clone();
+        settings.insert("MAIL_TEMPLATES_DIR".into(), dir.display().to_string());
 
-    let error = started.err().expect("a configuration error").to_string();
-    assert!(error.contains("MAIL_TEMPLATES_DIR"), "{error}");
-    assert!(error.contains("de/password-set.txt"), "{error}");
+        let started = Services::new(
+            Config::from_map(&settings).unwrap(),
+            app.services.store.clone(),
+            app.services.mailer.clone(),
+            Arc::new(app.clock.clone()),
+            app.services.secrets(),
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+
+        let error = started.err().expect("a configuration error").to_string();
+        assert!(error.contains("MAIL_TEMPLATES_DIR"), "{error}");
+        assert!(error.contains("de/password-set.txt"), "{error}");
+    }
 }

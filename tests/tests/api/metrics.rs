@@ -177,7 +177,7 @@ async fn every_call_writes_one_valid_emf_line_counting_its_outcomes_and_no_secre
     captured_logs();
     let app = spawn_app().await;
     let hash = app.hash_of(PASSWORD).await;
-    let pepper = app.services.pepper().await.unwrap();
+    let pepper = app.pepper().await;
     let user = app
         .create_user_with(&unique_email("metrics"), |u| {
             u.pin_hmac = Some(pepper.digest(Purpose::Pin, u.id.as_str(), &Secret::new(PIN)));

@@ -12,7 +12,7 @@ const PIN: &str = "2468";
 const WRONG_PIN: &str = "1357";
 
 async fn user_with_pin(app: &TestApp) -> User {
-    let pepper = app.services.pepper().await.unwrap();
+    let pepper = app.pepper().await;
     app.create_user_with(&unique_email("operator"), |u| {
         u.pin_hmac = Some(pepper.digest(Purpose::Pin, u.id.as_str(), &Secret::new(PIN)));
         u.payment_methods = vec!["pm_card_visa_4242".into()];
@@ -56,7 +56,7 @@ async fn an_unlock_lets_a_locked_out_user_prove_their_pin_again_and_is_audited()
     );
     let before = app.stored_user(&user).await.sequence;
 
-    let unlocked = pin_proof::unlock(&app.services, &user.id, "operator")
+    let unlocked = pin_proof::unlock(&*app.services, &user.id, "operator")
         .await
         .unwrap();
 
@@ -97,65 +97,70 @@ async fn an_unlock_lets_a_locked_out_user_prove_their_pin_again_and_is_audited()
     );
 }
 
-#[tokio::test]
-async fn an_unlock_without_a_live_window_changes_nothing() {
-    let app = spawn_app().await;
-    let user = user_with_pin(&app).await;
-    let unlocked = pin_proof::unlock(&app.services, &user.id, "operator")
-        .await
-        .unwrap();
-    assert_eq!(
-        unlocked,
-        Unlocked {
-            cleared_failures: 0,
-            sequence: user.sequence
-        }
-    );
-    let events = app.services.store.audit_events(&user.id).await.unwrap();
-    assert_eq!(events.len(), 1, "only user.created: {events:?}");
-}
+mod twin {
+    use super::*;
+    use integration_tests::spawn_twin;
 
-#[tokio::test]
-async fn an_unlock_of_an_unknown_user_is_refused() {
-    let app = spawn_app().await;
-    let unknown = UserId::parse(&random_hex(12)).unwrap();
-    let refused = pin_proof::unlock(&app.services, &unknown, "operator").await;
-    assert!(
-        matches!(refused, Err(ServiceError::UserNotFound)),
-        "{refused:?}"
-    );
-}
-
-#[tokio::test]
-async fn the_latest_audit_events_come_newest_first_up_to_the_limit() {
-    let app = spawn_app().await;
-    let user = user_with_pin(&app).await;
-    for _ in 0..3 {
-        prove(&app, &user, WRONG_PIN).await;
+    #[tokio::test]
+    async fn an_unlock_without_a_live_window_changes_nothing() {
+        let app = spawn_twin().await;
+        let user = user_with_pin(&app).await;
+        let unlocked = pin_proof::unlock(&*app.services, &user.id, "operator")
+            .await
+            .unwrap();
+        assert_eq!(
+            unlocked,
+            Unlocked {
+                cleared_failures: 0,
+                sequence: user.sequence
+            }
+        );
+        let events = app.services.store.audit_events(&user.id).await.unwrap();
+        assert_eq!(events.len(), 1, "only user.created: {events:?}");
     }
-    app.p6_set_pin(
-        &app.token_for(user.id.as_str()),
-        &json!({ "pin": "8642" }).to_string(),
-    )
-    .await;
-    pin_proof::unlock(&app.services, &user.id, "operator")
-        .await
-        .unwrap();
-    let store = &app.services.store;
-    let mut oldest_first = store.audit_events(&user.id).await.unwrap();
-    assert_eq!(oldest_first.len(), 3, "created, PIN set, unlocked");
-    oldest_first.reverse();
-    assert_eq!(
-        store.latest_audit_events(&user.id, None).await.unwrap(),
-        oldest_first
-    );
-    assert_eq!(
-        store.latest_audit_events(&user.id, Some(2)).await.unwrap(),
-        oldest_first[..2]
-    );
-    assert!(store
-        .latest_audit_events(&user.id, Some(0))
-        .await
-        .unwrap()
-        .is_empty());
+
+    #[tokio::test]
+    async fn an_unlock_of_an_unknown_user_is_refused() {
+        let app = spawn_twin().await;
+        let unknown = UserId::parse(&random_hex(12)).unwrap();
+        let refused = pin_proof::unlock(&*app.services, &unknown, "operator").await;
+        assert!(
+            matches!(refused, Err(ServiceError::UserNotFound)),
+            "{refused:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn the_latest_audit_events_come_newest_first_up_to_the_limit() {
+        let app = spawn_twin().await;
+        let user = user_with_pin(&app).await;
+        for _ in 0..3 {
+            prove(&app, &user, WRONG_PIN).await;
+        }
+        app.p6_set_pin(
+            &app.token_for(user.id.as_str()),
+            &json!({ "pin": "8642" }).to_string(),
+        )
+        .await;
+        pin_proof::unlock(&*app.services, &user.id, "operator")
+            .await
+            .unwrap();
+        let store = &app.services.store;
+        let mut oldest_first = store.audit_events(&user.id).await.unwrap();
+        assert_eq!(oldest_first.len(), 3, "created, PIN set, unlocked");
+        oldest_first.reverse();
+        assert_eq!(
+            store.latest_audit_events(&user.id, None).await.unwrap(),
+            oldest_first
+        );
+        assert_eq!(
+            store.latest_audit_events(&user.id, Some(2)).await.unwrap(),
+            oldest_first[..2]
+        );
+        assert!(store
+            .latest_audit_events(&user.id, Some(0))
+            .await
+            .unwrap()
+            .is_empty());
+    }
 }

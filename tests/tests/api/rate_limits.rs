@@ -90,42 +90,6 @@ fn fresh_address() -> String {
     format!("2001:db8::{}", password_service::domain::random_hex(4))
 }
 
-#[tokio::test]
-async fn invalid_links_from_one_address_are_limited_and_others_are_not() {
-    let app = spawn_app().await;
-    let address = fresh_address();
-    for i in 0..20 {
-        let response = confirm_from(&app, &address, &format!("not-a-live-token-{i}")).await;
-        assert_eq!(response.status(), 410, "attempt {i}");
-    }
-    let limited = confirm_from(&app, &address, "not-a-live-token-21").await;
-    assert_eq!(limited.status(), 429);
-    assert!(retry_after(&limited) >= 1);
-    let elsewhere = confirm_from(&app, &fresh_address(), "not-a-live-token-22").await;
-    assert_eq!(elsewhere.status(), 410, "another address is not limited");
-}
-
-#[tokio::test]
-async fn a_live_link_goes_through_from_an_address_that_used_up_its_invalid_links() {
-    let app = spawn_app().await;
-    let address = fresh_address();
-    for i in 0..21 {
-        confirm_from(&app, &address, &format!("stale-link-{i}")).await;
-    }
-    assert_eq!(
-        confirm_from(&app, &address, "stale-link-22").await.status(),
-        429,
-        "the address is limited for invalid links"
-    );
-    let (user, _, token) = app.user_with_link("behindnat").await;
-    assert_eq!(
-        confirm_from(&app, &address, &token).await.status(),
-        204,
-        "a live link is never refused by the limit"
-    );
-    assert!(app.password_is(&user, "violet-kettle-sunrise-42").await);
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn twenty_concurrent_live_links_behind_one_address_all_go_through() {
     let app = spawn_app_with(|s| {
@@ -154,19 +118,60 @@ async fn twenty_concurrent_live_links_behind_one_address_all_go_through() {
     assert_eq!(sixth.status(), 429);
 }
 
-#[tokio::test]
-async fn valid_links_do_not_count_against_the_address() {
-    let app = spawn_app().await;
-    let address = fresh_address();
-    for i in 0..25 {
-        let email = unique_email(&format!("valid{i}"));
-        let user = app.create_user(&email).await;
-        app.p1_request_link(&app.token_for(user.id.as_str())).await;
-        let token = app.token_from_latest_link(&email);
+mod twin {
+    use super::*;
+    use integration_tests::spawn_twin;
+
+    #[tokio::test]
+    async fn invalid_links_from_one_address_are_limited_and_others_are_not() {
+        let app = spawn_twin().await;
+        let address = fresh_address();
+        for i in 0..20 {
+            let response = confirm_from(&app, &address, &format!("not-a-live-token-{i}")).await;
+            assert_eq!(response.status(), 410, "attempt {i}");
+        }
+        let limited = confirm_from(&app, &address, "not-a-live-token-21").await;
+        assert_eq!(limited.status(), 429);
+        assert!(retry_after(&limited) >= 1);
+        let elsewhere = confirm_from(&app, &fresh_address(), "not-a-live-token-22").await;
+        assert_eq!(elsewhere.status(), 410, "another address is not limited");
+    }
+
+    #[tokio::test]
+    async fn a_live_link_goes_through_from_an_address_that_used_up_its_invalid_links() {
+        let app = spawn_twin().await;
+        let address = fresh_address();
+        for i in 0..21 {
+            confirm_from(&app, &address, &format!("stale-link-{i}")).await;
+        }
+        assert_eq!(
+            confirm_from(&app, &address, "stale-link-22").await.status(),
+            429,
+            "the address is limited for invalid links"
+        );
+        let (user, _, token) = app.user_with_link("behindnat").await;
         assert_eq!(
             confirm_from(&app, &address, &token).await.status(),
             204,
-            "user {i}"
+            "a live link is never refused by the limit"
         );
+        assert!(app.password_is(&user, "violet-kettle-sunrise-42").await);
+    }
+
+    #[tokio::test]
+    async fn valid_links_do_not_count_against_the_address() {
+        let app = spawn_twin().await;
+        let address = fresh_address();
+        for i in 0..25 {
+            let email = unique_email(&format!("valid{i}"));
+            let user = app.create_user(&email).await;
+            app.p1_request_link(&app.token_for(user.id.as_str())).await;
+            let token = app.token_from_latest_link(&email);
+            assert_eq!(
+                confirm_from(&app, &address, &token).await.status(),
+                204,
+                "user {i}"
+            );
+        }
     }
 }

@@ -1,7 +1,7 @@
 //! P3 `GET /user/password/set`: what the handler answers. The page's
 //! behaviour in a real browser is tested by tests/browser (make test).
 
-use integration_tests::{spawn_app, spawn_app_with, unique_email, Endpoint, TestApp};
+use integration_tests::{spawn_app, unique_email, Endpoint, TestApp};
 use lambda_http::{Body, Response};
 use password_service::http::csp_sha256;
 
@@ -96,32 +96,37 @@ async fn a_missing_token_shows_a_clear_message() {
     assert!(!page.contains("<form"));
 }
 
-#[tokio::test]
-async fn german_browsers_get_german() {
-    let app = spawn_app().await;
-    let page = html(&open(&app, Some("abc"), "de-DE,de;q=0.9,en;q=0.5").await);
-    assert!(page.contains(r#"<html lang="de">"#));
-    assert!(page.contains("Passwort festlegen"));
-    assert!(page.contains("Mindestens 8 Zeichen"));
-}
+mod twin {
+    use super::*;
+    use integration_tests::{spawn_twin, spawn_twin_with};
 
-#[tokio::test]
-async fn without_a_configured_url_the_email_links_to_the_stages_own_page() {
-    let app = spawn_app_with(|s| {
-        s.remove("SET_PASSWORD_URL");
-    })
-    .await;
-    let email = unique_email("stagelink");
-    let user = app.create_user(&email).await;
-    assert_eq!(
-        app.p1_request_link(&app.token_for(user.id.as_str()))
-            .await
-            .status(),
-        202
-    );
-    let body = app.mails_to(&email).pop().unwrap().body;
-    assert!(
-        body.contains("https://abcdef1234.execute-api.eu-central-1.amazonaws.com/dev/user/password/set?token="),
-        "{body}"
-    );
+    #[tokio::test]
+    async fn german_browsers_get_german() {
+        let app = spawn_twin().await;
+        let page = html(&open(&app, Some("abc"), "de-DE,de;q=0.9,en;q=0.5").await);
+        assert!(page.contains(r#"<html lang="de">"#));
+        assert!(page.contains("Passwort festlegen"));
+        assert!(page.contains("Mindestens 8 Zeichen"));
+    }
+
+    #[tokio::test]
+    async fn without_a_configured_url_the_email_links_to_the_stages_own_page() {
+        let app = spawn_twin_with(|s| {
+            s.remove("SET_PASSWORD_URL");
+        })
+        .await;
+        let email = unique_email("stagelink");
+        let user = app.create_user(&email).await;
+        assert_eq!(
+            app.p1_request_link(&app.token_for(user.id.as_str()))
+                .await
+                .status(),
+            202
+        );
+        let body = app.mails_to(&email).pop().unwrap().body;
+        assert!(
+            body.contains("https://abcdef1234.execute-api.eu-central-1.amazonaws.com/dev/user/password/set?token="),
+            "{body}"
+        );
+    }
 }

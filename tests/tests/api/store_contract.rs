@@ -1,11 +1,12 @@
 //! The store's contract (`integration_tests::store_contract`), each case run
-//! twice: on the in-memory twin (`store_contract::memory::`, no emulator) and
-//! on the DynamoDB adapter over the emulator (`store_contract::dynamodb::`).
+//! twice: on the in-memory twin (`store_contract::twin::`, no emulator, with
+//! the other areas' `twin` modules) and on the DynamoDB adapter over the
+//! emulator (`store_contract::dynamodb::`).
 
 /// For each case, one test on each store, named after the case.
 macro_rules! on_both_stores {
     ($($case:ident),* $(,)?) => {
-        mod memory {
+        mod twin {
             $(
                 #[tokio::test]
                 async fn $case() {
