@@ -32,46 +32,54 @@ import sys
 
 from bench_common import ROOT, bench_dir, figures_path, read_json
 
+# The operations several flows make, each costed once: (operation, RRU, WRU).
+GET_USER = ("GetItem user", 1, 0)
+GET_TOKEN = ("GetItem token", 1, 0)
+TAKE_EMAIL_UNIT = ("UpdateItem take email unit", 0, 1)
+GET_USER_AND_PIN_COUNTER = ("BatchGetItem user + PIN counter", 2, 0)
+GET_USER_AND_WRONG_SECRETS = ("BatchGetItem user + wrong-secret count", 2, 0)
+GET_USER_CODE_AND_WRONG_SECRETS = ("BatchGetItem user, code, wrong-secret count", 3, 0)
+WRITE_USER_AUDIT = ("TransactWriteItems user, audit", 0, 4)
+WRITE_CHECK_USER_AUDIT = ("TransactWriteItems check, user, audit", 0, 6)
+
 # Each flow's success path unless named otherwise. ops: (operation, RRU, WRU).
 # "round trips" counts DynamoDB calls only; SES calls are "emails".
 OPERATIONS = {
     "P1 request a set-password link": {
         "function": "set-password-request", "argon2_runs": 0, "emails": 1,
-        "ops": [("GetItem user", 1, 0), ("UpdateItem take email unit", 0, 1),
+        "ops": [GET_USER, TAKE_EMAIL_UNIT,
                 ("TransactWriteItems token + user pointer (first link; +2 WRU replacing one)", 0, 4)],
     },
     "P2 set the first password": {
         "function": "set-password-confirm", "argon2_runs": 1, "emails": 1,
         # The token names its user (sequence, email, locale): no user read,
         # and the invalid-link limit is taken only for an invalid link.
-        "ops": [("GetItem token", 1, 0), ("TransactWriteItems token, reset code, user, audit", 0, 8)],
+        "ops": [GET_TOKEN, ("TransactWriteItems token, reset code, user, audit", 0, 8)],
     },
     "P2 unknown or used link (410)": {
         "function": "set-password-confirm", "argon2_runs": 0, "emails": 0,
-        "ops": [("GetItem token", 1, 0), ("UpdateItem take invalid-link unit", 0, 1)],
+        "ops": [GET_TOKEN, ("UpdateItem take invalid-link unit", 0, 1)],
     },
     "P3 set-password page": {"function": "set-password-page", "argon2_runs": 0, "emails": 0, "ops": []},
     "P4 reset with the right PIN": {
         "function": "password-reset-with-pin", "argon2_runs": 2, "emails": 1,
-        "ops": [("BatchGetItem user + PIN counter", 2, 0), ("TransactWriteItems user, audit", 0, 4)],
+        "ops": [GET_USER_AND_PIN_COUNTER, WRITE_USER_AUDIT],
     },
     "P5 callback, right PIN": {
         "function": "password-reset-callback", "argon2_runs": 0, "emails": 0,
-        "ops": [("BatchGetItem user + PIN counter", 2, 0)],
+        "ops": [GET_USER_AND_PIN_COUNTER],
     },
     "P5 callback, wrong PIN (422)": {
         "function": "password-reset-callback", "argon2_runs": 0, "emails": 0,
-        "ops": [("BatchGetItem user + PIN counter", 2, 0), ("TransactWriteItems PIN counter", 0, 2)],
+        "ops": [GET_USER_AND_PIN_COUNTER, ("TransactWriteItems PIN counter", 0, 2)],
     },
     "P6 set a PIN (user with a password)": {
         "function": "set-pin", "argon2_runs": 1, "emails": 0,
-        "ops": [("BatchGetItem user + wrong-secret count", 2, 0),
-                ("TransactWriteItems check, user, audit", 0, 6)],
+        "ops": [GET_USER_AND_WRONG_SECRETS, WRITE_CHECK_USER_AUDIT],
     },
     "P7 start an enrolment": {
         "function": "user-otp", "argon2_runs": 1, "emails": 1,
-        "ops": [("BatchGetItem user + wrong-secret count", 2, 0),
-                ("TransactWriteItems enrolment, check, user, audit", 0, 8)],
+        "ops": [GET_USER_AND_WRONG_SECRETS, ("TransactWriteItems enrolment, check, user, audit", 0, 8)],
     },
     "P7 activate the device": {
         "function": "user-otp", "argon2_runs": 0, "emails": 1,
@@ -79,27 +87,23 @@ OPERATIONS = {
     },
     "Z1 reset code by email": {
         "function": "password-reset-code", "argon2_runs": 0, "emails": 1,
-        "ops": [("GetItem user", 1, 0), ("UpdateItem take email unit", 0, 1),
-                ("TransactWriteItems code, user, audit", 0, 6)],
+        "ops": [GET_USER, TAKE_EMAIL_UNIT, ("TransactWriteItems code, user, audit", 0, 6)],
     },
     "Z2 change with the current password": {
         "function": "change-password", "argon2_runs": 2, "emails": 1, "password_change": True,
-        "ops": [("BatchGetItem user, code, wrong-secret count", 3, 0),
-                ("TransactWriteItems check, user, audit", 0, 6)],
+        "ops": [GET_USER_CODE_AND_WRONG_SECRETS, WRITE_CHECK_USER_AUDIT],
     },
     "Z2 change with a reset code": {
         "function": "change-password", "argon2_runs": 2, "emails": 1, "password_change": True,
-        "ops": [("BatchGetItem user, code, wrong-secret count", 3, 0),
-                ("TransactWriteItems check, user, audit, code", 0, 8)],
+        "ops": [GET_USER_CODE_AND_WRONG_SECRETS, ("TransactWriteItems check, user, audit, code", 0, 8)],
     },
     "Z2 wrong current password": {
         "function": "change-password", "argon2_runs": 1, "emails": 0,
-        "ops": [("BatchGetItem user, code, wrong-secret count", 3, 0), ("TransactWriteItems count", 0, 2)],
+        "ops": [GET_USER_CODE_AND_WRONG_SECRETS, ("TransactWriteItems count", 0, 2)],
     },
     "O1 admin reset": {
         "function": "admin-reset-password", "argon2_runs": 2, "emails": 1, "password_change": True,
-        "ops": [("UpdateItem take admin unit", 0, 1), ("GetItem user", 1, 0),
-                ("TransactWriteItems user, audit", 0, 4)],
+        "ops": [("UpdateItem take admin unit", 0, 1), GET_USER, WRITE_USER_AUDIT],
     },
 }
 

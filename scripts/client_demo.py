@@ -9,7 +9,6 @@ Environment: DEMO_BASE_URL (the stack), and pwctl reachable with cargo.
 
 import os
 import re
-import subprocess
 import sys
 import uuid
 
@@ -26,14 +25,11 @@ from p_user_api_client.models import (
     UnauthorizedDocument,
 )
 
+from local_env import create_user, pwctl_command
+
 BASE_URL = os.environ["DEMO_BASE_URL"]
 PASSWORD = "correct horse battery staple"
-
-
-def pwctl(*args):
-    return subprocess.run(
-        ["cargo", "run", "-q", "--bin", "pwctl", "--", *args], check=True, capture_output=True, text=True
-    ).stdout
+pwctl = pwctl_command("cargo", "run", "-q", "--bin", "pwctl", "--")
 
 
 def step(name, response, status, model):
@@ -48,7 +44,7 @@ def step(name, response, status, model):
 
 def main():
     email = f"client.demo.{uuid.uuid4().hex[:8]}@example.com"
-    user_id = re.search(r"[0-9a-f]{24}", pwctl("user", "create", "--email", email)).group(0)
+    user_id = create_user(pwctl, email)
     user = AuthenticatedClient(base_url=BASE_URL, token=pwctl("token", user_id).strip())
     anonymous = Client(base_url=BASE_URL)
 

@@ -41,7 +41,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from bench_common import (
     ROOT, bench_dir, event, function_crates, median, percentile, routes, rss_kib, target_dir,
 )
-from local_env import mint_token, read_env_file
+from local_env import ADMIN_SCOPE, create_user, mint_token, pwctl_command, read_env_file
 
 RUNTIME_PORT = int(os.environ.get("BENCH_RUNTIME_PORT", "4751"))
 EMULATOR_PORT = int(os.environ.get("BENCH_EMULATOR_PORT", "4750"))
@@ -222,14 +222,11 @@ class Scenarios:
     PIN = "2468"
 
     def __init__(self, env, pwctl):
-        self.env, self.pwctl = env, pwctl
+        self.env = env
+        self.pwctl = pwctl_command(str(pwctl), env=env)
 
-    def _user(self, *args):
-        out = subprocess.run(
-            [str(self.pwctl), "user", "create", "--email", f"bench-{time.time_ns()}@example.com", *args],
-            env=self.env, check=True, capture_output=True, text=True,
-        ).stdout
-        return json.loads(out)["userId"]
+    def _user(self, *options):
+        return create_user(self.pwctl, f"bench-{time.time_ns()}@example.com", *options)
 
     def _bearer(self, subject, scope=None):
         return {"Authorization": f"Bearer {mint_token(self.env, subject, scope, ttl=3600)}"}
@@ -284,7 +281,7 @@ class Scenarios:
             user = self._user("--password", self.chained(0))
             return ("O1 admin reset (204): 2 argon2, notice",
                     lambda i: event(method, template, {"user_id": user},
-                                    headers=self._bearer("admin-bench", "users:resetPassword"),
+                                    headers=self._bearer("admin-bench", ADMIN_SCOPE),
                                     body={"new_password": self.chained(i + 1)}))
         return None
 

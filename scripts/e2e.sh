@@ -14,6 +14,7 @@
 # beside another one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/local_stack.sh # create_user
 # As a newcomer runs it: local.env's settings, not those of the test run.
 unset AWS_ENDPOINT_URL_DYNAMODB AWS_ENDPOINT_URL_SESV2 AWS_ENDPOINT_URL_SECRETS_MANAGER
 api_port=${API_PORT:-9000}
@@ -53,7 +54,7 @@ for _ in $(seq 1 120); do
   sleep 1
 done
 pwctl() { cargo run -q --bin pwctl -- "$@"; }
-user=$(pwctl user create --email "smoke.$RANDOM@example.com" | grep -o '[0-9a-f]\{24\}')
+user=$(create_user "smoke.$RANDOM@example.com")
 token=$(pwctl token "$user")
 # The first request builds the function.
 status=$(curl -s -o /dev/null -w '%{http_code}' --max-time 600 -X PUT \
@@ -70,7 +71,7 @@ echo "e2e: make dev serves the API (PUT /user/password → 202)"
 # P5 through the router: their handler executions, read from the functions'
 # own metrics lines in the log, must overlap, or every race through make dev
 # (the fault runs', the soak's, a client's) is served one call at a time.
-race_user=$(pwctl user create --email "race.$RANDOM@example.com" --pin 2468 | grep -o '[0-9a-f]\{24\}')
+race_user=$(create_user "race.$RANDOM@example.com" --pin 2468)
 race_token=$(pwctl token "$race_user")
 curl -s -o /dev/null --max-time 600 -X POST "$api/callbacks/password-reset" -d '{}'
 race=0

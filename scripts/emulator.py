@@ -15,13 +15,13 @@ KEY_SECRET_ID; a secret that exists gets the file's value as its new
 version, so setup may run again on a running emulator.
 """
 
-import argparse
 import sys
 import time
 import urllib.request
 from pathlib import Path
 
 from local_env import read_env_file
+from subcommands import Subcommands
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCAL_SECRETS = ROOT / "scripts" / "local-secrets.env"
@@ -124,22 +124,17 @@ def wait(args):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    commands = parser.add_subparsers(required=True)
-    p = commands.add_parser("serve", help="serve DynamoDB, SES v2 and Secrets Manager on one thread")
+    commands = Subcommands(__doc__)
+    p = commands.add("serve", serve, help="serve DynamoDB, SES v2 and Secrets Manager on one thread")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, required=True)
-    p.set_defaults(run=serve)
-    p = commands.add_parser("wait", help="wait until the emulator answers")
+    p = commands.add("wait", wait, help="wait until the emulator answers")
     p.add_argument("--endpoint", required=True)
     p.add_argument("--seconds", type=float, default=30)
-    p.set_defaults(run=wait)
-    p = commands.add_parser("setup", help="create the template's tables, the SES identity and the local secrets")
+    p = commands.add("setup", setup, help="create the template's tables, the SES identity and the local secrets")
     p.add_argument("--endpoint", required=True)
     p.add_argument("--env-file", default=str(ROOT / "local.env"))
-    p.set_defaults(run=setup)
-    args = parser.parse_args()
-    args.run(args)
+    commands.run()
 
 
 if __name__ == "__main__":

@@ -44,11 +44,10 @@ import requests
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from local_env import mint_token, read_env_file, totp  # noqa: E402
+from local_env import ADMIN_SCOPE, create_user, mint_token, read_env_file, totp  # noqa: E402
 from race_overlap import executions, most_at_once  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
-ADMIN_SCOPE = "users:resetPassword"
 _passwords = itertools.count()
 
 
@@ -193,16 +192,16 @@ class Run:
 
     def user(self, password=None, pin=None, payment=True, otp_secret=None):
         email = f"faults.{uuid.uuid4().hex[:12]}@example.com"
-        args = ["user", "create", "--email", email]
+        options = []
         if password:
-            args += ["--password", password]
+            options += ["--password", password]
         if pin:
-            args += ["--pin", pin]
+            options += ["--pin", pin]
         if otp_secret:
-            args += ["--otp-secret", otp_secret]
+            options += ["--otp-secret", otp_secret]
         if payment:
-            args += ["--payment-method", "tok_visa_4242"]
-        user_id = json.loads(self.pwctl(*args))["userId"]
+            options += ["--payment-method", "tok_visa_4242"]
+        user_id = create_user(self.pwctl, email, *options)
         self.users[user_id] = email
         return user_id
 

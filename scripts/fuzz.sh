@@ -27,12 +27,13 @@ use_local_stack "$report_dir/dev.log"
 
 cargo build -q --bin pwctl
 pwctl_bin=${CARGO_TARGET_DIR:-target}/debug/pwctl
+pwctl() { "$pwctl_bin" "$@"; }
 # A few users of each role, in the state the role needs, as a JSON list.
 users_of() {
   local role=$1 ids=()
   shift
   for _ in 1 2 3 4; do
-    ids+=("\"$("$pwctl_bin" user create --email "fuzz.$role.$RANDOM$RANDOM@example.com" "$@" | grep -o '[0-9a-f]\{24\}')\"")
+    ids+=("\"$(create_user "fuzz.$role.$RANDOM$RANDOM@example.com" "$@")\"")
   done
   local IFS=,
   echo "\"$role\": [${ids[*]}]"

@@ -19,13 +19,12 @@ import schemathesis
 from hypothesis import strategies as st
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from local_env import mint_token, read_env_file  # noqa: E402
+from local_env import ADMIN_SCOPE, mint_token, read_env_file  # noqa: E402
 
 SETTINGS = read_env_file(os.environ["FUZZ_ENV_FILE"])
 # Role → ids of users in the state that role needs (fuzz.sh creates a few of
 # each, so that one user's rate limits and PIN lockout leave the others open).
 USERS = json.loads(os.environ["FUZZ_USERS"])
-ADMIN_SCOPE = "users:resetPassword"
 ADMINS = [f"fuzz-admin-{n}" for n in range(20)]
 
 # Family P acts on the caller: each operation has users of its own.

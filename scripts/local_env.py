@@ -1,13 +1,20 @@
 """Reads local.env, the local stack's settings, as cargo-lambda does: KEY=VALUE
-lines, comments skipped, surrounding quotes removed; and mints bearer tokens
-from them (HS256, as `pwctl token` does) without a process per token."""
+lines, comments skipped, surrounding quotes removed; mints bearer tokens
+from them (HS256, as `pwctl token` does) without a process per token; and
+creates users with pwctl, the operator CLI."""
 
 import base64
 import hashlib
 import hmac
 import json
+import subprocess
 import time
 from pathlib import Path
+
+# The scope an admin's token carries for O1. The service's own value is a
+# constant (shared/src/auth.rs, SCOPE_RESET_PASSWORD), not a setting, so
+# local.env does not carry it.
+ADMIN_SCOPE = "users:resetPassword"
 
 
 def read_env_file(path):
@@ -54,6 +61,25 @@ def mint_token(settings, subject, scope=None, ttl=600, issued_at=None):
     key = settings["JWT_HS256_SECRET"].encode()
     signature = hmac.new(key, signing_input.encode(), hashlib.sha256).digest()
     return signing_input + "." + _b64(signature)
+
+
+def pwctl_command(*command, env=None):
+    """A function that runs pwctl as `command` (its binary, or `cargo run …
+    --`) with the arguments it is given and returns pwctl's standard output;
+    a failure raises CalledProcessError. `env` replaces the environment."""
+
+    def pwctl(*args):
+        return subprocess.run([*command, *args], env=env, check=True, capture_output=True, text=True).stdout
+
+    return pwctl
+
+
+def create_user(pwctl, email, *options):
+    """The id of a user created by `pwctl user create --email EMAIL OPTIONS…`
+    (e.g. "--password", "…", "--pin", "2468"), run by the caller's `pwctl`: a
+    function of pwctl's arguments that returns its standard output, and
+    raises where pwctl failed."""
+    return json.loads(pwctl("user", "create", "--email", email, *options))["userId"]
 
 
 # Settings the environment may give `make dev` beyond local.env's keys.

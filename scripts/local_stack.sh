@@ -1,8 +1,11 @@
-# Sourced by scripts/fuzz.sh, client-demo.sh, faults.sh and soak.sh: the local stack on
-# API_PORT (default 9000) and EMULATOR_PORT (default local.env's). Uses the
-# one answering there, else starts `make dev` (scripts/dev.sh) and stops it
-# when the shell exits. Sets base_url and stack_env_file (the settings the
-# functions read), and points pwctl (the AWS SDK) at the emulator.
+# Sourced by the scripts that use a local stack, and by test.sh and
+# rehearse.sh for free_port; defines functions only.
+#
+# use_local_stack LOG: the local stack on API_PORT (default 9000) and
+# EMULATOR_PORT (default local.env's). Uses the one answering there, else
+# starts `make dev` (scripts/dev.sh) and stops it when the shell exits. Sets
+# base_url and stack_env_file (the settings the functions read), and points
+# pwctl (the AWS SDK) at the emulator.
 use_local_stack() {
   local log=$1
   local api_port=${API_PORT:-9000}
@@ -59,4 +62,13 @@ warm_functions() {
 # A free TCP port on 127.0.0.1.
 free_port() {
   .local/venv/bin/python -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# create_user EMAIL [OPTION…]: prints the id of a user created by `pwctl user
+# create --email EMAIL OPTION…` (e.g. --password …, --pin 2468). Runs the
+# caller's `pwctl` function, which says which binary and settings file.
+create_user() {
+  local email=$1
+  shift
+  pwctl user create --email "$email" "$@" | grep -o '[0-9a-f]\{24\}'
 }

@@ -31,16 +31,14 @@ import collections
 import json
 import re
 import secrets
-import subprocess
 import sys
 import tempfile
 import time
 
 from bench_common import event, figures_path, median, percentile, routes
-from local_env import mint_token, totp
+from local_env import ADMIN_SCOPE, create_user, mint_token, pwctl_command, totp
 from cold_start import EMULATOR_PORT, RAISED_LIMITS, RUNTIME_PORT, Emulator, RuntimeServer, build, service_environment
 
-ADMIN_SCOPE = "users:resetPassword"
 PASSWORD = "amber-harbor-lighthouse-7"
 PIN, WRONG_PIN = "2468", "1357"
 RPC = "/zitadel.user.v2.UserService/"
@@ -65,16 +63,15 @@ class Bench:
     def __init__(self, server, release, emulator, events):
         self.server, self.release, self.emulator, self.events = server, release, emulator, events
         self.env = {**service_environment(), **RAISED_LIMITS}
+        self.pwctl = pwctl_command(str(release / "pwctl"), env=self.env)
         self.figures = collections.defaultdict(dict)
         self.flows = {}
 
     # --- arranging ---------------------------------------------------------
 
-    def user(self, *args):
+    def user(self, *options):
         email = f"bench-{time.time_ns()}@example.com"
-        out = subprocess.run([str(self.release / "pwctl"), "user", "create", "--email", email, *args],
-                             env=self.env, check=True, capture_output=True, text=True).stdout
-        return json.loads(out)["userId"], email
+        return create_user(self.pwctl, email, *options), email
 
     def users(self, count, *args):
         return [self.user(*args) for _ in range(count)]

@@ -31,12 +31,12 @@
              emulated template.
 """
 
-import argparse
 import json
 import sys
 
 from iam_check import Function, as_list
 from stack_template import ACCOUNT, Stack, action_matches, stages
+from subcommands import Subcommands
 
 EMULATOR_LACKS = (
     "AWS::Serverless::Api",
@@ -406,25 +406,20 @@ def verify(args):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    commands = parser.add_subparsers(required=True)
-    p = commands.add_parser("static")
-    p.set_defaults(run=static)
-    p = commands.add_parser("emulated")
+    commands = Subcommands(__doc__)
+    commands.add("static", static)
+    p = commands.add("emulated", emulated)
     p.add_argument("stage")
     p.add_argument("source")
     p.add_argument("target")
-    p.set_defaults(run=emulated)
     for name, run in (("bootstrap", bootstrap), ("verify", verify)):
-        p = commands.add_parser(name)
+        p = commands.add(name, run)
         p.add_argument("--endpoint", required=True)
         p.add_argument("--region", required=True)
         if name == "verify":
             p.add_argument("--stack", required=True)
             p.add_argument("--template", required=True)
-        p.set_defaults(run=run)
-    args = parser.parse_args()
-    args.run(args)
+    commands.run()
 
 
 if __name__ == "__main__":

@@ -12,9 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 started=$SECONDS
 scripts/tools.sh
-free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
+source scripts/local_stack.sh # free_port, create_user
 export SAM_PORT=${SAM_PORT:-$(free_port)}
 export EMULATOR_PORT=${EMULATOR_PORT:-$(free_port)}
 source scripts/sam-local-env.sh
@@ -70,7 +68,7 @@ contains() { [[ "$1" == *"$2"* ]]; }
 
 phase=$SECONDS
 stamp=$RANDOM$RANDOM
-first=$(pwctl user create --email "sam.p.$stamp@example.com" | grep -o '[0-9a-f]\{24\}')
+first=$(create_user "sam.p.$stamp@example.com")
 first_token=$(pwctl token "$first")
 
 call PUT /user/password -H "Authorization: Bearer $first_token"
@@ -95,7 +93,7 @@ call POST /user/password/confirm -H 'Content-Type: application/vnd.api+json' \
 check "P error: the used link again is 410 token-invalid, JSON:API" \
   eval 'status_is 410 && header_matches content-type "application/vnd\.api\+json" && body_matches "\"code\": *\"token-invalid\""'
 
-second=$(pwctl user create --email "sam.z.$stamp@example.com" --password 'amber-harbor-lighthouse-7' | grep -o '[0-9a-f]\{24\}')
+second=$(create_user "sam.z.$stamp@example.com" --password 'amber-harbor-lighthouse-7')
 second_token=$(pwctl token "$second")
 call POST "/v2/users/$second/password" -H "Authorization: Bearer $second_token" -H 'Content-Type: application/json' \
   -d '{"newPassword": {"password": "quiet-meadow-tractor-51"}, "currentPassword": "amber-harbor-lighthouse-7"}'
@@ -126,7 +124,7 @@ answer() { # a Python expression over the answer `r`
 invoke "$fixture"
 check "sam local invoke P1 with the fixture (no token): 401 JSON:API with a Bearer challenge" \
   answer 'r["statusCode"] == 401 and r["multiValueHeaders"]["content-type"] == ["application/vnd.api+json"] and r["multiValueHeaders"]["www-authenticate"][0].startswith("Bearer ")'
-third=$(pwctl user create --email "sam.i.$stamp@example.com" | grep -o '[0-9a-f]\{24\}')
+third=$(create_user "sam.i.$stamp@example.com")
 third_token=$(pwctl token "$third")
 python3 - "$fixture" "$third_token" >"$work/event.json" <<'PY'
 import json, sys

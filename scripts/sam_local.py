@@ -19,7 +19,6 @@ Runs with SAM CLI's own Python (.local/sam), whose YAML reader understands
 CloudFormation's short-form tags.
 """
 
-import argparse
 import json
 import re
 import sys
@@ -29,6 +28,7 @@ from samcli.yamlhelper import yaml_dump, yaml_parse
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from local_env import read_env_file  # noqa: E402
+from subcommands import Subcommands  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -83,19 +83,15 @@ def write_env_vars(args):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    commands = parser.add_subparsers(required=True)
-    p = commands.add_parser("template", help="template.yaml with CodeUri pointed at built binaries")
+    commands = Subcommands(__doc__)
+    p = commands.add("template", write_template, help="template.yaml with CodeUri pointed at built binaries")
     p.add_argument("--lambda-dir", required=True, help="cargo lambda's output: <dir>/<binary>/bootstrap")
     p.add_argument("--out", required=True)
-    p.set_defaults(run=write_template)
-    p = commands.add_parser("env-vars", help="the --env-vars file, from local.env")
+    p = commands.add("env-vars", write_env_vars, help="the --env-vars file, from local.env")
     p.add_argument("--emulator-url", required=True, help="the emulator as the containers reach it")
     p.add_argument("--api-url", required=True, help="where this run serves the API")
     p.add_argument("--out", required=True)
-    p.set_defaults(run=write_env_vars)
-    args = parser.parse_args()
-    args.run(args)
+    commands.run()
 
 
 if __name__ == "__main__":

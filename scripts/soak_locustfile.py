@@ -15,7 +15,6 @@ import base64
 import json
 import os
 import random
-import subprocess
 import sys
 import uuid
 from collections import Counter
@@ -24,16 +23,12 @@ from pathlib import Path
 from locust import HttpUser, between, events, task
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from local_env import mint_token, read_env_file, totp  # noqa: E402
+from local_env import ADMIN_SCOPE, create_user, mint_token, pwctl_command, read_env_file, totp  # noqa: E402
 
 SETTINGS = read_env_file(os.environ["SOAK_ENV_FILE"])
-ADMIN_SCOPE = "users:resetPassword"
+pwctl = pwctl_command(os.environ["SOAK_PWCTL"])
 STATUSES = Counter()
 LATENCIES_MS = []
-
-
-def pwctl(*args):
-    return subprocess.run([os.environ["SOAK_PWCTL"], *args], check=True, capture_output=True, text=True).stdout
 
 
 def new_password():
@@ -69,15 +64,11 @@ class Client(HttpUser):
     def on_start(self):
         self.email = f"soak.{uuid.uuid4().hex[:12]}@example.com"
         self.password = new_password()
-        created = pwctl(
-            "user", "create", "--email", self.email, "--password", self.password, "--pin", "1357",
-            "--payment-method", "tok_visa_4242",
+        self.user_id = create_user(
+            pwctl, self.email, "--password", self.password, "--pin", "1357", "--payment-method", "tok_visa_4242"
         )
-        self.user_id = json.loads(created)["userId"]
         # A user without a password, for set-password links.
-        self.linkless = json.loads(pwctl("user", "create", "--email", f"soak.{uuid.uuid4().hex[:12]}@example.com"))[
-            "userId"
-        ]
+        self.linkless = create_user(pwctl, f"soak.{uuid.uuid4().hex[:12]}@example.com")
 
     def bearer(self, subject=None, scope=None):
         return {"Authorization": "Bearer " + mint_token(SETTINGS, subject or self.user_id, scope)}

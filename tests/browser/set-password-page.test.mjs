@@ -8,6 +8,7 @@ import { execFileSync } from "node:child_process";
 import { mkdirSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { chromium } from "playwright-core";
+import { createUser } from "../local-stack.mjs";
 
 const API = process.env.API_URL ?? "http://127.0.0.1:9000";
 const ROOT = new URL("../../", import.meta.url).pathname;
@@ -38,7 +39,7 @@ function pwctl(...args) {
 /** A new user who has asked for a link (P1); the link from their email. */
 async function userWithLink(name) {
   const email = `${name}.${randomBytes(4).toString("hex")}@example.com`;
-  const userId = JSON.parse(pwctl("user", "create", "--email", email)).userId;
+  const userId = createUser(pwctl, email);
   const token = pwctl("token", userId);
   const response = await fetch(`${API}/user/password`, { method: "PUT", headers: { Authorization: `Bearer ${token}` } });
   assert.equal(response.status, 202);

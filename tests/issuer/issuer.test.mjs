@@ -20,6 +20,7 @@ import { createGrpcWebTransport } from "@connectrpc/connect-node";
 import { NewAuthorizationBearerInterceptor } from "@zitadel/client";
 import { createUserServiceClient } from "@zitadel/client/v2";
 import { NotificationType } from "@zitadel/proto/zitadel/user/v2/password_pb.js";
+import { ADMIN_SCOPE } from "../local-stack.mjs";
 
 const API_URL = process.env.API_URL.replace(/\/$/, "");
 const ISSUER = `http://127.0.0.1:${process.env.ISSUER_PORT}`;
@@ -30,7 +31,6 @@ const REFRESH_SECONDS = Number(process.env.REFRESH_SECONDS ?? "3");
 const PROCESSES = Number(process.env.PROCESSES ?? "1");
 const AUDIENCE = "password-service";
 const RESOURCE = "urn:password-service";
-const ADMIN_SCOPE = "users:resetPassword";
 const SECRET = "client-secret-of-the-tests";
 
 // A signing key as a private JWK with its kid.

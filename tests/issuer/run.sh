@@ -14,8 +14,8 @@ if ! cmp -s "$lock" "$dir/node_modules/.installed-lock.json" 2>/dev/null; then
   cp "$lock" "$dir/node_modules/.installed-lock.json"
 fi
 
-# free_port, and use_local_stack: make dev on the given ports, without
-# reloads (a reload would restart the functions with empty key caches
+# free_port, create_user, and use_local_stack: make dev on the given ports,
+# without reloads (a reload would restart the functions with empty key caches
 # mid-run), stopped when this script exits.
 source scripts/local_stack.sh
 issuer_port=$(free_port)
@@ -33,9 +33,10 @@ use_local_stack "$log"
 export API_URL=http://127.0.0.1:$API_PORT
 export PWCTL_ENV_FILE=$PWD/.local/dev-$API_PORT.env
 cargo build -q --bin pwctl
-pwctl=${CARGO_TARGET_DIR:-$PWD/target}/debug/pwctl
-user_id() { "$pwctl" --env-file "$PWCTL_ENV_FILE" user create --email "$1.$RANDOM@example.com" "${@:2}" | grep -o '[0-9a-f]\{24\}'; }
-export USER_ID=$(user_id issuer-user) TARGET_ID=$(user_id issuer-target --password "issuer-target-first-42")
+pwctl_bin=${CARGO_TARGET_DIR:-$PWD/target}/debug/pwctl
+pwctl() { "$pwctl_bin" --env-file "$PWCTL_ENV_FILE" "$@"; }
+export USER_ID=$(create_user "issuer-user.$RANDOM@example.com") \
+  TARGET_ID=$(create_user "issuer-target.$RANDOM@example.com" --password "issuer-target-first-42")
 export REFRESH_SECONDS=$JWT_JWKS_REFRESH_SECONDS ISSUER_PORT=$issuer_port
 export PROCESSES=$LAMBDA_CONCURRENCY
 # Each function builds on its first request, before the tests time anything.

@@ -21,10 +21,10 @@ import { createConnectTransport, createGrpcWebTransport } from "@connectrpc/conn
 import { NewAuthorizationBearerInterceptor } from "@zitadel/client";
 import { createUserServiceClient } from "@zitadel/client/v2";
 import { NotificationType } from "@zitadel/proto/zitadel/user/v2/password_pb.js";
+import { ADMIN_SCOPE, createUser as pwctlCreateUser } from "../../local-stack.mjs";
 
 const API_URL = (process.env.API_URL ?? "http://127.0.0.1:9000").replace(/\/$/, "");
 const ROOT = new URL("../../../", import.meta.url).pathname;
-const ADMIN_SCOPE = "users:resetPassword";
 
 const TRANSPORTS = {
   "gRPC-web binary": (interceptors) =>
@@ -74,7 +74,7 @@ const freshPassword = (label = "new") => `${label} lantern orchard ${randomBytes
 function createUser(name, makeTransport) {
   const email = `${name}.${randomBytes(4).toString("hex")}@example.com`;
   const password = freshPassword("first");
-  const id = JSON.parse(pwctl("user", "create", "--email", email, "--password", password)).userId;
+  const id = pwctlCreateUser(pwctl, email, "--password", password);
   return {
     id,
     email,
