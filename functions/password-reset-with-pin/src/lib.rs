@@ -7,7 +7,7 @@ use lambda_http::http::{HeaderValue, StatusCode};
 use lambda_http::{Body, Request, RequestExt, Response};
 use password_service::domain::{Pin, Secret};
 use password_service::error::ServiceError;
-use password_service::flows::{caller, pin_proof};
+use password_service::flows::{caller, pin_reset};
 use password_service::http::jsonapi::ApiError;
 use password_service::http::{empty_response, json_object, string_field, MediaTypes};
 use password_service::services::Services;
@@ -50,7 +50,7 @@ async fn respond(services: &Services, request: &Request) -> Result<Response<Body
     let body = json_object(request, MediaTypes::JsonApi)?;
     let password = string_field(&body, "password").map_err(|p| ApiError::field(p, "/password"))?;
     let requested = requested_pin(request, &body)?;
-    match pin_proof::reset_password(
+    match pin_reset::reset_password(
         services,
         user,
         failures,

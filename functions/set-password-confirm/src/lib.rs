@@ -4,7 +4,7 @@
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use password_service::domain::Secret;
-use password_service::flows::set_password;
+use password_service::flows::password_link;
 use password_service::http::jsonapi::ApiError;
 use password_service::http::{
     client_address, empty_response, json_object, string_field, MediaTypes,
@@ -31,7 +31,7 @@ async fn respond(services: &Services, request: &Request) -> Result<Response<Body
         );
     }
     let client = client_address(request);
-    set_password::confirm(
+    password_link::confirm(
         services,
         client.as_deref(),
         &Secret::new(token),

@@ -4,7 +4,7 @@ use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use password_service::clock::rfc3339_millis;
 use password_service::error::ServiceError;
-use password_service::flows::{caller, set_password};
+use password_service::flows::{caller, password_link};
 use password_service::http::jsonapi::{meta_document, ApiError};
 use password_service::http::{json_object, stage_url, MediaTypes};
 use password_service::services::Services;
@@ -28,7 +28,7 @@ async fn respond(services: &Services, request: &Request) -> Result<Response<Body
         .clone()
         .or_else(|| stage_url(request, "/user/password/set"))
         .ok_or_else(|| ServiceError::Internal("no SET_PASSWORD_URL and no stage URL".into()))?;
-    let expires_at = set_password::request_link(services, &user, &page_url).await?;
+    let expires_at = password_link::request_link(services, &user, &page_url).await?;
     Ok(meta_document(
         StatusCode::ACCEPTED,
         json!({

@@ -4,7 +4,7 @@
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use password_service::domain::{Pin, Secret};
-use password_service::flows::{caller, pin_proof};
+use password_service::flows::{caller, set_pin};
 use password_service::http::jsonapi::ApiError;
 use password_service::http::{empty_response, json_object, string_field, FieldProblem, MediaTypes};
 use password_service::rate_limit::Limit;
@@ -34,6 +34,6 @@ async fn respond(services: &Services, request: &Request) -> Result<Response<Body
         Some(Value::String(p)) => Some(Secret::new(p.as_str())),
         Some(_) => return Err(ApiError::field(FieldProblem::WrongType, "/password")),
     };
-    pin_proof::set_pin(services, user, &window, &pin, password.as_ref()).await?;
+    set_pin::set_pin(services, user, &window, &pin, password.as_ref()).await?;
     Ok(empty_response(StatusCode::NO_CONTENT))
 }

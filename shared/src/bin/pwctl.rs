@@ -14,7 +14,7 @@ use password_service::domain::{
     Email, Locale, OtpDevice, OtpSecret, Pin, Purpose, Secret, User, UserId,
 };
 use password_service::error::ServiceError;
-use password_service::flows::pin_proof;
+use password_service::flows::pin_unlock;
 use password_service::flows::ports::{OtpKeys, PepperKeys};
 use password_service::mail::{Notice, Templates};
 use serde_json::{json, Value};
@@ -249,7 +249,7 @@ async fn run(command: Command) -> Result<Value, String> {
         Command::User(UserCommand::Unlock { user_id }) => {
             let id = parse_user_id(&user_id)?;
             let unlocked =
-                pin_proof::unlock(&services, &id, OPERATOR)
+                pin_unlock::unlock(&services, &id, OPERATOR)
                     .await
                     .map_err(|e| match e {
                         ServiceError::UserNotFound => "no such user".to_string(),

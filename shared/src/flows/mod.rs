@@ -1,38 +1,46 @@
-//! The operations of the service, one file each, over the ports in
-//! [`Services`]: what happens, in which order, and what each refusal means.
-//! The function crates parse requests into domain types, call these, and
-//! render the outcome in their family's shape.
+//! The operations of the service, one file each: what happens, in which
+//! order, and what each refusal means. Each takes the ports it uses
+//! (`ports`), which the wiring provides. The function crates parse requests
+//! into domain types, call these, and render the outcome in their family's
+//! shape.
 //!
 //! | file | operations |
 //! |---|---|
 //! | `caller` | who is calling: token, user, session cut-off, linked identity, owner or admin |
-//! | `set_password` | P1 request a link, P2 confirm it |
-//! | `pin_proof` | P4 PIN-gated reset, P5 the callback's proof (PIN or device OTP), P6 set the PIN (SPEC section 5); the operator's unlock |
+//! | `password_link` | P1 request a set-password link, P2 confirm it |
+//! | `pin_proof` | the second factor's rule (PIN or device OTP, SPEC section 5); P5 the callback's proof or skip |
+//! | `pin_reset` | P4 PIN-gated reset (deprecated) |
+//! | `set_pin` | P6 set the PIN |
+//! | `pin_unlock` | the operator's unlock of a failure window |
 //! | `device_otp` | P7 enrol, activate and remove the device OTP |
-//! | `current_password` | the current password as proof of a settings change (P6, P7) |
 //! | `reset_code` | Z1 issue a reset code |
 //! | `change_with_proof` | Z2 change with the current password, a code, or as admin |
 //! | `admin_reset` | O1 |
 //! | `replacement` | what every change or reset of an existing password shares |
-//! | `current_password` | verifying a kept password, and rehashing it with current parameters |
+//! | `current_password` | the current password as proof (P6, P7), verifying a kept password and rehashing it |
 
 pub mod admin_reset;
 pub mod caller;
 pub mod change_with_proof;
 pub mod current_password;
 pub mod device_otp;
+pub mod password_link;
 pub mod pin_proof;
+pub mod pin_reset;
+pub mod pin_unlock;
 pub mod ports;
 pub mod replacement;
 pub mod reset_code;
-pub mod set_password;
+pub mod set_pin;
 
-use ports::UserStore;
+use ports::{Limits, Notices, UserStore};
 use std::future::Future;
 use std::pin::Pin;
 
 use crate::domain::User;
 use crate::error::ServiceError;
+use crate::mail::Notice;
+use crate::rate_limit::Taken;
 use crate::store::{StoreError, WriteError};
 
 /// Attempts of one write whose decision keeps being overtaken: each lost race
@@ -146,4 +154,21 @@ pub(crate) async fn reload(ports: &impl UserStore, user: &User) -> Result<User, 
         .get_user(&user.id)
         .await?
         .ok_or(ServiceError::UserNotFound)
+}
+
+/// Mails `user` the secret a flow is about to store (a link, a code). When
+/// the mail does not go out the user has nothing to use, so the attempt
+/// `taken` from their limit is given back and the flow stops there.
+pub(crate) async fn send_before_storing(
+    ports: &(impl Limits + Notices),
+    taken: Taken,
+    notice: Notice<'_>,
+    user: &User,
+) -> Result<(), ServiceError> {
+    let sent = ports.send(notice, &user.email, user.locale).await;
+    if let Err(error) = sent {
+        ports.limiter().give_back(taken).await;
+        return Err(error.into());
+    }
+    Ok(())
 }

@@ -9,7 +9,7 @@ use crate::mail::Notice;
 use crate::rate_limit::Limit;
 use crate::store::{PasswordWrite, WriteError};
 
-use super::{retry_on_conflict, Retry};
+use super::{retry_on_conflict, send_before_storing, Retry};
 
 const SET_PASSWORD_EMAILS: Limit = Limit::Emails {
     kind: "set-password",
@@ -38,21 +38,11 @@ pub async fn request_link(
     let ttl = ports.config().mail.set_password_ttl;
     let expires_at = ports.clock().now_seconds() + ttl.as_secs() as i64;
     let link = link_with_token(page_url, &token);
-    let sent = ports
-        .send(
-            Notice::SetPasswordLink {
-                link: &link,
-                valid_hours: hours(ttl),
-            },
-            &user.email,
-            user.locale,
-        )
-        .await;
-    if let Err(error) = sent {
-        // No email went out: the attempt does not count.
-        ports.limiter().give_back(taken).await;
-        return Err(error.into());
-    }
+    let notice = Notice::SetPasswordLink {
+        link: &link,
+        valid_hours: hours(ttl),
+    };
+    send_before_storing(ports, taken, notice, user).await?;
     ports
         .tokens()
         .issue_set_password_token(user, &token_digest(&token), expires_at)

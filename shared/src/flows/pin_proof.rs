@@ -1,6 +1,7 @@
-//! PIN-protected recovery (SPEC sections 4 P4–P6 and 5): the proof of a
-//! second factor, a PIN or the device OTP, under one rule; and the
-//! operator's unlock of a failure window.
+//! The proof of a second factor, a PIN or the device OTP, under one rule
+//! (SPEC section 5), and P5's callback: the proof, or giving it up. P4 proves
+//! a PIN by the same rule (`pin_reset`), P6 sets the PIN (`set_pin`), an
+//! operator clears the failure window (`pin_unlock`).
 //!
 //! One failure counter per user, in a 24-hour window, stepped alike by a
 //! wrong PIN and a wrong OTP. Each step of the counter is a write
@@ -15,25 +16,16 @@
 //! accepted (a replay: a retried or doubled request) is refused and not
 //! counted: it proves the device was there a moment ago.
 
-use super::ports::{
-    Clocked, Notices, OtpKeys, OtpStore, Passwords, PepperKeys, PinStore, ResetCodeStore, Settings,
-    UserStore,
-};
-use crate::domain::totp::{self, TotpMatch};
 use std::sync::Arc;
 
-use crate::domain::{
-    AuditEventType, DigestMatch, OtpCode, OtpKeyRing, Pepper, Pin, Purpose, Secret, User, UserId,
-};
+use super::ports::{Clocked, Notices, OtpKeys, OtpStore, PepperKeys, PinStore, UserStore};
+use super::{retry_on_conflict, retry_user_change, Retry};
+use crate::domain::totp::{self, TotpMatch};
+use crate::domain::{DigestMatch, OtpCode, OtpKeyRing, Pepper, Pin, Purpose, User, UserId};
 use crate::error::ServiceError;
 use crate::mail::Notice;
 use crate::metrics::{self, Outcome};
 use crate::store::PinFailures;
-
-use super::caller::WindowCount;
-use super::current_password;
-use super::replacement::{hash_new_password, replace_password, Replacement};
-use super::{retry_on_conflict, retry_user_change, Retry};
 
 /// Wrong proofs answered as such; the next one deletes the critical data.
 pub const MAX_PIN_FAILURES: u32 = 3;
@@ -255,7 +247,7 @@ async fn step_wrong(
 }
 
 /// The user and their failure counter as stored now.
-async fn user_and_failures(
+pub(super) async fn user_and_failures(
     ports: &(impl Clocked + PinStore),
     id: &UserId,
 ) -> Result<(User, PinFailures), ServiceError> {
@@ -264,57 +256,6 @@ async fn user_and_failures(
         .user_with_pin_failures(id, ports.clock().now_seconds())
         .await?
         .ok_or(ServiceError::UserNotFound)
-}
-
-/// What an operator's unlock did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Unlocked {
-    /// The failures the cleared window held; 0 when none was live.
-    pub cleared_failures: u32,
-    /// The user's sequence afterwards.
-    pub sequence: u64,
-}
-
-/// An operator clears the user's PIN failure window (`pwctl user unlock`), so
-/// the user may prove the PIN again before the 24 hours are up. An audited
-/// change by `actor`; with no live window, nothing changes. Payment methods
-/// already deleted stay deleted.
-pub async fn unlock(
-    ports: &(impl Clocked + PinStore),
-    id: &UserId,
-    actor: &str,
-) -> Result<Unlocked, ServiceError> {
-    let state = user_and_failures(ports, id).await?;
-    retry_on_conflict(
-        state,
-        |(user, _)| Box::pin(async move { user_and_failures(ports, &user.id).await }),
-        |(user, failures)| {
-            Box::pin(async move {
-                if failures.count == 0 {
-                    return Ok(Unlocked {
-                        cleared_failures: 0,
-                        sequence: user.sequence,
-                    });
-                }
-                let sequence = ports
-                    .pin_proofs()
-                    .unlock_pin_failures(
-                        &user,
-                        failures,
-                        ports.clock().now_seconds(),
-                        actor,
-                        ports.clock().now_millis(),
-                    )
-                    .await?;
-                tracing::info!(user_id = %user.id, actor, "PIN failure window cleared");
-                Ok(Unlocked {
-                    cleared_failures: failures.count,
-                    sequence,
-                })
-            })
-        },
-    )
-    .await
 }
 
 fn seconds_left(window_ends_at: Option<i64>, now: i64) -> u64 {
@@ -343,74 +284,5 @@ pub async fn skip_proof(
         tracing::info!(user_id = %user.id, "critical data deleted: proof skipped");
         ports.notify(&user, Notice::CriticalDataDeleted).await;
     }
-    Ok(())
-}
-
-/// P4 (deprecated): resets the caller's password. With a PIN, under the PIN
-/// rule, keeping the payment methods; without one, deleting them.
-pub async fn reset_password(
-    ports: &(impl Clocked
-          + Notices
-          + OtpKeys
-          + OtpStore
-          + Passwords
-          + PepperKeys
-          + PinStore
-          + Settings
-          + UserStore),
-    user: User,
-    failures: PinFailures,
-    password: &Secret,
-    pin: Option<&Pin>,
-) -> Result<(), ServiceError> {
-    // Bad input is refused before a PIN attempt is spent on it.
-    let accepted = ports.policy().accept(password, &user.email)?;
-    let user = match pin {
-        Some(pin) => check_proof(ports, user, failures, &SecondFactor::Pin(pin.clone())).await?,
-        None => user,
-    };
-    let password_hash = hash_new_password(ports, &user, accepted).await?;
-    let replacement = Replacement {
-        change_required: false,
-        event: AuditEventType::PasswordReset,
-        actor: user.id.to_string(),
-        delete_critical_data: pin.is_none() && !user.payment_methods.is_empty(),
-    };
-    let user = replace_password(ports, user, password_hash, &replacement).await?;
-    if replacement.delete_critical_data {
-        ports.notify(&user, Notice::CriticalDataDeleted).await;
-    }
-    Ok(())
-}
-
-/// P6: sets or replaces the PIN. A user with a password proves it, on the
-/// wrong-secret limit (`window`, read with the user; see
-/// [`current_password::prove`]): two round trips when right.
-pub async fn set_pin(
-    ports: &(impl Clocked + Passwords + PepperKeys + ResetCodeStore + UserStore),
-    user: User,
-    window: &WindowCount,
-    pin: &Pin,
-    password: Option<&Secret>,
-) -> Result<(), ServiceError> {
-    current_password::prove(ports, &user, window, password).await?;
-    let proven = user.has_password().then_some(&window.window);
-    let digest = ports
-        .pepper()
-        .await?
-        .digest(Purpose::Pin, user.id.as_str(), pin.secret());
-    let digest = &digest;
-    let user = retry_user_change(ports, user, |user| {
-        Box::pin(async move {
-            let at = ports.clock().now_millis();
-            let written = ports
-                .users()
-                .set_pin(&user, digest, user.id.as_str(), at, proven)
-                .await;
-            current_password::proven_write(written, window, user.id)
-        })
-    })
-    .await?;
-    tracing::info!(user_id = %user, "PIN set");
     Ok(())
 }

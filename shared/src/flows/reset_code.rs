@@ -14,7 +14,7 @@ use crate::mail::Notice;
 use crate::rate_limit::Limit;
 
 use super::caller::check_caller_session;
-use super::retry_user_change;
+use super::{retry_user_change, send_before_storing};
 
 pub const CODE_TTL_SECONDS: i64 = 3600;
 pub const MAX_WRONG_CODE_TRIES: u32 = 5;
@@ -94,21 +94,12 @@ pub async fn issue_code(
                 .as_deref()
                 .or(ports.config().reset_codes.url_template.as_deref());
         let link = template.map(|t| fill_template(t, &user, &code));
-        let sent = ports
-            .send(
-                Notice::ResetCode {
-                    code: code.expose(),
-                    link: link.as_deref(),
-                    valid_minutes: (CODE_TTL_SECONDS / 60) as u64,
-                },
-                &user.email,
-                user.locale,
-            )
-            .await;
-        if let Err(error) = sent {
-            ports.limiter().give_back(taken).await;
-            return Err(error.into());
-        }
+        let notice = Notice::ResetCode {
+            code: code.expose(),
+            link: link.as_deref(),
+            valid_minutes: (CODE_TTL_SECONDS / 60) as u64,
+        };
+        send_before_storing(ports, taken, notice, &user).await?;
     }
     let digest = pepper.digest(Purpose::ResetCode, user.id.as_str(), &code);
     let digest = &digest;

@@ -172,7 +172,7 @@ impl From<ServiceError> for AdminError {
                 format!("{field} {description}"),
             ),
             ServiceError::Internal(cause) => {
-                tracing::error!(error = %cause, "internal error");
+                super::log_internal_error(&cause);
                 AdminError::internal()
             }
         };

@@ -207,7 +207,7 @@ impl From<ServiceError> for Status {
                 Status::new(Code::InvalidArgument, "invalid request").violation(field, description)
             }
             ServiceError::Internal(cause) => {
-                tracing::error!(error = %cause, "internal error");
+                super::log_internal_error(&cause);
                 Status::internal()
             }
         };

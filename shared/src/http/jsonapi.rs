@@ -323,7 +323,7 @@ impl From<ServiceError> for ApiError {
             )
             .pointer(&format!("/{}", field.replace('.', "/"))),
             ServiceError::Internal(cause) => {
-                tracing::error!(error = %cause, "internal error");
+                super::log_internal_error(&cause);
                 ApiError::internal()
             }
         };

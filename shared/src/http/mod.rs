@@ -47,12 +47,7 @@ pub fn json_object(
     req: &Request,
     media: MediaTypes,
 ) -> Result<serde_json::Map<String, Value>, BodyError> {
-    let bytes: &[u8] = match req.body() {
-        Body::Empty => &[],
-        Body::Text(text) => text.as_bytes(),
-        Body::Binary(bytes) => bytes,
-        _ => &[],
-    };
+    let bytes = body_bytes(req);
     if bytes.len() > MAX_BODY_BYTES {
         return Err(BodyError::TooLarge);
     }
@@ -96,6 +91,32 @@ pub fn describe_json_error(error: &serde_json::Error, field: &str) -> String {
     }
 }
 
+/// The request's body as bytes: API Gateway hands it over as text, or as
+/// binary it has already decoded from base64.
+pub fn body_bytes(req: &Request) -> &[u8] {
+    match req.body() {
+        Body::Text(text) => text.as_bytes(),
+        Body::Binary(bytes) => bytes,
+        _ => &[],
+    }
+}
+
+/// A Content-Type's essence (`type/subtype`, lower case) and its non-empty
+/// parameters, as sent.
+pub fn media_type(content_type: &str) -> (String, Vec<&str>) {
+    let mut parts = content_type.split(';').map(str::trim);
+    let essence = parts.next().unwrap_or_default().to_ascii_lowercase();
+    (essence, parts.filter(|p| !p.is_empty()).collect())
+}
+
+/// Logs the cause of an internal error, which each family answers with its
+/// generic 500: the caller learns nothing of it, the operator reads it here.
+/// Causes are built from store, mail, secrets and configuration errors, never
+/// from a request's secrets.
+pub fn log_internal_error(cause: &str) {
+    tracing::error!(error = %cause, "internal error");
+}
+
 fn check_media_type(headers: &HeaderMap, media: MediaTypes) -> Result<(), BodyError> {
     // Clients that send no Content-Type are read as JSON.
     let Some(value) = headers.get(CONTENT_TYPE) else {
@@ -104,9 +125,7 @@ fn check_media_type(headers: &HeaderMap, media: MediaTypes) -> Result<(), BodyEr
     let value = value
         .to_str()
         .map_err(|_| BodyError::UnsupportedMediaType)?;
-    let mut parts = value.split(';').map(str::trim);
-    let essence = parts.next().unwrap_or_default().to_ascii_lowercase();
-    let params: Vec<&str> = parts.filter(|p| !p.is_empty()).collect();
+    let (essence, params) = media_type(value);
     let accepted = match essence.as_str() {
         "application/json" => true,
         // JSON:API: a media type parameter other than ext/profile → 415.

@@ -27,6 +27,25 @@ pub use users::{PasswordWrite, Users};
 
 use crate::rate_limit::{CounterError, Counters};
 
+/// What an item of a conditional write stands for, so the condition that
+/// failed can be named: each role method maps the slots to its own
+/// [`WriteError`]. The adapter's transactions and the twin's writes share it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Slot {
+    /// The user's record (its sequence, and the change's own conditions).
+    User,
+    /// An audit event (its key is the user and the sequence).
+    Audit,
+    /// A set-password token.
+    Token,
+    /// A reset code.
+    Code,
+    /// A counter stepped by the write (PIN failures, wrong secrets).
+    Counter,
+    /// A rate-limit window checked, not stepped.
+    Window,
+}
+
 /// The whole store: every role at once, as one object the flows share.
 pub trait Store:
     Users + SetPasswordTokens + Counters + PinProofs + ResetCodes + DeviceOtps

@@ -23,7 +23,7 @@ use lambda_http::http::{HeaderMap, HeaderValue, StatusCode};
 use lambda_http::{Body, Request, Response};
 
 use super::grpc::{Code, Status};
-use super::MAX_BODY_BYTES;
+use super::{body_bytes, BodyError, MAX_BODY_BYTES};
 use messages::{RpcRequest, RpcResponse};
 
 /// The two methods of the service that this API serves.
@@ -86,10 +86,9 @@ impl Protocol {
     }
 
     fn from_content_type(content_type: &str) -> Option<Protocol> {
-        let mut parts = content_type.split(';').map(str::trim);
-        let essence = parts.next().unwrap_or_default().to_ascii_lowercase();
-        let params: Vec<String> = parts
-            .filter(|p| !p.is_empty())
+        let (essence, params) = super::media_type(content_type);
+        let params: Vec<String> = params
+            .iter()
             .map(|p| p.to_ascii_lowercase().replace(' ', ""))
             .collect();
         let utf8_charset_only = params
@@ -134,10 +133,7 @@ impl Protocol {
     pub fn decode<M: RpcRequest>(self, request: &Request) -> Result<M, Status> {
         let body = body_bytes(request);
         if body.len() > MAX_BODY_BYTES {
-            return Err(Status {
-                http_status: Some(StatusCode::PAYLOAD_TOO_LARGE),
-                ..Status::new(Code::InvalidArgument, "request body exceeds 16 KiB")
-            });
+            return Err(BodyError::TooLarge.into());
         }
         let message = match self {
             Protocol::Connect(_) => connect::unary_message(request.headers(), body)?,
@@ -189,14 +185,6 @@ fn encode_message<M: RpcResponse>(codec: Codec, message: &M) -> Vec<u8> {
     match codec {
         Codec::Proto => message.encode_to_vec(),
         Codec::Json => message.to_json().to_string().into_bytes(),
-    }
-}
-
-fn body_bytes(request: &Request) -> &[u8] {
-    match request.body() {
-        Body::Text(text) => text.as_bytes(),
-        Body::Binary(bytes) => bytes,
-        _ => &[],
     }
 }
 

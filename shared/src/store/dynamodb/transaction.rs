@@ -19,27 +19,11 @@ use aws_sdk_dynamodb::Client;
 use super::codec::{backend, n, s, Item};
 use crate::clock::Millis;
 use crate::domain::{random_hex, AuditEventType, UserId};
+pub(super) use crate::store::Slot;
 use crate::store::{StoreError, WriteError};
 
 /// Submissions of a transaction that DynamoDB cancelled for a conflict.
 const MAX_CONFLICT_ATTEMPTS: u64 = 4;
-
-/// What an item of a transaction stands for, to name the condition that failed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Slot {
-    /// The user's record (its sequence, and the change's own conditions).
-    User,
-    /// An audit event (its key is the user and the sequence).
-    Audit,
-    /// A set-password token.
-    Token,
-    /// A reset code.
-    Code,
-    /// A counter stepped by the write (PIN failures, wrong secrets).
-    Counter,
-    /// A rate-limit window checked, not stepped.
-    Window,
-}
 
 /// The items of one `TransactWriteItems`, each under its slot.
 #[derive(Default)]

@@ -15,22 +15,13 @@ impl DeviceOtps for MemoryStore {
         proven: Option<&Window>,
     ) -> Result<u64, WriteError> {
         let mut tables = self.tables();
-        let change = UserChange::new(
-            &user.id,
-            user.sequence,
+        let change = UserChange::of(
+            user,
             AuditEventType::OtpEnrolmentStarted,
             user.id.as_str(),
             at,
         );
-        let mut failed = Failed::default();
-        if let Some(window) = proven {
-            failed.unless(Slot::Window, tables.window_not_full(window));
-        }
-        change.check(&tables, |_| true, &mut failed);
-        failed.meaning(&[
-            (Slot::Window, WriteError::LimitReached),
-            (Slot::User, WriteError::Conflict),
-        ])?;
+        change.check_unconditional(&tables, proven)?;
         // A new enrolment replaces a pending one.
         tables.tokens.insert(
             otp_enrolment_id(&user.id),
@@ -89,13 +80,7 @@ impl DeviceOtps for MemoryStore {
             }) if *sealed_secret == pending.sealed_secret && *expires_at > now
         );
         failed.unless(Slot::Token, still_pending);
-        let change = UserChange::new(
-            &user.id,
-            user.sequence,
-            AuditEventType::OtpActivated,
-            user.id.as_str(),
-            at,
-        );
+        let change = UserChange::of(user, AuditEventType::OtpActivated, user.id.as_str(), at);
         change.check(&tables, |_| true, &mut failed);
         failed.meaning(&[
             (Slot::User, WriteError::Conflict),
@@ -118,22 +103,8 @@ impl DeviceOtps for MemoryStore {
         proven: Option<&Window>,
     ) -> Result<u64, WriteError> {
         let mut tables = self.tables();
-        let change = UserChange::new(
-            &user.id,
-            user.sequence,
-            AuditEventType::OtpRemoved,
-            user.id.as_str(),
-            at,
-        );
-        let mut failed = Failed::default();
-        if let Some(window) = proven {
-            failed.unless(Slot::Window, tables.window_not_full(window));
-        }
-        change.check(&tables, |_| true, &mut failed);
-        failed.meaning(&[
-            (Slot::Window, WriteError::LimitReached),
-            (Slot::User, WriteError::Conflict),
-        ])?;
+        let change = UserChange::of(user, AuditEventType::OtpRemoved, user.id.as_str(), at);
+        change.check_unconditional(&tables, proven)?;
         tables.tokens.remove(&otp_enrolment_id(&user.id));
         Ok(change.apply(&mut tables, |user| user.otp_device = None))
     }

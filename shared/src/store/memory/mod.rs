@@ -21,7 +21,7 @@ use std::sync::{Mutex, MutexGuard};
 
 use super::{
     DeviceOtps, IssuedTo, PasswordWrite, PendingEnrolment, PinFailures, PinProofs, Proof,
-    ResetCode, ResetCodes, ResetState, SetPasswordTokens, StoreError, TokenRecord, Users,
+    ResetCode, ResetCodes, ResetState, SetPasswordTokens, Slot, StoreError, TokenRecord, Users,
     WriteError,
 };
 use crate::clock::Millis;
@@ -93,18 +93,6 @@ fn otp_enrolment_id(user_id: &UserId) -> String {
 
 fn pin_counter_id(user_id: &UserId) -> String {
     format!("pin-failures#{user_id}")
-}
-
-/// What an item of a transaction stands for, to name the condition that
-/// failed, as the adapter's slots do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Slot {
-    User,
-    Audit,
-    Token,
-    Code,
-    Counter,
-    Window,
 }
 
 /// The conditions of one transaction that did not hold.
@@ -179,6 +167,31 @@ impl<'a> UserChange<'a> {
             actor,
             at,
         }
+    }
+
+    /// A change to `user` as read (its sequence the one expected).
+    fn of(user: &'a User, event: AuditEventType, actor: &'a str, at: Millis) -> Self {
+        Self::new(&user.id, user.sequence, event, actor, at)
+    }
+
+    /// Judges a change with no condition of its own on the user, made on a
+    /// proven current password's wrong-secret window where `proven` gives
+    /// one: a full window refuses it (`LimitReached`), then a moved user
+    /// (`Conflict`), as the adapter's transaction answers.
+    fn check_unconditional(
+        &self,
+        tables: &Tables,
+        proven: Option<&Window>,
+    ) -> Result<(), WriteError> {
+        let mut failed = Failed::default();
+        if let Some(window) = proven {
+            failed.unless(Slot::Window, tables.window_not_full(window));
+        }
+        self.check(tables, |_| true, &mut failed);
+        failed.meaning(&[
+            (Slot::Window, WriteError::LimitReached),
+            (Slot::User, WriteError::Conflict),
+        ])
     }
 
     fn and_event(mut self, event: AuditEventType) -> Self {

@@ -55,9 +55,8 @@ impl PinProofs for MemoryStore {
         }
         // The failure past the limit deletes in the same transaction.
         let deletion = (seen.count + 1 > max_failures).then(|| {
-            UserChange::new(
-                &user.id,
-                user.sequence,
+            UserChange::of(
+                user,
                 AuditEventType::CriticalDataDeleted,
                 user.id.as_str(),
                 at,
@@ -100,13 +99,7 @@ impl PinProofs for MemoryStore {
             Slot::Counter,
             tables.failures_still_as_seen(&user.id, seen, now),
         );
-        let change = UserChange::new(
-            &user.id,
-            user.sequence,
-            AuditEventType::PinUnlocked,
-            actor,
-            at,
-        );
+        let change = UserChange::of(user, AuditEventType::PinUnlocked, actor, at);
         change.check(&tables, |_| true, &mut failed);
         // As the trait documents it: a moved counter is a conflict too.
         failed.meaning(&[

@@ -15,16 +15,8 @@ impl ResetCodes for MemoryStore {
         at: Millis,
     ) -> Result<u64, WriteError> {
         let mut tables = self.tables();
-        let change = UserChange::new(
-            &user.id,
-            user.sequence,
-            AuditEventType::ResetCodeIssued,
-            actor,
-            at,
-        );
-        let mut failed = Failed::default();
-        change.check(&tables, |_| true, &mut failed);
-        failed.meaning(&[(Slot::User, WriteError::Conflict)])?;
+        let change = UserChange::of(user, AuditEventType::ResetCodeIssued, actor, at);
+        change.check_unconditional(&tables, None)?;
         // The new code replaces any other, tries and all.
         tables.tokens.insert(
             reset_code_id(&user.id),

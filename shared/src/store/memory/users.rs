@@ -76,9 +76,7 @@ impl Users for MemoryStore {
     async fn replace_password(&self, write: &PasswordWrite) -> Result<u64, WriteError> {
         let mut tables = self.tables();
         let change = password_change(write);
-        let mut failed = Failed::default();
-        change.check(&tables, |_| true, &mut failed);
-        failed.meaning(&[(Slot::User, WriteError::Conflict)])?;
+        change.check_unconditional(&tables, None)?;
         // Every password write kills the reset code, whatever its state.
         tables.tokens.remove(&reset_code_id(&write.user_id));
         Ok(change.apply(&mut tables, |user| write_password(user, write)))
@@ -107,16 +105,8 @@ impl Users for MemoryStore {
         at: Millis,
     ) -> Result<u64, WriteError> {
         let mut tables = self.tables();
-        let change = UserChange::new(
-            &user.id,
-            user.sequence,
-            AuditEventType::CriticalDataDeleted,
-            actor,
-            at,
-        );
-        let mut failed = Failed::default();
-        change.check(&tables, |_| true, &mut failed);
-        failed.meaning(&[(Slot::User, WriteError::Conflict)])?;
+        let change = UserChange::of(user, AuditEventType::CriticalDataDeleted, actor, at);
+        change.check_unconditional(&tables, None)?;
         Ok(change.apply(&mut tables, |user| delete_critical_data(user, at)))
     }
 
@@ -129,16 +119,8 @@ impl Users for MemoryStore {
         window: Option<&Window>,
     ) -> Result<u64, WriteError> {
         let mut tables = self.tables();
-        let change = UserChange::new(&user.id, user.sequence, AuditEventType::PinSet, actor, at);
-        let mut failed = Failed::default();
-        if let Some(window) = window {
-            failed.unless(Slot::Window, tables.window_not_full(window));
-        }
-        change.check(&tables, |_| true, &mut failed);
-        failed.meaning(&[
-            (Slot::Window, WriteError::LimitReached),
-            (Slot::User, WriteError::Conflict),
-        ])?;
+        let change = UserChange::of(user, AuditEventType::PinSet, actor, at);
+        change.check_unconditional(&tables, window)?;
         Ok(change.apply(&mut tables, |user| {
             user.pin_hmac = Some(pin_digest.to_string())
         }))
