@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 
 use lambda_http::{Body, RequestExt, Response};
+use password_service::domain::User;
 use password_service::lambda;
 use serde_json::Value;
 
@@ -113,6 +114,14 @@ impl Call<'_> {
 
     pub fn bearer(self, token: &str) -> Self {
         self.header("authorization", &format!("Bearer {token}"))
+    }
+
+    /// A bearer token where there is one; no authorization header otherwise.
+    fn bearer_if(self, token: Option<&str>) -> Self {
+        match token {
+            Some(token) => self.bearer(token),
+            None => self,
+        }
     }
 
     /// Sets a header (replacing one of the same name).
@@ -319,49 +328,50 @@ impl TestApp {
         .await
     }
 
+    /// `body` to `endpoint` with `bearer`: the P5 to P7 callers.
+    async fn send_as(&self, endpoint: Endpoint, bearer: &str, body: &str) -> Response<Body> {
+        self.call(endpoint).bearer(bearer).body(body).send().await
+    }
+
     /// P5 `POST /callbacks/password-reset`.
     pub async fn p5_callback(&self, bearer: &str, body: &str) -> Response<Body> {
-        self.call(Endpoint::P5)
-            .bearer(bearer)
-            .body(body)
-            .send()
-            .await
+        self.send_as(Endpoint::P5, bearer, body).await
+    }
+
+    /// `copies` of one P5 callback, `body` with `user`'s token, sent at once
+    /// (a race): each answer's status and error code.
+    pub async fn p5_race(&self, user: &User, body: &Value, copies: usize) -> Vec<(u16, String)> {
+        let mut tasks = tokio::task::JoinSet::new();
+        for _ in 0..copies {
+            let (app, user, body) = (self.clone(), user.clone(), body.to_string());
+            tasks.spawn(async move {
+                let response = app
+                    .p5_callback(&app.token_for(user.id.as_str()), &body)
+                    .await;
+                (response.status().as_u16(), crate::error_code(&response))
+            });
+        }
+        tasks.join_all().await
     }
 
     /// P6 `PUT /user/pin`.
     pub async fn p6_set_pin(&self, bearer: &str, body: &str) -> Response<Body> {
-        self.call(Endpoint::P6)
-            .bearer(bearer)
-            .body(body)
-            .send()
-            .await
+        self.send_as(Endpoint::P6, bearer, body).await
     }
 
     /// P7 `POST /user/otp`: start an enrolment.
     pub async fn p7_start_enrolment(&self, bearer: &str, body: &str) -> Response<Body> {
-        self.call(Endpoint::P7Post)
-            .bearer(bearer)
-            .body(body)
-            .send()
-            .await
+        self.send_as(Endpoint::P7Post, bearer, body).await
     }
 
     /// P7 `PUT /user/otp`: activate the pending enrolment with a code.
     pub async fn p7_activate(&self, bearer: &str, body: &str) -> Response<Body> {
-        self.call(Endpoint::P7Put)
-            .bearer(bearer)
-            .body(body)
-            .send()
-            .await
+        self.send_as(Endpoint::P7Put, bearer, body).await
     }
 
     /// P7 `DELETE /user/otp`: remove the device.
     pub async fn p7_remove(&self, bearer: &str, body: &str) -> Response<Body> {
-        self.call(Endpoint::P7Delete)
-            .bearer(bearer)
-            .body(body)
-            .send()
-            .await
+        self.send_as(Endpoint::P7Delete, bearer, body).await
     }
 
     /// Z1 `POST /v2/users/{userId}/password_reset`.
@@ -418,16 +428,35 @@ impl TestApp {
         content_type: &str,
         body: Vec<u8>,
     ) -> Response<Body> {
-        let call = self
-            .call(endpoint)
+        self.call(endpoint)
             .header("content-type", content_type)
-            .bytes(body);
-        match bearer {
-            Some(token) => call.bearer(token),
-            None => call,
+            .bytes(body)
+            .bearer_if(bearer)
+            .send()
+            .await
+    }
+
+    /// Each of `calls` (a label and a JSON body) sent in turn to `endpoint`
+    /// with `user`'s token: the label, the status, and the call's DynamoDB
+    /// requests as its metrics line counts them (not the store port's calls:
+    /// one of those may make several requests).
+    pub async fn round_trips<'l>(
+        &self,
+        endpoint: Endpoint,
+        user: &User,
+        calls: impl IntoIterator<Item = (&'l str, Value)>,
+    ) -> Vec<(&'l str, u16, u64)> {
+        let mut trips = Vec::new();
+        for (label, body) in calls {
+            let (response, requests) = self
+                .call(endpoint)
+                .bearer(&self.token_for(user.id.as_str()))
+                .json(&body)
+                .send_counting_round_trips()
+                .await;
+            trips.push((label, response.status().as_u16(), requests));
         }
-        .send()
-        .await
+        trips
     }
 
     /// O1 `POST /v1/users/{user_id}/reset-password`, with or without a token.
@@ -437,12 +466,11 @@ impl TestApp {
         user_id: &str,
         body: &str,
     ) -> Response<Body> {
-        let call = self.call(Endpoint::O1).user(user_id).body(body);
-        match bearer {
-            Some(token) => call.bearer(token),
-            None => call,
-        }
-        .send()
-        .await
+        self.call(Endpoint::O1)
+            .user(user_id)
+            .body(body)
+            .bearer_if(bearer)
+            .send()
+            .await
     }
 }

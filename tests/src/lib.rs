@@ -44,9 +44,10 @@ use password_service::domain::{
 };
 use password_service::flows::ports::{OtpKeys, PepperKeys};
 use password_service::hashing::Verification;
-use password_service::mail::{MemoryMailer, OutgoingMail, SesMailer};
+use password_service::mail::{Mailer, MemoryMailer, OutgoingMail, SesMailer};
+use password_service::secrets::SecretSource;
 use password_service::services::Services;
-use password_service::store::{DynamoStore, MemoryStore};
+use password_service::store::{DynamoStore, MemoryStore, Store};
 use serde_json::Value;
 
 mod callers;
@@ -190,65 +191,64 @@ pub async fn spawn_app() -> TestApp {
 
 /// An app whose settings `adjust` may change first (e.g. a required linked identity).
 pub async fn spawn_app_with(adjust: impl FnOnce(&mut HashMap<String, String>)) -> TestApp {
-    let mut settings = local_settings();
-    adjust(&mut settings);
-    let config = Config::from_map(&settings).expect("test configuration");
-    let sdk = aws_config::SdkConfig::builder()
-        .region(Region::new(settings["AWS_REGION"].clone()))
-        .credentials_provider(aws_sdk_dynamodb::config::SharedCredentialsProvider::new(
-            CallerCredentials,
-        ))
-        // Credentials are asked for on every call: a cache would sign one
-        // function's call with the key another one resolved.
-        .identity_cache(IdentityCache::no_cache())
-        // Secrets Manager's reads go to the emulator (DynamoDB's and SES's
-        // clients set their own endpoints below).
-        .endpoint_url(&settings["AWS_ENDPOINT_URL_SECRETS_MANAGER"])
-        .behavior_version(aws_config::BehaviorVersion::latest())
-        .build();
-    let dynamodb = aws_sdk_dynamodb::Client::from_conf(
-        aws_sdk_dynamodb::config::Builder::from(&sdk)
-            .endpoint_url(&settings["AWS_ENDPOINT_URL_DYNAMODB"])
-            .build(),
-    );
-    let ses = aws_sdk_sesv2::Client::from_conf(
-        aws_sdk_sesv2::config::Builder::from(&sdk)
-            .endpoint_url(&settings["AWS_ENDPOINT_URL_SESV2"])
-            .build(),
-    );
-    let clock = ManualClock::starting_now();
-    let store = DynamoStore::new(dynamodb, config.tables.clone());
-    let mailer = SesMailer::new(move || ses, config.mail.from.clone());
-    // A test's own secrets (see [`random_secret_id`]) are read as the tests:
-    // IAM knows only the stage's secrets, which the local ones stand for.
-    let own_secrets = ["PEPPER_SECRET_ID", "OTP_ENCRYPTION_KEY_SECRET_ID"]
-        .iter()
-        .any(|name| settings.get(*name) != local_settings().get(*name));
-    let secrets_sdk = if own_secrets {
-        sdk.to_builder()
+    spawn_on(adjust, |settings, config| {
+        let sdk = aws_config::SdkConfig::builder()
+            .region(Region::new(settings["AWS_REGION"].clone()))
             .credentials_provider(aws_sdk_dynamodb::config::SharedCredentialsProvider::new(
-                Credentials::new("tests", "local", None, None, "tests"),
+                CallerCredentials,
             ))
-            .build()
-    } else {
-        sdk
-    };
-    let secrets = SecretsManager::new(secrets_sdk, Budget::Local);
-    let services = Services::new(
-        config,
-        Arc::new(store),
-        Arc::new(mailer),
-        Arc::new(clock.clone()),
-        Arc::new(secrets),
-    )
-    .expect("services");
-    TestApp {
-        services: Arc::new(services),
-        clock,
-        settings,
-        metrics: MetricsSettings::from_env(),
-        backend: Backend::Emulator,
-    }
+            // Credentials are asked for on every call: a cache would sign one
+            // function's call with the key another one resolved.
+            .identity_cache(IdentityCache::no_cache())
+            // Secrets Manager's reads go to the emulator (DynamoDB's and SES's
+            // clients set their own endpoints below).
+            .endpoint_url(&settings["AWS_ENDPOINT_URL_SECRETS_MANAGER"])
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .build();
+        let dynamodb = aws_sdk_dynamodb::Client::from_conf(
+            aws_sdk_dynamodb::config::Builder::from(&sdk)
+                .endpoint_url(&settings["AWS_ENDPOINT_URL_DYNAMODB"])
+                .build(),
+        );
+        let ses = aws_sdk_sesv2::Client::from_conf(
+            aws_sdk_sesv2::config::Builder::from(&sdk)
+                .endpoint_url(&settings["AWS_ENDPOINT_URL_SESV2"])
+                .build(),
+        );
+        // A test's own secrets (see [`random_secret_id`]) are read as the tests:
+        // IAM knows only the stage's secrets, which the local ones stand for.
+        let own_secrets = ["PEPPER_SECRET_ID", "OTP_ENCRYPTION_KEY_SECRET_ID"]
+            .iter()
+            .any(|name| settings.get(*name) != local_settings().get(*name));
+        let secrets_sdk = if own_secrets {
+            sdk.to_builder()
+                .credentials_provider(aws_sdk_dynamodb::config::SharedCredentialsProvider::new(
+                    Credentials::new("tests", "local", None, None, "tests"),
+                ))
+                .build()
+        } else {
+            sdk
+        };
+        Backing {
+            store: Arc::new(DynamoStore::new(dynamodb, config.tables.clone())),
+            mailer: Arc::new(SesMailer::new(move || ses, config.mail.from.clone())),
+            secrets: Arc::new(SecretsManager::new(secrets_sdk, Budget::Local)),
+            backend: Backend::Emulator,
+        }
+    })
+}
+
+/// An address where nothing listens: a client pointed there fails for real,
+/// as with the service unreachable.
+pub const CLOSED_PORT: &str = "http://127.0.0.1:9";
+
+/// An app on the emulator whose `endpoint` setting (`AWS_ENDPOINT_URL_DYNAMODB`
+/// or `AWS_ENDPOINT_URL_SESV2`) is [`CLOSED_PORT`]: that service unreachable.
+pub async fn spawn_app_unreachable(endpoint: &str) -> TestApp {
+    spawn_app_with(|s| {
+        s.insert(endpoint.into(), CLOSED_PORT.into());
+    })
+    .await
 }
 
 /// The same app as [`spawn_app`] on the in-memory twins: a store and a
@@ -259,26 +259,49 @@ pub async fn spawn_twin() -> TestApp {
 
 /// A twin app whose settings `adjust` may change first, as [`spawn_app_with`].
 pub async fn spawn_twin_with(adjust: impl FnOnce(&mut HashMap<String, String>)) -> TestApp {
+    spawn_on(adjust, |_, _| {
+        let mailer = Arc::new(MemoryMailer::new());
+        Backing {
+            store: Arc::new(MemoryStore::new()),
+            mailer: mailer.clone(),
+            secrets: Arc::new(LocalSecrets::new()),
+            backend: Backend::Twin { mailer },
+        }
+    })
+}
+
+/// What an app's services run on: a store, a mailer and the secrets, and
+/// which backend they are.
+struct Backing {
+    store: Arc<dyn Store>,
+    mailer: Arc<dyn Mailer>,
+    secrets: Arc<dyn SecretSource>,
+    backend: Backend,
+}
+
+/// A new app, its clock at now, on `local.env` as `adjust` leaves it and on
+/// what `backing` makes of those settings and their configuration: the
+/// setup [`spawn_app_with`] and [`spawn_twin_with`] share.
+fn spawn_on(
+    adjust: impl FnOnce(&mut HashMap<String, String>),
+    backing: impl FnOnce(&HashMap<String, String>, &Config) -> Backing,
+) -> TestApp {
     let mut settings = local_settings();
     adjust(&mut settings);
     let config = Config::from_map(&settings).expect("test configuration");
-    let clock = ManualClock::starting_now();
-    let mailer = Arc::new(MemoryMailer::new());
-    let services = Services::new(
-        config,
-        Arc::new(MemoryStore::new()),
-        mailer.clone(),
-        Arc::new(clock.clone()),
-        Arc::new(LocalSecrets::new()),
-    )
-    .expect("services");
-    TestApp {
-        services: Arc::new(services),
-        clock,
+    let backing = backing(&settings, &config);
+    TestApp::assemble(
         settings,
-        metrics: MetricsSettings::from_env(),
-        backend: Backend::Twin { mailer },
-    }
+        config,
+        ManualClock::starting_now(),
+        MetricsSettings::from_env(),
+        backing,
+    )
+}
+
+/// The digest of `user`'s `pin` under `pepper`'s current key.
+fn pin_digest_under(pepper: &Pepper, user: &UserId, pin: &str) -> String {
+    pepper.digest(Purpose::Pin, user.as_str(), &Secret::new(pin))
 }
 
 /// A fresh address, so parallel tests never read each other's mail.
@@ -292,22 +315,45 @@ impl TestApp {
     pub fn instrumented(&self, failing: &[&'static str]) -> (TestApp, Arc<InstrumentedStore>) {
         let store = Arc::new(InstrumentedStore::new(self.services.store.clone(), failing));
         let config = Config::from_map(&self.settings).expect("test configuration");
-        let services = Services::new(
-            config,
-            store.clone(),
-            self.services.mailer.clone(),
-            Arc::new(self.clock.clone()),
-            self.services.secrets(),
-        )
-        .expect("services");
-        let app = TestApp {
-            services: Arc::new(services),
-            clock: self.clock.clone(),
-            settings: self.settings.clone(),
-            metrics: self.metrics.clone(),
+        let backing = Backing {
+            store: store.clone(),
+            mailer: self.services.mailer.clone(),
+            secrets: self.services.secrets(),
             backend: self.backend.clone(),
         };
+        let app = TestApp::assemble(
+            self.settings.clone(),
+            config,
+            self.clock.clone(),
+            self.metrics.clone(),
+            backing,
+        );
         (app, store)
+    }
+
+    /// The functions' [`Services`] on `backing`, with `clock`, as an app.
+    fn assemble(
+        settings: HashMap<String, String>,
+        config: Config,
+        clock: ManualClock,
+        metrics: MetricsSettings,
+        backing: Backing,
+    ) -> TestApp {
+        let services = Services::new(
+            config,
+            backing.store,
+            backing.mailer,
+            Arc::new(clock.clone()),
+            backing.secrets,
+        )
+        .expect("services");
+        TestApp {
+            services: Arc::new(services),
+            clock,
+            settings,
+            metrics,
+            backend: backing.backend,
+        }
     }
 
     /// The same app, but the named store methods fail.
@@ -350,9 +396,23 @@ impl TestApp {
     /// The PIN digest the functions store for `user`'s `pin`, under the
     /// pepper's current key.
     pub async fn pin_digest(&self, user: &UserId, pin: &str) -> String {
-        self.pepper()
-            .await
-            .digest(Purpose::Pin, user.as_str(), &Secret::new(pin))
+        pin_digest_under(&*self.pepper().await, user, pin)
+    }
+
+    /// A user whose PIN is `pin` (stored as [`TestApp::pin_digest`] gives it),
+    /// and whatever else `adjust` sets.
+    pub async fn create_user_with_pin(
+        &self,
+        email: &str,
+        pin: &str,
+        adjust: impl FnOnce(&mut User),
+    ) -> User {
+        let pepper = self.pepper().await;
+        self.create_user_with(email, |u| {
+            u.pin_hmac = Some(pin_digest_under(&pepper, &u.id, pin));
+            adjust(u);
+        })
+        .await
     }
 
     /// The OTP key ring the functions read now.

@@ -44,13 +44,18 @@ fn at() -> Millis {
     SystemClock.now_millis()
 }
 
-/// A new user, stored, as read back.
-async fn created(store: &dyn Store, name: &str, adjust: impl FnOnce(&mut User)) -> User {
-    let mut user = User::new(
+/// A new user (address from `name`), not stored.
+fn new_user(name: &str) -> User {
+    User::new(
         Email::parse(&unique_email(name)).unwrap(),
         Locale::En,
         "org-contract".into(),
-    );
+    )
+}
+
+/// A new user, stored, as read back.
+async fn created(store: &dyn Store, name: &str, adjust: impl FnOnce(&mut User)) -> User {
+    let mut user = new_user(name);
     adjust(&mut user);
     store
         .create_user(&user, "contract", at())
@@ -111,13 +116,25 @@ fn window(quota: u32) -> Window {
     }
 }
 
-async fn fill(store: &dyn Store, window: &Window) {
-    for _ in 0..window.quota {
+/// A window of its own (as [`window`]) with all of its `quota` taken.
+async fn full_window(store: &dyn Store, quota: u32) -> Window {
+    let window = window(quota);
+    for _ in 0..quota {
         assert!(store
-            .take_from_counter(&window.counter, window.quota, window.ends_at)
+            .take_from_counter(&window.counter, quota, window.ends_at)
             .await
             .unwrap());
     }
+    window
+}
+
+/// Another change of the user after the read `user` (a PIN set): what the
+/// store holds moves on to the next sequence.
+async fn change_behind(store: &dyn Store, user: &User) {
+    store
+        .set_pin(user, "pin", "contract", at(), None)
+        .await
+        .unwrap();
 }
 
 async fn count(store: &dyn Store, user: &User, counter: &str) -> u32 {
@@ -138,6 +155,22 @@ async fn pin_failures(store: &dyn Store, user: &User, now: i64) -> PinFailures {
         .1
 }
 
+/// The first wrong PIN of a window that ends at `ends_at`, recorded at `now`
+/// on a counter read as empty.
+async fn first_pin_failure(store: &dyn Store, user: &User, now: i64, ends_at: i64) {
+    store
+        .record_pin_failure(
+            user,
+            PinFailures::default(),
+            MAX_PIN_FAILURES,
+            now,
+            ends_at,
+            at(),
+        )
+        .await
+        .unwrap();
+}
+
 /// Records `times` wrong PINs, each on the counter as read, in a day's window.
 async fn fail_pin(store: &dyn Store, user: &User, times: u32) {
     for _ in 0..times {
@@ -152,6 +185,14 @@ async fn fail_pin(store: &dyn Store, user: &User, times: u32) {
             .await
             .expect("a counted failure");
     }
+}
+
+/// Records `times` wrong PINs (as [`fail_pin`]), then reads the counter: the
+/// `now` it was read at and what it holds.
+async fn failed_pins(store: &dyn Store, user: &User, times: u32) -> (i64, PinFailures) {
+    fail_pin(store, user, times).await;
+    let now = now();
+    (now, pin_failures(store, user, now).await)
 }
 
 async fn reset_code(store: &dyn Store, user: &User) -> Option<ResetCode> {
@@ -173,6 +214,42 @@ async fn with_reset_code(store: &dyn Store, name: &str, digest: &str) -> User {
     stored(store, &user.id).await
 }
 
+/// A wrong secret counted in `window` and against `user`'s code.
+async fn wrong_secret(store: &dyn Store, window: &Window, user: &User) {
+    store
+        .record_wrong_secret(window, Some(&user.id), MAX_WRONG_TRIES)
+        .await
+        .unwrap();
+}
+
+/// A proof by the reset code `digest`, now, with the usual tries.
+fn code_proof(digest: &str) -> Proof<'_> {
+    Proof::Code {
+        digest,
+        max_wrong_tries: MAX_WRONG_TRIES,
+        now: now(),
+    }
+}
+
+/// A new set-password token for `user`, live for a day.
+async fn issue_token(store: &dyn Store, user: &User) -> String {
+    let token = digest();
+    store
+        .issue_set_password_token(user, &token, now() + DAY)
+        .await
+        .unwrap();
+    token
+}
+
+/// Whether `token` is found as a set-password token.
+async fn token_found(store: &dyn Store, token: &str) -> bool {
+    store
+        .find_set_password_token(token)
+        .await
+        .unwrap()
+        .is_some()
+}
+
 async fn pending_enrolment(store: &dyn Store, user: &User, now: i64) -> Option<PendingEnrolment> {
     store
         .user_with_otp_enrolment(&user.id, now)
@@ -182,19 +259,25 @@ async fn pending_enrolment(store: &dyn Store, user: &User, now: i64) -> Option<P
         .1
 }
 
-/// A user whose device is `sealed`, its last accepted step `step`.
-async fn with_device(store: &dyn Store, name: &str, sealed: &str, step: u64) -> User {
-    let user = created(store, name, |_| {}).await;
+/// An enrolment of `sealed` started for `user`, live for ten minutes: the
+/// user as read after it, and the enrolment.
+async fn enrol(store: &dyn Store, user: &User, sealed: &str) -> (User, PendingEnrolment) {
     let expires_at = now() + 600;
     store
-        .start_otp_enrolment(&user, sealed, expires_at, at(), None)
+        .start_otp_enrolment(user, sealed, expires_at, at(), None)
         .await
         .unwrap();
-    let user = stored(store, &user.id).await;
     let pending = PendingEnrolment {
         sealed_secret: sealed.into(),
         expires_at,
     };
+    (stored(store, &user.id).await, pending)
+}
+
+/// A user whose device is `sealed`, its last accepted step `step`.
+async fn with_device(store: &dyn Store, name: &str, sealed: &str, step: u64) -> User {
+    let user = created(store, name, |_| {}).await;
+    let (user, pending) = enrol(store, &user, sealed).await;
     store
         .activate_otp(&user, &pending, step, now(), at())
         .await
@@ -206,11 +289,8 @@ async fn with_device(store: &dyn Store, name: &str, sealed: &str, step: u64) -> 
 
 pub async fn a_created_user_is_stored_at_sequence_one_with_its_created_event(store: &dyn Store) {
     let at = at();
-    let mut user = User::new(
-        Email::parse(&unique_email("created")).unwrap(),
-        Locale::De,
-        "org-contract".into(),
-    );
+    let mut user = new_user("created");
+    user.locale = Locale::De;
     user.sequence = 7;
     user.payment_methods = vec!["pm_1".into(), "pm_2".into()];
     user.linked_identities = vec!["google".into()];
@@ -383,11 +463,7 @@ pub async fn a_password_write_on_a_moved_sequence_is_a_conflict(store: &dyn Stor
 }
 
 pub async fn a_password_write_for_an_unknown_user_is_a_conflict(store: &dyn Store) {
-    let ghost = User::new(
-        Email::parse(&unique_email("ghost")).unwrap(),
-        Locale::En,
-        "org-contract".into(),
-    );
+    let ghost = new_user("ghost");
 
     assert_refused!(
         store
@@ -495,10 +571,7 @@ pub async fn deleting_critical_data_on_a_moved_sequence_is_a_conflict(store: &dy
         u.payment_methods = vec!["pm".into()]
     })
     .await;
-    store
-        .set_pin(&user, "pin", "contract", at(), None)
-        .await
-        .unwrap();
+    change_behind(store, &user).await;
 
     assert_refused!(
         store.delete_critical_data(&user, "contract", at()).await,
@@ -548,8 +621,7 @@ pub async fn a_pin_is_set_with_its_event_behind_a_window_not_full(store: &dyn St
 
 pub async fn a_pin_behind_a_full_window_is_limit_reached_before_a_conflict(store: &dyn Store) {
     let user = created(store, "pin-full", |_| {}).await;
-    let window = window(2);
-    fill(store, &window).await;
+    let window = full_window(store, 2).await;
     let stale = User {
         sequence: 0,
         ..user.clone()
@@ -629,28 +701,13 @@ pub async fn an_issued_token_is_the_users_pointer_and_records_who_it_was_issued_
 
 pub async fn a_new_token_retires_the_previous_one(store: &dyn Store) {
     let user = created(store, "token-again", |_| {}).await;
-    let (first, second) = (digest(), digest());
-    store
-        .issue_set_password_token(&user, &first, now() + DAY)
-        .await
-        .unwrap();
+    let first = issue_token(store, &user).await;
     let user = stored(store, &user.id).await;
 
-    store
-        .issue_set_password_token(&user, &second, now() + DAY)
-        .await
-        .unwrap();
+    let second = issue_token(store, &user).await;
 
-    assert!(store
-        .find_set_password_token(&first)
-        .await
-        .unwrap()
-        .is_none());
-    assert!(store
-        .find_set_password_token(&second)
-        .await
-        .unwrap()
-        .is_some());
+    assert!(!token_found(store, &first).await);
+    assert!(token_found(store, &second).await);
     let write = password_write(&user, AuditEventType::PasswordSet, "hash");
     assert_refused!(
         store.set_password_with_token(&first, now(), &write).await,
@@ -667,17 +724,10 @@ pub async fn a_new_token_retires_the_previous_one(store: &dyn Store) {
 
 pub async fn a_token_issued_on_a_stale_read_still_retires_the_previous_one(store: &dyn Store) {
     let read_before = created(store, "token-stale", |_| {}).await;
-    let (first, second) = (digest(), digest());
-    store
-        .issue_set_password_token(&read_before, &first, now() + DAY)
-        .await
-        .unwrap();
+    let first = issue_token(store, &read_before).await;
 
     // Issued on a read from before the first token: it does not know it.
-    store
-        .issue_set_password_token(&read_before, &second, now() + DAY)
-        .await
-        .unwrap();
+    let second = issue_token(store, &read_before).await;
 
     let write = password_write(&read_before, AuditEventType::PasswordSet, "hash");
     assert_refused!(
@@ -698,11 +748,7 @@ pub async fn a_user_with_a_password_or_unknown_is_not_eligible_for_a_token(store
         u.password_hash = Some("hash".into())
     })
     .await;
-    let ghost = User::new(
-        Email::parse(&unique_email("token-ghost")).unwrap(),
-        Locale::En,
-        "org-contract".into(),
-    );
+    let ghost = new_user("token-ghost");
     let (token, ghost_token) = (digest(), digest());
 
     assert_refused!(
@@ -718,39 +764,20 @@ pub async fn a_user_with_a_password_or_unknown_is_not_eligible_for_a_token(store
         WriteError::NotEligible
     );
 
-    assert!(store
-        .find_set_password_token(&token)
-        .await
-        .unwrap()
-        .is_none());
-    assert!(store
-        .find_set_password_token(&ghost_token)
-        .await
-        .unwrap()
-        .is_none());
+    assert!(!token_found(store, &token).await);
+    assert!(!token_found(store, &ghost_token).await);
     assert_eq!(stored(store, &user.id).await, user);
     assert!(store.get_user(&ghost.id).await.unwrap().is_none());
 }
 
 pub async fn only_set_password_tokens_are_found_by_digest(store: &dyn Store) {
     let user = with_reset_code(store, "token-kinds", &digest()).await;
-    store
-        .start_otp_enrolment(&user, "sealed", now() + 600, at(), None)
-        .await
-        .unwrap();
+    enrol(store, &user, "sealed").await;
 
-    assert!(store
-        .find_set_password_token(&digest())
-        .await
-        .unwrap()
-        .is_none());
+    assert!(!token_found(store, &digest()).await);
     for key in ["reset-code", "otp-enrolment"] {
         let other_kind = format!("{key}#{}", user.id);
-        assert!(store
-            .find_set_password_token(&other_kind)
-            .await
-            .unwrap()
-            .is_none());
+        assert!(!token_found(store, &other_kind).await);
     }
 }
 
@@ -761,11 +788,7 @@ pub async fn the_first_password_set_with_a_live_token_consumes_it(store: &dyn St
         .await
         .unwrap();
     let user = stored(store, &user.id).await;
-    let token = digest();
-    store
-        .issue_set_password_token(&user, &token, now() + DAY)
-        .await
-        .unwrap();
+    let token = issue_token(store, &user).await;
     let write = password_write(&user, AuditEventType::PasswordSet, "hash-first");
 
     assert_eq!(
@@ -785,11 +808,7 @@ pub async fn the_first_password_set_with_a_live_token_consumes_it(store: &dyn St
         trail(store, &user.id).await.last(),
         Some(&event(3, AuditEventType::PasswordSet))
     );
-    assert!(store
-        .find_set_password_token(&token)
-        .await
-        .unwrap()
-        .is_none());
+    assert!(!token_found(store, &token).await);
     assert_eq!(reset_code(store, &user).await, None);
     // Single use.
     let again = password_write(&after, AuditEventType::PasswordSet, "hash-again");
@@ -838,11 +857,7 @@ pub async fn a_token_is_live_until_its_expiry_and_found_as_stored_after(store: &
 pub async fn another_users_token_is_not_live_for_this_one(store: &dyn Store) {
     let owner = created(store, "token-owner", |_| {}).await;
     let other = created(store, "token-other", |_| {}).await;
-    let token = digest();
-    store
-        .issue_set_password_token(&owner, &token, now() + DAY)
-        .await
-        .unwrap();
+    let token = issue_token(store, &owner).await;
 
     let write = password_write(&other, AuditEventType::PasswordSet, "hash");
     assert_refused!(
@@ -851,20 +866,12 @@ pub async fn another_users_token_is_not_live_for_this_one(store: &dyn Store) {
     );
 
     assert_eq!(stored(store, &other.id).await, other);
-    assert!(store
-        .find_set_password_token(&token)
-        .await
-        .unwrap()
-        .is_some());
+    assert!(token_found(store, &token).await);
 }
 
 pub async fn a_token_for_a_user_who_has_a_password_by_now_is_a_conflict(store: &dyn Store) {
     let user = created(store, "token-raced", |_| {}).await;
-    let token = digest();
-    store
-        .issue_set_password_token(&user, &token, now() + DAY)
-        .await
-        .unwrap();
+    let token = issue_token(store, &user).await;
     let user = stored(store, &user.id).await;
     store
         .replace_password(&password_write(
@@ -883,25 +890,14 @@ pub async fn a_token_for_a_user_who_has_a_password_by_now_is_a_conflict(store: &
     );
 
     assert_eq!(stored(store, &user.id).await, user);
-    assert!(store
-        .find_set_password_token(&token)
-        .await
-        .unwrap()
-        .is_some());
+    assert!(token_found(store, &token).await);
 }
 
 pub async fn a_token_on_a_moved_sequence_is_a_conflict_and_stays_live(store: &dyn Store) {
     let user = created(store, "token-moved", |_| {}).await;
-    let token = digest();
-    store
-        .issue_set_password_token(&user, &token, now() + DAY)
-        .await
-        .unwrap();
+    let token = issue_token(store, &user).await;
     let read = stored(store, &user.id).await;
-    store
-        .set_pin(&read, "pin", "contract", at(), None)
-        .await
-        .unwrap();
+    change_behind(store, &read).await;
 
     let stale = password_write(&read, AuditEventType::PasswordSet, "hash");
     assert_refused!(
@@ -953,8 +949,7 @@ pub async fn a_unit_given_back_can_be_taken_again_and_a_count_never_goes_below_z
     store: &dyn Store,
 ) {
     let user = created(store, "give-back", |_| {}).await;
-    let window = window(2);
-    fill(store, &window).await;
+    let window = full_window(store, 2).await;
 
     store.give_back_to_counter(&window.counter).await.unwrap();
     assert_eq!(count(store, &user, &window.counter).await, 1);
@@ -1030,17 +1025,7 @@ pub async fn pin_failures_open_a_window_and_count_in_it(store: &dyn Store) {
         pin_failures(store, &user, now).await,
         PinFailures::default()
     );
-    store
-        .record_pin_failure(
-            &user,
-            PinFailures::default(),
-            MAX_PIN_FAILURES,
-            now,
-            now + DAY,
-            at(),
-        )
-        .await
-        .unwrap();
+    first_pin_failure(store, &user, now, now + DAY).await;
     let seen = pin_failures(store, &user, now).await;
     assert_eq!(
         seen,
@@ -1067,9 +1052,7 @@ pub async fn pin_failures_open_a_window_and_count_in_it(store: &dyn Store) {
 
 pub async fn a_pin_failure_on_a_moved_counter_is_a_conflict(store: &dyn Store) {
     let user = created(store, "pin-moved", |_| {}).await;
-    fail_pin(store, &user, 2).await;
-    let now = now();
-    let live = pin_failures(store, &user, now).await;
+    let (now, live) = failed_pins(store, &user, 2).await;
 
     for seen in [
         PinFailures::default(),
@@ -1090,17 +1073,7 @@ pub async fn a_pin_failure_on_a_moved_counter_is_a_conflict(store: &dyn Store) {
 pub async fn an_ended_pin_window_reads_as_zero_and_a_failure_reopens_it(store: &dyn Store) {
     let user = created(store, "pin-ended", |_| {}).await;
     let now = now();
-    store
-        .record_pin_failure(
-            &user,
-            PinFailures::default(),
-            MAX_PIN_FAILURES,
-            now,
-            now + 5,
-            at(),
-        )
-        .await
-        .unwrap();
+    first_pin_failure(store, &user, now, now + 5).await;
     assert_eq!(pin_failures(store, &user, now + 4).await.count, 1);
 
     let later = now + 5;
@@ -1138,10 +1111,8 @@ pub async fn the_failure_past_the_limit_deletes_the_critical_data_in_the_same_wr
         u.payment_methods = vec!["pm_1".into(), "pm_2".into()]
     })
     .await;
-    fail_pin(store, &user, MAX_PIN_FAILURES).await;
+    let (now, seen) = failed_pins(store, &user, MAX_PIN_FAILURES).await;
     assert_eq!(stored(store, &user.id).await, user, "up to the limit: kept");
-    let now = now();
-    let seen = pin_failures(store, &user, now).await;
     let at = at();
 
     store
@@ -1169,13 +1140,8 @@ pub async fn the_failure_past_the_limit_on_a_moved_user_writes_nothing(store: &d
         u.payment_methods = vec!["pm".into()]
     })
     .await;
-    fail_pin(store, &user, MAX_PIN_FAILURES).await;
-    let now = now();
-    let seen = pin_failures(store, &user, now).await;
-    store
-        .set_pin(&user, "pin", "the-user", at(), None)
-        .await
-        .unwrap();
+    let (now, seen) = failed_pins(store, &user, MAX_PIN_FAILURES).await;
+    change_behind(store, &user).await;
 
     assert_refused!(
         store
@@ -1197,9 +1163,7 @@ pub async fn the_failure_past_the_limit_on_a_moved_user_writes_nothing(store: &d
 
 pub async fn pin_failures_cleared_as_seen_are_gone_and_moved_ones_a_conflict(store: &dyn Store) {
     let user = created(store, "pin-clear", |_| {}).await;
-    fail_pin(store, &user, 2).await;
-    let now = now();
-    let seen = pin_failures(store, &user, now).await;
+    let (now, seen) = failed_pins(store, &user, 2).await;
     let moved = PinFailures { count: 1, ..seen };
 
     assert_refused!(
@@ -1223,17 +1187,7 @@ pub async fn pin_failures_cleared_as_seen_are_gone_and_moved_ones_a_conflict(sto
 pub async fn clearing_an_ended_pin_window_is_a_conflict(store: &dyn Store) {
     let user = created(store, "pin-clear-ended", |_| {}).await;
     let now = now();
-    store
-        .record_pin_failure(
-            &user,
-            PinFailures::default(),
-            MAX_PIN_FAILURES,
-            now,
-            now + 5,
-            at(),
-        )
-        .await
-        .unwrap();
+    first_pin_failure(store, &user, now, now + 5).await;
     let seen = pin_failures(store, &user, now).await;
 
     assert_refused!(
@@ -1246,9 +1200,7 @@ pub async fn clearing_an_ended_pin_window_is_a_conflict(store: &dyn Store) {
 
 pub async fn an_unlock_clears_the_window_as_a_recorded_change(store: &dyn Store) {
     let user = created(store, "unlock", |_| {}).await;
-    fail_pin(store, &user, 2).await;
-    let now = now();
-    let seen = pin_failures(store, &user, now).await;
+    let (now, seen) = failed_pins(store, &user, 2).await;
     let at = at();
 
     assert_eq!(
@@ -1271,13 +1223,8 @@ pub async fn an_unlock_clears_the_window_as_a_recorded_change(store: &dyn Store)
 
 pub async fn an_unlock_on_a_moved_user_is_a_conflict_and_keeps_the_window(store: &dyn Store) {
     let user = created(store, "unlock-user", |_| {}).await;
-    fail_pin(store, &user, 2).await;
-    let now = now();
-    let seen = pin_failures(store, &user, now).await;
-    store
-        .set_pin(&user, "pin", "the-user", at(), None)
-        .await
-        .unwrap();
+    let (now, seen) = failed_pins(store, &user, 2).await;
+    change_behind(store, &user).await;
 
     assert_refused!(
         store
@@ -1292,9 +1239,7 @@ pub async fn an_unlock_on_a_moved_user_is_a_conflict_and_keeps_the_window(store:
 
 pub async fn an_unlock_on_a_moved_counter_is_a_conflict_and_records_nothing(store: &dyn Store) {
     let user = created(store, "unlock-counter", |_| {}).await;
-    fail_pin(store, &user, 1).await;
-    let now = now();
-    let seen = pin_failures(store, &user, now).await;
+    let (now, seen) = failed_pins(store, &user, 1).await;
     fail_pin(store, &user, 1).await;
 
     assert_refused!(
@@ -1350,11 +1295,7 @@ pub async fn a_pin_digest_is_replaced_as_it_was_read_without_a_change_of_the_use
 
 pub async fn a_new_reset_code_replaces_the_previous_one_and_its_tries(store: &dyn Store) {
     let user = with_reset_code(store, "code", &digest()).await;
-    let window = window(10);
-    store
-        .record_wrong_secret(&window, Some(&user.id), MAX_WRONG_TRIES)
-        .await
-        .unwrap();
+    wrong_secret(store, &window(10), &user).await;
     let (code, expires_at, at) = (digest(), now() + 3600, at());
 
     assert_eq!(
@@ -1382,10 +1323,7 @@ pub async fn a_new_reset_code_replaces_the_previous_one_and_its_tries(store: &dy
 
 pub async fn a_reset_code_on_a_moved_sequence_is_a_conflict(store: &dyn Store) {
     let user = created(store, "code-moved", |_| {}).await;
-    store
-        .set_pin(&user, "pin", "contract", at(), None)
-        .await
-        .unwrap();
+    change_behind(store, &user).await;
 
     assert_refused!(
         store
@@ -1407,10 +1345,7 @@ pub async fn reset_state_reads_the_user_their_code_as_stored_and_the_window(stor
         .await
         .unwrap();
     let window = window(10);
-    store
-        .record_wrong_secret(&window, Some(&user.id), MAX_WRONG_TRIES)
-        .await
-        .unwrap();
+    wrong_secret(store, &window, &user).await;
 
     let state = store
         .reset_state(&user.id, &window.counter)
@@ -1434,11 +1369,7 @@ pub async fn the_right_code_replaces_the_password_and_is_consumed(store: &dyn St
     let code = digest();
     let user = with_reset_code(store, "code-right", &code).await;
     let write = password_write(&user, AuditEventType::PasswordReset, "hash-new");
-    let proof = Proof::Code {
-        digest: &code,
-        max_wrong_tries: MAX_WRONG_TRIES,
-        now: now(),
-    };
+    let proof = code_proof(&code);
 
     assert_eq!(
         store
@@ -1475,13 +1406,10 @@ pub async fn a_wrong_expired_or_exhausted_code_is_not_live_and_writes_nothing(st
         now,
     };
     let window = window(10);
-    store
-        .record_wrong_secret(&window, Some(&user.id), MAX_WRONG_TRIES)
-        .await
-        .unwrap();
+    wrong_secret(store, &window, &user).await;
 
     for dead in [
-        proof("another-code", MAX_WRONG_TRIES, now()),
+        code_proof("another-code"),
         proof(&code, MAX_WRONG_TRIES, expires_at),
         proof(&code, 1, now()),
     ] {
@@ -1528,17 +1456,12 @@ pub async fn the_current_password_replaces_the_password_and_kills_the_code(store
 pub async fn a_proof_behind_a_full_window_is_limit_reached_before_anything_else(store: &dyn Store) {
     let code = digest();
     let user = with_reset_code(store, "code-full", &code).await;
-    let window = window(2);
-    fill(store, &window).await;
+    let window = full_window(store, 2).await;
     let stale = User {
         sequence: 1,
         ..user.clone()
     };
-    let dead_code = Proof::Code {
-        digest: "another-code",
-        max_wrong_tries: MAX_WRONG_TRIES,
-        now: now(),
-    };
+    let dead_code = code_proof("another-code");
 
     for (read, proof) in [(&user, Proof::CurrentPassword), (&stale, dead_code)] {
         let write = password_write(read, AuditEventType::PasswordChanged, "hash-new");
@@ -1562,11 +1485,7 @@ pub async fn a_proof_on_a_moved_sequence_is_a_conflict_and_keeps_the_code(store:
         ..user.clone()
     };
     let write = password_write(&stale, AuditEventType::PasswordReset, "hash-new");
-    let proof = Proof::Code {
-        digest: &code,
-        max_wrong_tries: MAX_WRONG_TRIES,
-        now: now(),
-    };
+    let proof = code_proof(&code);
 
     assert_refused!(
         store
@@ -1583,10 +1502,7 @@ pub async fn a_wrong_secret_counts_in_the_window_and_on_a_live_code(store: &dyn 
     let user = with_reset_code(store, "wrong", &digest()).await;
     let window = window(10);
 
-    store
-        .record_wrong_secret(&window, Some(&user.id), MAX_WRONG_TRIES)
-        .await
-        .unwrap();
+    wrong_secret(store, &window, &user).await;
     store
         .record_wrong_secret(&window, None, MAX_WRONG_TRIES)
         .await
@@ -1629,10 +1545,7 @@ pub async fn a_wrong_secret_in_a_full_window_is_limit_reached_and_counts_nothing
     let user = with_reset_code(store, "wrong-full", &digest()).await;
     let window = window(2);
     for _ in 0..2 {
-        store
-            .record_wrong_secret(&window, Some(&user.id), MAX_WRONG_TRIES)
-            .await
-            .unwrap();
+        wrong_secret(store, &window, &user).await;
     }
 
     assert_refused!(
@@ -1682,22 +1595,13 @@ pub async fn an_enrolment_is_pending_until_its_expiry_as_a_recorded_change(store
 
 pub async fn a_new_enrolment_replaces_the_pending_one(store: &dyn Store) {
     let user = created(store, "enrol-again", |_| {}).await;
-    let expires_at = now() + 600;
+    let (user, first) = enrol(store, &user, "sealed-1").await;
     store
-        .start_otp_enrolment(&user, "sealed-1", expires_at, at(), None)
-        .await
-        .unwrap();
-    let user = stored(store, &user.id).await;
-    store
-        .start_otp_enrolment(&user, "sealed-2", expires_at, at(), Some(&window(5)))
+        .start_otp_enrolment(&user, "sealed-2", first.expires_at, at(), Some(&window(5)))
         .await
         .unwrap();
     let user = stored(store, &user.id).await;
 
-    let first = PendingEnrolment {
-        sealed_secret: "sealed-1".into(),
-        expires_at,
-    };
     assert_refused!(
         store.activate_otp(&user, &first, 1, now(), at()).await,
         WriteError::EnrolmentNotPending
@@ -1715,8 +1619,7 @@ pub async fn a_new_enrolment_replaces_the_pending_one(store: &dyn Store) {
 
 pub async fn an_enrolment_behind_a_full_window_or_on_a_moved_user_is_refused(store: &dyn Store) {
     let user = created(store, "enrol-refused", |_| {}).await;
-    let full = window(1);
-    fill(store, &full).await;
+    let full = full_window(store, 1).await;
     let stale = User {
         sequence: 0,
         ..user.clone()
@@ -1741,12 +1644,7 @@ pub async fn an_enrolment_behind_a_full_window_or_on_a_moved_user_is_refused(sto
 
 pub async fn activation_makes_the_enrolment_the_device_and_consumes_it(store: &dyn Store) {
     let user = created(store, "activate", |_| {}).await;
-    let expires_at = now() + 600;
-    store
-        .start_otp_enrolment(&user, "sealed-1", expires_at, at(), None)
-        .await
-        .unwrap();
-    let user = stored(store, &user.id).await;
+    let (user, _) = enrol(store, &user, "sealed-1").await;
     let pending = pending_enrolment(store, &user, now()).await.unwrap();
     let at = at();
 
@@ -1783,16 +1681,8 @@ pub async fn an_expired_enrolment_is_not_pending_and_a_moved_user_is_a_conflict_
     store: &dyn Store,
 ) {
     let user = created(store, "activate-late", |_| {}).await;
-    let expires_at = now() + 600;
-    store
-        .start_otp_enrolment(&user, "sealed-1", expires_at, at(), None)
-        .await
-        .unwrap();
-    let user = stored(store, &user.id).await;
-    let pending = PendingEnrolment {
-        sealed_secret: "sealed-1".into(),
-        expires_at,
-    };
+    let (user, pending) = enrol(store, &user, "sealed-1").await;
+    let expires_at = pending.expires_at;
 
     assert_refused!(
         store
@@ -1820,11 +1710,7 @@ pub async fn an_expired_enrolment_is_not_pending_and_a_moved_user_is_a_conflict_
 
 pub async fn removing_the_device_removes_a_pending_enrolment_with_it(store: &dyn Store) {
     let user = with_device(store, "remove", "sealed-1", 100).await;
-    store
-        .start_otp_enrolment(&user, "sealed-2", now() + 600, at(), None)
-        .await
-        .unwrap();
-    let user = stored(store, &user.id).await;
+    let (user, _) = enrol(store, &user, "sealed-2").await;
     let at = at();
 
     assert_eq!(
@@ -1845,8 +1731,7 @@ pub async fn removing_the_device_removes_a_pending_enrolment_with_it(store: &dyn
 
 pub async fn a_removal_behind_a_full_window_or_on_a_moved_user_is_refused(store: &dyn Store) {
     let user = with_device(store, "remove-refused", "sealed-1", 100).await;
-    let full = window(1);
-    fill(store, &full).await;
+    let full = full_window(store, 1).await;
     let stale = User {
         sequence: 2,
         ..user.clone()
@@ -1895,9 +1780,7 @@ pub async fn a_code_at_or_before_the_last_accepted_step_is_a_replay(store: &dyn 
 
 pub async fn a_right_code_clears_the_failures_it_saw_and_no_others(store: &dyn Store) {
     let user = with_device(store, "accept-failures", "sealed-1", 100).await;
-    fail_pin(store, &user, 2).await;
-    let now = now();
-    let seen = pin_failures(store, &user, now).await;
+    let (now, seen) = failed_pins(store, &user, 2).await;
 
     for unseen in [PinFailures::default(), PinFailures { count: 1, ..seen }] {
         assert_refused!(
@@ -1926,16 +1809,7 @@ pub async fn a_right_code_clears_the_failures_it_saw_and_no_others(store: &dyn S
 
 pub async fn a_right_code_for_a_device_replaced_or_not_read_is_a_conflict(store: &dyn Store) {
     let user = with_device(store, "accept-replaced", "sealed-1", 100).await;
-    let expires_at = now() + 600;
-    store
-        .start_otp_enrolment(&user, "sealed-2", expires_at, at(), None)
-        .await
-        .unwrap();
-    let current = stored(store, &user.id).await;
-    let pending = PendingEnrolment {
-        sealed_secret: "sealed-2".into(),
-        expires_at,
-    };
+    let (current, pending) = enrol(store, &user, "sealed-2").await;
     store
         .activate_otp(&current, &pending, 50, now(), at())
         .await

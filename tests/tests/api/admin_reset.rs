@@ -1,11 +1,18 @@
 //! O1 `POST /v1/users/{user_id}/reset-password`, the admin API: every status,
 //! the SPEC's exact bodies, and what a reset stores and sends.
 
-use integration_tests::{json_body, spawn_app, spawn_app_with, unique_email, Endpoint};
-use serde_json::json;
+use integration_tests::{json_body, spawn_app, spawn_app_with, unique_email, Endpoint, TestApp};
+use lambda_http::{Body, Response};
+use serde_json::{json, Value};
 
 const OLD_PASSWORD: &str = "amber-harbor-lighthouse-7";
 const NEW_PASSWORD: &str = "quiet-meadow-tractor-51";
+
+/// O1 by `admin`: `user_id`'s new password is `password`.
+async fn reset(app: &TestApp, admin: &str, user_id: &str, password: &str) -> Response<Body> {
+    let body = json!({ "new_password": password }).to_string();
+    app.o1_admin_reset(Some(admin), user_id, &body).await
+}
 
 #[tokio::test]
 async fn an_admin_resets_a_password() {
@@ -13,13 +20,7 @@ async fn an_admin_resets_a_password() {
     let email = unique_email("reset");
     let user = app.create_user_with_password(&email, OLD_PASSWORD).await;
     let admin = app.admin_token_for("admin-operator-1");
-    let response = app
-        .o1_admin_reset(
-            Some(&admin),
-            user.id.as_str(),
-            &json!({"new_password": NEW_PASSWORD}).to_string(),
-        )
-        .await;
+    let response = reset(&app, &admin, user.id.as_str(), NEW_PASSWORD).await;
     assert_eq!(response.status(), 204);
     assert!(response.body().is_empty());
 
@@ -83,13 +84,13 @@ async fn a_token_without_the_scope_is_403() {
 #[tokio::test]
 async fn an_unknown_user_is_404() {
     let app = spawn_app().await;
-    let response = app
-        .o1_admin_reset(
-            Some(&app.admin_token()),
-            "0123456789abcdef01234567",
-            &json!({"new_password": NEW_PASSWORD}).to_string(),
-        )
-        .await;
+    let response = reset(
+        &app,
+        &app.admin_token(),
+        "0123456789abcdef01234567",
+        NEW_PASSWORD,
+    )
+    .await;
     assert_eq!(response.status(), 404);
     assert_eq!(json_body(&response)["code"], 404);
 }
@@ -158,22 +159,10 @@ async fn admin_resets_are_limited_per_admin_per_minute() {
     let user = app.create_user(&unique_email("hammered")).await;
     for i in 0..3 {
         let password = format!("{NEW_PASSWORD}-{i}");
-        let response = app
-            .o1_admin_reset(
-                Some(&admin),
-                user.id.as_str(),
-                &json!({"new_password": password}).to_string(),
-            )
-            .await;
+        let response = reset(&app, &admin, user.id.as_str(), &password).await;
         assert_eq!(response.status(), 204, "reset {i}");
     }
-    let limited = app
-        .o1_admin_reset(
-            Some(&admin),
-            user.id.as_str(),
-            &json!({"new_password": "another-good-one-77"}).to_string(),
-        )
-        .await;
+    let limited = reset(&app, &admin, user.id.as_str(), "another-good-one-77").await;
     assert_eq!(limited.status(), 429);
     assert_eq!(json_body(&limited)["code"], 429);
     let wait: i64 = limited.headers()["retry-after"]
@@ -184,13 +173,7 @@ async fn admin_resets_are_limited_per_admin_per_minute() {
     assert!((1..=60).contains(&wait), "{wait}");
 
     app.clock.advance_seconds(wait);
-    let response = app
-        .o1_admin_reset(
-            Some(&admin),
-            user.id.as_str(),
-            &json!({"new_password": "another-good-one-77"}).to_string(),
-        )
-        .await;
+    let response = reset(&app, &admin, user.id.as_str(), "another-good-one-77").await;
     assert_eq!(response.status(), 204);
 }
 
@@ -209,8 +192,7 @@ async fn twelve_concurrent_resets_against_a_limit_of_five_reset_exactly_five() {
     for user in users.clone() {
         let (app, admin) = (app.clone(), admin.clone());
         tasks.spawn(async move {
-            let body = json!({"new_password": NEW_PASSWORD}).to_string();
-            app.o1_admin_reset(Some(&admin), user.id.as_str(), &body)
+            reset(&app, &admin, user.id.as_str(), NEW_PASSWORD)
                 .await
                 .status()
                 .as_u16()
@@ -246,13 +228,7 @@ mod twin {
             .await;
         let users_token = app.token_for(user.id.as_str());
         app.clock.advance_seconds(5);
-        let response = app
-            .o1_admin_reset(
-                Some(&app.admin_token()),
-                user.id.as_str(),
-                &json!({"new_password": NEW_PASSWORD}).to_string(),
-            )
-            .await;
+        let response = reset(&app, &app.admin_token(), user.id.as_str(), NEW_PASSWORD).await;
         assert_eq!(response.status(), 204);
         assert_eq!(app.p1_request_link(&users_token).await.status(), 401);
         assert_eq!(
@@ -273,13 +249,7 @@ mod twin {
         let user = app
             .create_user_with_password(&unique_email("nochange"), OLD_PASSWORD)
             .await;
-        let response = app
-            .o1_admin_reset(
-                Some(&app.admin_token()),
-                user.id.as_str(),
-                &json!({"new_password": NEW_PASSWORD}).to_string(),
-            )
-            .await;
+        let response = reset(&app, &app.admin_token(), user.id.as_str(), NEW_PASSWORD).await;
         // The flag is false after a reset that happened, not one that failed.
         assert_eq!(response.status(), 204);
         assert!(app.password_is(&user, NEW_PASSWORD).await);
@@ -290,15 +260,26 @@ mod twin {
     async fn a_user_without_a_password_gets_one() {
         let app = spawn_twin().await;
         let user = app.create_user(&unique_email("first")).await;
-        let response = app
-            .o1_admin_reset(
-                Some(&app.admin_token()),
-                &user.id.as_str().to_uppercase(),
-                &json!({"new_password": NEW_PASSWORD}).to_string(),
-            )
-            .await;
+        let response = reset(
+            &app,
+            &app.admin_token(),
+            &user.id.as_str().to_uppercase(),
+            NEW_PASSWORD,
+        )
+        .await;
         assert_eq!(response.status(), 204);
         assert!(app.password_is(&user, NEW_PASSWORD).await);
+    }
+
+    /// O1 by an admin with `body` for `user_id`: 400 in the admin shape; its body.
+    async fn bad_request(app: &TestApp, user_id: &str, body: &str) -> Value {
+        let response = app
+            .o1_admin_reset(Some(&app.admin_token()), user_id, body)
+            .await;
+        assert_eq!(response.status(), 400, "{user_id} {body}");
+        let body = json_body(&response);
+        assert_eq!(body["code"], 400);
+        body
     }
 
     #[tokio::test]
@@ -310,12 +291,7 @@ mod twin {
             "0123456789abcdef012345678",
             "0123456789abcdef0123456g",
         ] {
-            let response = app
-                .o1_admin_reset(Some(&app.admin_token()), id, r#"{"new_password":"x"}"#)
-                .await;
-            assert_eq!(response.status(), 400, "{id}");
-            let body = json_body(&response);
-            assert_eq!(body["code"], 400);
+            let body = bad_request(&app, id, r#"{"new_password":"x"}"#).await;
             assert!(
                 body["description"]
                     .as_str()
@@ -331,12 +307,7 @@ mod twin {
         let app = spawn_twin().await;
         let user = app.create_user(&unique_email("json")).await;
         for request_body in ["{", "not json", "[1, 2]", "\"new_password\""] {
-            let response = app
-                .o1_admin_reset(Some(&app.admin_token()), user.id.as_str(), request_body)
-                .await;
-            assert_eq!(response.status(), 400, "{request_body}");
-            let body = json_body(&response);
-            assert_eq!(body["code"], 400);
+            let body = bad_request(&app, user.id.as_str(), request_body).await;
             assert!(
                 body["message"]
                     .as_str()
@@ -365,13 +336,7 @@ mod twin {
             (with_name.as_str(), "password-contains-user-data"),
             (huge.as_str(), "password-too-long"),
         ]) {
-            let response = app
-                .o1_admin_reset(
-                    Some(&app.admin_token()),
-                    user.id.as_str(),
-                    &json!({"new_password": password}).to_string(),
-                )
-                .await;
+            let response = reset(&app, &app.admin_token(), user.id.as_str(), password).await;
             assert_eq!(response.status(), 400, "{code}");
             let body = json_body(&response);
             assert_eq!(body["message"], "One or more request fields are invalid...");
@@ -397,13 +362,7 @@ mod twin {
             .await;
         let local_part = strasse.email.local_part().to_string();
         let candidate = format!("my-{}-99", local_part.to_lowercase().replace("ss", "ß"));
-        let response = app
-            .o1_admin_reset(
-                Some(&app.admin_token()),
-                strasse.id.as_str(),
-                &json!({ "new_password": candidate }).to_string(),
-            )
-            .await;
+        let response = reset(&app, &app.admin_token(), strasse.id.as_str(), &candidate).await;
         assert_eq!(response.status(), 400, "{candidate}");
         assert!(
             json_body(&response)["description"]

@@ -4,15 +4,13 @@
 //! computed as an authenticator app would, at the app's injected clock.
 
 use integration_tests::{
-    error_code, json_body, spawn_app, spawn_app_with, unique_email, Endpoint, TestApp,
+    error_code, json_body, spawn_app, spawn_app_unreachable, unique_email, Endpoint, TestApp,
 };
 use std::sync::Arc;
 
 use lambda_http::{Body, Response};
 use password_service::clock::Clock;
-use password_service::domain::{
-    totp, Locale, OtpCode, OtpDevice, OtpKeyRing, OtpSecret, Purpose, Secret, User,
-};
+use password_service::domain::{totp, Locale, OtpCode, OtpDevice, OtpKeyRing, OtpSecret, User};
 use password_service::error::ServiceError;
 use password_service::flows::pin_proof::{check_proof, SecondFactor};
 use serde_json::{json, Value};
@@ -30,22 +28,22 @@ async fn keys(app: &TestApp) -> Arc<OtpKeyRing> {
 async fn user_with_device(app: &TestApp, name: &str, with_pin: bool) -> (User, OtpSecret) {
     let secret = OtpSecret::generate();
     let hash = app.hash_of(PASSWORD).await;
-    let pepper = app.pepper().await;
     let keys = keys(app).await;
     let sealed_for = secret.clone();
-    let user = app
-        .create_user_with(&unique_email(name), |u| {
-            u.password_hash = Some(hash);
-            u.payment_methods = vec!["pm_card_visa_4242".into(), "pm_sepa_de89".into()];
-            u.otp_device = Some(OtpDevice {
-                sealed_secret: keys.encrypt(&sealed_for, u.id.as_str()),
-                last_accepted_step: None,
-            });
-            if with_pin {
-                u.pin_hmac = Some(pepper.digest(Purpose::Pin, u.id.as_str(), &Secret::new(PIN)));
-            }
-        })
-        .await;
+    let email = unique_email(name);
+    let adjust = |u: &mut User| {
+        u.password_hash = Some(hash);
+        u.payment_methods = vec!["pm_card_visa_4242".into(), "pm_sepa_de89".into()];
+        u.otp_device = Some(OtpDevice {
+            sealed_secret: keys.encrypt(&sealed_for, u.id.as_str()),
+            last_accepted_step: None,
+        });
+    };
+    let user = if with_pin {
+        app.create_user_with_pin(&email, PIN, adjust).await
+    } else {
+        app.create_user_with(&email, adjust).await
+    };
     (user, secret)
 }
 
@@ -75,6 +73,11 @@ async fn p5(app: &TestApp, user: &User, body: &Value) -> Response<Body> {
 
 async fn p5_otp(app: &TestApp, user: &User, otp: &str) -> Response<Body> {
     p5(app, user, &json!({ "otp": otp })).await
+}
+
+/// The subjects of the mails sent to `email`, oldest first.
+fn subjects_to(app: &TestApp, email: &str) -> Vec<String> {
+    app.mails_to(email).into_iter().map(|m| m.subject).collect()
 }
 
 async fn failures(app: &TestApp, user: &User) -> u32 {
@@ -168,11 +171,7 @@ async fn enrolment_answers_the_secret_its_uri_and_a_qr_code_that_parses_as_svg()
     assert!(stored.otp_device.is_none(), "not usable before activation");
     assert_eq!(stored.sequence, user.sequence + 1);
     assert_eq!(events(&app, &user, "user.otp.enrolment.started").await, 1);
-    let subjects: Vec<String> = app
-        .mails_to(&email)
-        .into_iter()
-        .map(|m| m.subject)
-        .collect();
+    let subjects = subjects_to(&app, &email);
     assert_eq!(subjects, ["An authenticator app is being set up"]);
 }
 
@@ -211,11 +210,7 @@ async fn a_wrong_code_does_not_activate_and_the_right_one_does() {
     assert!(!device.sealed_secret.contains(secret.to_base32().expose()));
     assert_eq!(stored.sequence, user.sequence + 2, "POST and PUT");
     assert_eq!(events(&app, &user, "user.otp.activated").await, 1);
-    let subjects: Vec<String> = app
-        .mails_to(&email)
-        .into_iter()
-        .map(|m| m.subject)
-        .collect();
+    let subjects = subjects_to(&app, &email);
     assert_eq!(
         subjects,
         [
@@ -251,11 +246,7 @@ async fn removing_the_device_of_a_user_without_a_pin_leaves_nothing_to_prove() {
     assert!(stored.otp_device.is_none());
     assert_eq!(stored.sequence, user.sequence + 1);
     assert_eq!(events(&app, &user, "user.otp.removed").await, 1);
-    let subjects: Vec<String> = app
-        .mails_to(&email)
-        .into_iter()
-        .map(|m| m.subject)
-        .collect();
+    let subjects = subjects_to(&app, &email);
     assert_eq!(subjects, ["Ihre Authenticator-App wurde entfernt"]);
 
     let proof = p5_otp(&app, &user, &code(&app, &secret, 0)).await;
@@ -411,15 +402,7 @@ async fn twenty_concurrent_callbacks_with_one_right_code_accept_it_exactly_once(
     let app = spawn_app().await;
     let (user, secret) = user_with_device(&app, "race-right", false).await;
     let current = code(&app, &secret, 0);
-    let mut tasks = tokio::task::JoinSet::new();
-    for _ in 0..20 {
-        let (app, user, current) = (app.clone(), user.clone(), current.clone());
-        tasks.spawn(async move {
-            let response = p5_otp(&app, &user, &current).await;
-            (response.status().as_u16(), error_code(&response))
-        });
-    }
-    let answers = tasks.join_all().await;
+    let answers = app.p5_race(&user, &json!({ "otp": current }), 20).await;
     let count = |status| answers.iter().filter(|(s, _)| *s == status).count();
     let replays = answers.iter().filter(|(_, c)| c == "otp-already-used");
     assert_eq!(replays.count(), 19, "{answers:?}");
@@ -436,15 +419,7 @@ async fn fifty_concurrent_wrong_codes_answer_three_422_and_delete_the_data_once(
     let app = spawn_app().await;
     let (user, secret) = user_with_device(&app, "race-wrong", false).await;
     let wrong = wrong_code(&app, &secret);
-    let mut tasks = tokio::task::JoinSet::new();
-    for _ in 0..50 {
-        let (app, user, wrong) = (app.clone(), user.clone(), wrong.clone());
-        tasks.spawn(async move {
-            let response = p5_otp(&app, &user, &wrong).await;
-            (response.status().as_u16(), error_code(&response))
-        });
-    }
-    let answers = tasks.join_all().await;
+    let answers = app.p5_race(&user, &json!({ "otp": wrong }), 50).await;
     let wrong_answers = answers
         .iter()
         .filter(|(s, c)| *s == 422 && c == "otp-invalid");
@@ -469,13 +444,7 @@ async fn fifty_concurrent_wrong_codes_answer_three_422_and_delete_the_data_once(
 async fn with_the_database_unreachable_p7_and_p5_answer_501() {
     let healthy = spawn_app().await;
     let (user, secret) = user_with_device(&healthy, "nodb", false).await;
-    let broken = spawn_app_with(|s| {
-        s.insert(
-            "AWS_ENDPOINT_URL_DYNAMODB".into(),
-            "http://127.0.0.1:9".into(),
-        );
-    })
-    .await;
+    let broken = spawn_app_unreachable("AWS_ENDPOINT_URL_DYNAMODB").await;
     let (enrolment, _) = start(&broken, &user, &json!({ "password": PASSWORD })).await;
     assert_eq!(enrolment.status(), 501);
     assert_eq!(error_code(&enrolment), "internal-error");
@@ -492,10 +461,7 @@ async fn with_the_database_unreachable_p7_and_p5_answer_501() {
 
 #[tokio::test]
 async fn an_activation_stands_when_its_notice_cannot_be_sent() {
-    let app = spawn_app_with(|s| {
-        s.insert("AWS_ENDPOINT_URL_SESV2".into(), "http://127.0.0.1:9".into());
-    })
-    .await;
+    let app = spawn_app_unreachable("AWS_ENDPOINT_URL_SESV2").await;
     let user = app.create_user(&unique_email("nomail")).await;
     let (started, secret) = start(&app, &user, &json!({})).await;
     assert_eq!(started.status(), 201);
@@ -513,9 +479,8 @@ async fn an_activation_stands_when_its_notice_cannot_be_sent() {
 async fn a_callback_with_a_code_costs_the_same_two_round_trips_as_with_a_pin() {
     let app = spawn_app().await;
     let (user, secret) = user_with_device(&app, "trips", true).await;
-    let mut trips = Vec::new();
     let wrong = wrong_code(&app, &secret);
-    for (label, body) in [
+    let calls = [
         ("PIN, right, no failures", json!({ "pin": PIN })),
         ("PIN, wrong", json!({ "pin": WRONG_PIN })),
         ("PIN, right after a failure", json!({ "pin": PIN })),
@@ -529,20 +494,12 @@ async fn a_callback_with_a_code_costs_the_same_two_round_trips_as_with_a_pin() {
             json!({ "otp": code(&app, &secret, 0) }),
         ),
         ("OTP, replayed", json!({ "otp": code(&app, &secret, 0) })),
-    ] {
-        // DynamoDB's requests, from the call's metrics line.
-        let (response, requests) = app
-            .call(Endpoint::P5)
-            .bearer(&app.token_for(user.id.as_str()))
-            .json(&body)
-            .send_counting_round_trips()
-            .await;
-        trips.push((label, response.status().as_u16(), requests as usize));
-    }
+    ];
+    let trips = app.round_trips(Endpoint::P5, &user, calls).await;
     println!("DynamoDB round trips per P5 call: {trips:#?}");
     let statuses: Vec<u16> = trips.iter().map(|(_, s, _)| *s).collect();
     assert_eq!(statuses, [204, 422, 204, 204, 422, 204, 422]);
-    let counts: Vec<usize> = trips.iter().map(|(_, _, n)| *n).collect();
+    let counts: Vec<u64> = trips.iter().map(|(_, _, n)| *n).collect();
     // A replay is refused on the read alone: nothing to write.
     assert_eq!(counts, [1, 2, 2, 2, 2, 2, 1], "{trips:?}");
 }
@@ -734,11 +691,8 @@ mod twin {
         assert_eq!(response.status(), 422);
         assert_eq!(error_code(&response), "pin-invalid");
 
-        let pepper = app.pepper().await;
         let pin_only = app
-            .create_user_with(&unique_email("pinonly"), |u| {
-                u.pin_hmac = Some(pepper.digest(Purpose::Pin, u.id.as_str(), &Secret::new(PIN)));
-            })
+            .create_user_with_pin(&unique_email("pinonly"), PIN, |_| {})
             .await;
         let response = p5_otp(&app, &pin_only, "123456").await;
         assert_eq!(response.status(), 422);

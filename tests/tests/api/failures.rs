@@ -2,18 +2,15 @@
 //! it) and nothing is half-written. The failures are real: the clients point
 //! at a closed port.
 
-use integration_tests::{error_code, spawn_app, spawn_app_with, unique_email};
-
-const CLOSED_PORT: &str = "http://127.0.0.1:9";
+use integration_tests::{
+    error_code, spawn_app, spawn_app_unreachable, spawn_app_with, unique_email, CLOSED_PORT,
+};
 
 #[tokio::test]
 async fn p1_answers_501_when_the_database_is_unreachable() {
     let healthy = spawn_app().await;
     let user = healthy.create_user(&unique_email("nodb")).await;
-    let broken = spawn_app_with(|s| {
-        s.insert("AWS_ENDPOINT_URL_DYNAMODB".into(), CLOSED_PORT.into());
-    })
-    .await;
+    let broken = spawn_app_unreachable("AWS_ENDPOINT_URL_DYNAMODB").await;
     let response = broken
         .p1_request_link(&broken.token_for(user.id.as_str()))
         .await;
@@ -68,10 +65,7 @@ async fn p2_answers_501_when_the_database_is_unreachable_and_the_link_survives()
     let healthy = spawn_app().await;
     let (user, _, token) = healthy.user_with_link("p2nodb").await;
 
-    let broken = spawn_app_with(|s| {
-        s.insert("AWS_ENDPOINT_URL_DYNAMODB".into(), CLOSED_PORT.into());
-    })
-    .await;
+    let broken = spawn_app_unreachable("AWS_ENDPOINT_URL_DYNAMODB").await;
     assert_eq!(
         broken
             .p2_confirm(&token, "violet-kettle-sunrise-42")
@@ -94,10 +88,7 @@ async fn p2_still_sets_the_password_when_the_notice_cannot_be_sent() {
     let healthy = spawn_app().await;
     let (user, _, token) = healthy.user_with_link("nonotice").await;
 
-    let no_mail = spawn_app_with(|s| {
-        s.insert("AWS_ENDPOINT_URL_SESV2".into(), CLOSED_PORT.into());
-    })
-    .await;
+    let no_mail = spawn_app_unreachable("AWS_ENDPOINT_URL_SESV2").await;
     assert_eq!(
         no_mail
             .p2_confirm(&token, "violet-kettle-sunrise-42")
@@ -112,10 +103,7 @@ async fn p2_still_sets_the_password_when_the_notice_cannot_be_sent() {
 async fn when_the_link_email_fails_the_previous_link_still_works() {
     let healthy = spawn_app().await;
     let (user, _, token) = healthy.user_with_link("keeplink").await;
-    let no_mail = spawn_app_with(|s| {
-        s.insert("AWS_ENDPOINT_URL_SESV2".into(), CLOSED_PORT.into());
-    })
-    .await;
+    let no_mail = spawn_app_unreachable("AWS_ENDPOINT_URL_SESV2").await;
     let again = no_mail
         .p1_request_link(&no_mail.token_for(user.id.as_str()))
         .await;
@@ -147,10 +135,7 @@ async fn when_the_code_email_fails_the_previous_code_still_works() {
         .as_str()
         .unwrap()
         .to_string();
-    let no_mail = spawn_app_with(|s| {
-        s.insert("AWS_ENDPOINT_URL_SESV2".into(), CLOSED_PORT.into());
-    })
-    .await;
+    let no_mail = spawn_app_unreachable("AWS_ENDPOINT_URL_SESV2").await;
     let again = no_mail
         .z1_reset_code(&no_mail.token_for(user.id.as_str()), user.id.as_str(), "{}")
         .await;

@@ -19,8 +19,41 @@ async fn z2(app: &TestApp, bearer: &str, user: &User, body: Value) -> Response<B
     app.z2_set_password(bearer, user.id.as_str(), &body).await
 }
 
+/// Z2 by the user themself, with a token issued now.
+async fn own_z2(app: &TestApp, user: &User, body: Value) -> Response<Body> {
+    z2(app, &app.token_for(user.id.as_str()), user, body).await
+}
+
 fn with_code(code: &str, password: &str) -> Value {
     json!({ "newPassword": { "password": password }, "verificationCode": code })
+}
+
+fn with_current(current: &str, password: &str) -> Value {
+    json!({ "newPassword": { "password": password }, "currentPassword": current })
+}
+
+/// Z1 as `bearer`, the link with the default template: the code in the mail
+/// it sends `email`.
+async fn mailed_code(app: &TestApp, bearer: &str, user: &User, email: &str) -> String {
+    z1(app, bearer, user, "{}").await;
+    app.code_from_latest_mail(email)
+}
+
+/// The code a Z1 answered with (`returnCode`).
+fn returned_code(response: &Response<Body>) -> String {
+    json_body(response)["verificationCode"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// The `details.sequence` of a Z1 or Z2 answer.
+fn sequence_of(response: &Response<Body>) -> u64 {
+    json_body(response)["details"]["sequence"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap()
 }
 
 fn grpc_code(response: &Response<Body>) -> i64 {
@@ -89,13 +122,7 @@ async fn a_mailed_code_changes_the_password() {
         "Your password was changed"
     );
 
-    let reused = z2(
-        &app,
-        &app.token_for(user.id.as_str()),
-        &user,
-        with_code(&code, "yet-another-password-88"),
-    )
-    .await;
+    let reused = own_z2(&app, &user, with_code(&code, "yet-another-password-88")).await;
     assert_eq!(reused.status(), 400);
     assert_eq!(grpc_code(&reused), 3);
     assert_eq!(violated_fields(&reused), ["verificationCode"]);
@@ -106,8 +133,7 @@ async fn twenty_concurrent_changes_with_one_code_succeed_once() {
     let app = std::sync::Arc::new(spawn_app().await);
     let (user, email) = user_with_password(&app, "zrace").await;
     let me = app.token_for(user.id.as_str());
-    z1(&app, &me, &user, "{}").await;
-    let code = app.code_from_latest_mail(&email);
+    let code = mailed_code(&app, &me, &user, &email).await;
     let mut tasks = tokio::task::JoinSet::new();
     for i in 0..20 {
         let (app, user, me, code) = (app.clone(), user.clone(), me.clone(), code.clone());
@@ -152,7 +178,7 @@ async fn too_many_wrong_secrets_are_429_then_right_or_wrong() {
     .await;
     let (user, _) = user_with_password(&app, "zlimit").await;
     let me = app.token_for(user.id.as_str());
-    let attempt = |current: &str| json!({ "newPassword": { "password": NEW_PASSWORD }, "currentPassword": current });
+    let attempt = |current: &str| with_current(current, NEW_PASSWORD);
     for _ in 0..3 {
         assert_eq!(
             grpc_code(&z2(&app, &me, &user, attempt("wrong-one")).await),
@@ -210,20 +236,12 @@ async fn return_code_is_for_admins_and_unknown_users_are_404() {
     let admin = app.admin_token();
     let returned = z1(&app, &admin, &user, r#"{"returnCode": {}}"#).await;
     assert_eq!(returned.status(), 200);
-    let code = json_body(&returned)["verificationCode"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let code = returned_code(&returned);
     assert_eq!(code.len(), 6);
     assert_eq!(
-        z2(
-            &app,
-            &app.token_for(user.id.as_str()),
-            &user,
-            with_code(&code.to_lowercase(), NEW_PASSWORD)
-        )
-        .await
-        .status(),
+        own_z2(&app, &user, with_code(&code.to_lowercase(), NEW_PASSWORD))
+            .await
+            .status(),
         200
     );
 
@@ -248,13 +266,7 @@ async fn an_admins_older_token_ends_with_the_admins_own_password_change() {
     let (user, _) = user_with_password(&app, "zadmintarget").await;
     let old_admin_token = app.admin_token_for(admin_user.id.as_str());
     app.clock.advance_seconds(1);
-    let own_change = z2(
-        &app,
-        &app.token_for(admin_user.id.as_str()),
-        &admin_user,
-        json!({ "newPassword": { "password": NEW_PASSWORD }, "currentPassword": PASSWORD }),
-    )
-    .await;
+    let own_change = own_z2(&app, &admin_user, with_current(PASSWORD, NEW_PASSWORD)).await;
     assert_eq!(own_change.status(), 200);
 
     let change = z2(
@@ -321,13 +333,7 @@ async fn malformed_bodies_are_400_code_3_never_5xx() {
         r#"{{"newPassword": {{"password": "{}"}}}}"#,
         "z".repeat(17 * 1024)
     );
-    let response = z2(
-        &app,
-        &app.token_for(user.id.as_str()),
-        &user,
-        serde_json::from_str(&big).unwrap(),
-    )
-    .await;
+    let response = own_z2(&app, &user, serde_json::from_str(&big).unwrap()).await;
     assert_eq!(response.status(), 413);
     assert_eq!(grpc_code(&response), 3);
     let no_token = app
@@ -363,20 +369,16 @@ async fn a_change_by_the_user_costs_two_dynamodb_round_trips() {
     for (label, body) in [
         (
             "wrong current password",
-            json!({ "newPassword": { "password": NEW_PASSWORD }, "currentPassword": "wrong-one" }),
+            with_current("wrong-one", NEW_PASSWORD),
         ),
-        (
-            "current password",
-            json!({ "newPassword": { "password": NEW_PASSWORD }, "currentPassword": PASSWORD }),
-        ),
+        ("current password", with_current(PASSWORD, NEW_PASSWORD)),
     ] {
         let (status, requests) = z2_counted(me.clone(), body).await;
         trips.push((label, status, requests));
     }
     app.clock.advance_seconds(1);
     let me = app.token_for(user.id.as_str());
-    z1(&app, &me, &user, "{}").await;
-    let code = app.code_from_latest_mail(&email);
+    let code = mailed_code(&app, &me, &user, &email).await;
     for (label, body) in [
         ("wrong code", with_code("ZZZZZZ", "third-password-77")),
         ("code", with_code(&code, "third-password-77")),
@@ -422,10 +424,8 @@ mod twin {
         let app = spawn_twin().await;
         let (user, email) = user_with_password(&app, "zsecond").await;
         let me = app.token_for(user.id.as_str());
-        z1(&app, &me, &user, "{}").await;
-        let first = app.code_from_latest_mail(&email);
-        z1(&app, &me, &user, "{}").await;
-        let second = app.code_from_latest_mail(&email);
+        let first = mailed_code(&app, &me, &user, &email).await;
+        let second = mailed_code(&app, &me, &user, &email).await;
         let old = z2(&app, &me, &user, with_code(&first, NEW_PASSWORD)).await;
         assert_eq!((old.status().as_u16(), grpc_code(&old)), (400, 3));
         assert_eq!(
@@ -441,33 +441,25 @@ mod twin {
         let app = spawn_twin().await;
         let (early, early_email) = user_with_password(&app, "zearly").await;
         let (late, late_email) = user_with_password(&app, "zlate").await;
-        z1(&app, &app.token_for(early.id.as_str()), &early, "{}").await;
-        z1(&app, &app.token_for(late.id.as_str()), &late, "{}").await;
-        let (early_code, late_code) = (
-            app.code_from_latest_mail(&early_email),
-            app.code_from_latest_mail(&late_email),
-        );
+        let early_code = mailed_code(
+            &app,
+            &app.token_for(early.id.as_str()),
+            &early,
+            &early_email,
+        )
+        .await;
+        let late_code =
+            mailed_code(&app, &app.token_for(late.id.as_str()), &late, &late_email).await;
 
         app.clock.advance_seconds(3599);
         assert_eq!(
-            z2(
-                &app,
-                &app.token_for(early.id.as_str()),
-                &early,
-                with_code(&early_code, NEW_PASSWORD)
-            )
-            .await
-            .status(),
+            own_z2(&app, &early, with_code(&early_code, NEW_PASSWORD))
+                .await
+                .status(),
             200
         );
         app.clock.advance_seconds(1);
-        let expired = z2(
-            &app,
-            &app.token_for(late.id.as_str()),
-            &late,
-            with_code(&late_code, NEW_PASSWORD),
-        )
-        .await;
+        let expired = own_z2(&app, &late, with_code(&late_code, NEW_PASSWORD)).await;
         assert_eq!((expired.status().as_u16(), grpc_code(&expired)), (400, 3));
         assert!(app.password_is(&late, PASSWORD).await);
     }
@@ -477,8 +469,7 @@ mod twin {
         let app = spawn_twin().await;
         let (user, email) = user_with_password(&app, "ztries").await;
         let me = app.token_for(user.id.as_str());
-        z1(&app, &me, &user, "{}").await;
-        let code = app.code_from_latest_mail(&email);
+        let code = mailed_code(&app, &me, &user, &email).await;
         for _ in 0..5 {
             let wrong = z2(&app, &me, &user, with_code("WRONG1", NEW_PASSWORD)).await;
             assert_eq!((wrong.status().as_u16(), grpc_code(&wrong)), (400, 3));
@@ -497,16 +488,16 @@ mod twin {
         let app = spawn_twin().await;
         let (user, _) = user_with_password(&app, "zcurrent").await;
         let me = app.token_for(user.id.as_str());
-        let wrong = z2(&app, &me, &user, json!({ "newPassword": { "password": NEW_PASSWORD }, "currentPassword": "not-the-password" })).await;
-        assert_eq!((wrong.status().as_u16(), grpc_code(&wrong)), (400, 3));
-        assert_eq!(violated_fields(&wrong), ["currentPassword"]);
-        let same = z2(
+        let wrong = z2(
             &app,
             &me,
             &user,
-            json!({ "newPassword": { "password": PASSWORD }, "currentPassword": PASSWORD }),
+            with_current("not-the-password", NEW_PASSWORD),
         )
         .await;
+        assert_eq!((wrong.status().as_u16(), grpc_code(&wrong)), (400, 3));
+        assert_eq!(violated_fields(&wrong), ["currentPassword"]);
+        let same = z2(&app, &me, &user, with_current(PASSWORD, PASSWORD)).await;
         assert_eq!(violated_fields(&same), ["newPassword.password"]);
         assert!(
             json_body(&same)["details"][0]["fieldViolations"][0]["description"]
@@ -514,13 +505,7 @@ mod twin {
                 .unwrap()
                 .contains("password-unchanged")
         );
-        let right = z2(
-            &app,
-            &me,
-            &user,
-            json!({ "newPassword": { "password": NEW_PASSWORD }, "currentPassword": PASSWORD }),
-        )
-        .await;
+        let right = z2(&app, &me, &user, with_current(PASSWORD, NEW_PASSWORD)).await;
         assert_eq!(right.status(), 200);
         assert!(app.password_is(&user, NEW_PASSWORD).await);
         assert!(!app.stored_user(&user).await.change_required);
@@ -544,19 +529,13 @@ mod twin {
         // ends with the user's password change like any other.
         let upper_token = app.token_for(&upper);
         app.clock.advance_seconds(1);
-        let changed = z2(
-            &app,
-            &app.token_for(user.id.as_str()),
-            &user,
-            json!({ "newPassword": { "password": NEW_PASSWORD }, "currentPassword": PASSWORD }),
-        )
-        .await;
+        let changed = own_z2(&app, &user, with_current(PASSWORD, NEW_PASSWORD)).await;
         assert_eq!(changed.status(), 200);
         let stale = app
             .z2_set_password(
                 &upper_token,
                 &upper,
-                &json!({ "newPassword": { "password": "a-third-password-99" }, "currentPassword": NEW_PASSWORD }),
+                &with_current(NEW_PASSWORD, "a-third-password-99"),
             )
             .await;
         assert_eq!((stale.status().as_u16(), grpc_code(&stale)), (401, 16));
@@ -567,21 +546,10 @@ mod twin {
         let app = spawn_twin().await;
         let (user, _) = user_with_password(&app, "zcodekill").await;
         let admin = app.admin_token();
-        let issue_code = || async {
-            let returned = z1(&app, &admin, &user, r#"{"returnCode": {}}"#).await;
-            json_body(&returned)["verificationCode"]
-                .as_str()
-                .unwrap()
-                .to_string()
-        };
+        let issue_code =
+            || async { returned_code(&z1(&app, &admin, &user, r#"{"returnCode": {}}"#).await) };
         let code = issue_code().await;
-        let changed = z2(
-            &app,
-            &app.token_for(user.id.as_str()),
-            &user,
-            json!({ "newPassword": { "password": NEW_PASSWORD }, "currentPassword": PASSWORD }),
-        )
-        .await;
+        let changed = own_z2(&app, &user, with_current(PASSWORD, NEW_PASSWORD)).await;
         assert_eq!(changed.status(), 200);
         app.clock.advance_seconds(1);
         let me = app.token_for(user.id.as_str());
@@ -606,49 +574,13 @@ mod twin {
         assert!(app.password_is(&user, "an-admins-choice-77").await);
     }
 
-    #[tokio::test]
-    async fn a_link_template_to_a_foreign_host_is_refused_and_nothing_is_mailed() {
+    /// A user's Z1 with each of `templates` as the link's: 400
+    /// INVALID_ARGUMENT naming `sendLink.urlTemplate` alone; no mail, no change.
+    async fn templates_are_refused(name: &str, templates: &[&str]) {
         let app = spawn_twin().await;
-        let (user, email) = user_with_password(&app, "zevil").await;
-        let body =
-            json!({ "sendLink": { "urlTemplate": "https://evil.example/r?code={{.Code}}" } });
-        let response = z1(
-            &app,
-            &app.token_for(user.id.as_str()),
-            &user,
-            &body.to_string(),
-        )
-        .await;
-        assert_eq!((response.status().as_u16(), grpc_code(&response)), (400, 3));
-        let violations = &json_body(&response)["details"][0]["fieldViolations"];
-        assert_eq!(
-            violations[0]["field"], "sendLink.urlTemplate",
-            "{violations}"
-        );
-        assert!(app.mails_to(&email).is_empty());
-        assert_eq!(app.stored_user(&user).await.sequence, user.sequence);
-    }
-
-    #[tokio::test]
-    async fn link_templates_a_browser_would_follow_elsewhere_are_refused_and_nothing_is_mailed() {
-        let app = spawn_twin().await;
-        let (user, email) = user_with_password(&app, "zbypass").await;
+        let (user, email) = user_with_password(&app, name).await;
         let me = app.token_for(user.id.as_str());
-        // local.env allows app.example; each of these sends a browser elsewhere.
-        for template in [
-            r"https://evil.example\@app.example/r?code={{.Code}}",
-            r"https:\\evil.example\r?code={{.Code}}",
-            "https://app.example@evil.example/r?code={{.Code}}",
-            "https://app.example:443@evil.example/r?code={{.Code}}",
-            "https://evil.example%2f@app.example/r?code={{.Code}}",
-            "https://user@app.example/r?code={{.Code}}",
-            "https://app.example.evil.example/r?code={{.Code}}",
-            "https://evilapp.example/r?code={{.Code}}",
-            "https://app%2eexample/r?code={{.Code}}",
-            "https://аpp.example/r?code={{.Code}}",
-            "https://evil.example\t@app.example/r?code={{.Code}}",
-            "https:///evil.example/r?code={{.Code}}",
-        ] {
+        for template in templates {
             let body = json!({ "sendLink": { "urlTemplate": template } });
             let response = z1(&app, &me, &user, &body.to_string()).await;
             assert_eq!(
@@ -667,6 +599,31 @@ mod twin {
     }
 
     #[tokio::test]
+    async fn a_link_template_to_a_foreign_host_is_refused_and_nothing_is_mailed() {
+        templates_are_refused("zevil", &["https://evil.example/r?code={{.Code}}"]).await;
+    }
+
+    #[tokio::test]
+    async fn link_templates_a_browser_would_follow_elsewhere_are_refused_and_nothing_is_mailed() {
+        // local.env allows app.example; each of these sends a browser elsewhere.
+        let templates = [
+            r"https://evil.example\@app.example/r?code={{.Code}}",
+            r"https:\\evil.example\r?code={{.Code}}",
+            "https://app.example@evil.example/r?code={{.Code}}",
+            "https://app.example:443@evil.example/r?code={{.Code}}",
+            "https://evil.example%2f@app.example/r?code={{.Code}}",
+            "https://user@app.example/r?code={{.Code}}",
+            "https://app.example.evil.example/r?code={{.Code}}",
+            "https://evilapp.example/r?code={{.Code}}",
+            "https://app%2eexample/r?code={{.Code}}",
+            "https://аpp.example/r?code={{.Code}}",
+            "https://evil.example\t@app.example/r?code={{.Code}}",
+            "https:///evil.example/r?code={{.Code}}",
+        ];
+        templates_are_refused("zbypass", &templates).await;
+    }
+
+    #[tokio::test]
     async fn an_admin_may_give_neither_secret() {
         let app = spawn_twin().await;
         let (user, _) = user_with_password(&app, "zadmin").await;
@@ -680,9 +637,8 @@ mod twin {
         assert_eq!(response.status(), 200);
         assert!(app.password_is(&user, NEW_PASSWORD).await);
         assert!(app.stored_user(&user).await.change_required);
-        let own = z2(
+        let own = own_z2(
             &app,
-            &app.token_for(user.id.as_str()),
             &user,
             json!({ "newPassword": { "password": "a-third-password-99" } }),
         )
@@ -788,13 +744,7 @@ mod twin {
         for round in 0..3 {
             let me = app.token_for(user.id.as_str());
             let issued = z1(&app, &me, &user, "{}").await;
-            sequences.push(
-                json_body(&issued)["details"]["sequence"]
-                    .as_str()
-                    .unwrap()
-                    .parse::<u64>()
-                    .unwrap(),
-            );
+            sequences.push(sequence_of(&issued));
             let code = app.code_from_latest_mail(&email);
             let changed = z2(
                 &app,
@@ -804,13 +754,7 @@ mod twin {
             )
             .await;
             assert_eq!(changed.status(), 200);
-            sequences.push(
-                json_body(&changed)["details"]["sequence"]
-                    .as_str()
-                    .unwrap()
-                    .parse::<u64>()
-                    .unwrap(),
-            );
+            sequences.push(sequence_of(&changed));
             app.clock.advance_seconds(1);
         }
         assert!(sequences.windows(2).all(|w| w[0] < w[1]), "{sequences:?}");

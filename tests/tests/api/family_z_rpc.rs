@@ -1,21 +1,30 @@
 //! Family Z at ZITADEL's RPC paths, `/zitadel.user.v2.UserService/
 //! {PasswordReset,SetPassword}`, through the handlers against the emulator:
-//! requests hand-encoded in each protocol (Connect JSON and proto, gRPC-web
-//! proto and JSON), answers read byte by byte here, so neither side trusts
-//! the service's own codec. Success, the stored outcome, family Z's codes in
-//! each protocol's shape, bad input (never a 5xx), and CORS.
+//! requests in each protocol (Connect JSON and proto, gRPC-web proto and
+//! JSON), answers read as a client reads them. Binary messages are ZITADEL's
+//! own as the crate's prost types (`password_service::http::rpc::messages`,
+//! whose unit tests hold them to the bytes a real client sent and to the
+//! descriptors' field numbers); the JSON bodies, gRPC-web's frames and
+//! trailers and Connect's error bodies are written and read here. Success,
+//! the stored outcome, family Z's codes in each protocol's shape, bad input
+//! (never a 5xx), and CORS.
 
 use base64::Engine;
 use integration_tests::{spawn_app, spawn_app_with, unique_email, Endpoint, TestApp};
 use lambda_http::{Body, Response};
 use password_service::domain::User;
+use password_service::http::rpc::messages::{
+    BadRequest, Password, PasswordResetMedium, PasswordResetRequest, PasswordResetResponse,
+    ReturnPasswordResetCode, RpcStatus, SetPasswordRequest, SetPasswordVerification,
+};
+use prost::Message;
 use serde_json::{json, Value};
 
 const PASSWORD: &str = "amber-harbor-lighthouse-7";
 const NEW_PASSWORD: &str = "quiet-meadow-tractor-51";
 
 // ---------------------------------------------------------------------------
-// The wire, by hand
+// The wire
 
 /// The four protocol and codec pairs a client may use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,27 +70,10 @@ impl Wire {
     }
 }
 
-fn varint(mut n: u64) -> Vec<u8> {
-    let mut out = Vec::new();
-    loop {
-        let byte = (n & 0x7f) as u8;
-        n >>= 7;
-        if n == 0 {
-            out.push(byte);
-            return out;
-        }
-        out.push(byte | 0x80);
-    }
-}
-
-/// A length-delimited field (string, bytes, message): tag, length, bytes.
-fn field(number: u64, bytes: &[u8]) -> Vec<u8> {
-    let mut out = varint(number << 3 | 2);
-    out.extend(varint(bytes.len() as u64));
-    out.extend_from_slice(bytes);
-    out
-}
-
+/// One gRPC-web frame: flags, the payload's length (big-endian), the
+/// payload. Not protobuf, and the crate frames only answers: the requests'
+/// frames are built here, with the flags no client sends (compressed,
+/// trailers) for the bad-input cases.
 fn frame(flags: u8, payload: &[u8]) -> Vec<u8> {
     let mut out = vec![flags];
     out.extend_from_slice(&(payload.len() as u32).to_be_bytes());
@@ -89,7 +81,7 @@ fn frame(flags: u8, payload: &[u8]) -> Vec<u8> {
     out
 }
 
-/// How a SetPassword proves itself, by JSON name and field number.
+/// How a SetPassword proves itself.
 #[derive(Clone, Copy)]
 enum Proof<'a> {
     Current(&'a str),
@@ -97,82 +89,29 @@ enum Proof<'a> {
     None,
 }
 
-/// `zitadel.user.v2.SetPasswordRequest{1: userId, 2: Password{1: password,
-/// 2: changeRequired}, 3: currentPassword | 4: verificationCode}`.
+/// A `zitadel.user.v2.SetPasswordRequest` in `wire`'s protocol and codec.
 fn set_password(wire: Wire, user_id: &str, password: &str, proof: Proof) -> Vec<u8> {
     let mut json = json!({ "userId": user_id, "newPassword": { "password": password } });
-    let mut proto = field(1, user_id.as_bytes());
-    proto.extend(field(2, &field(1, password.as_bytes())));
-    match proof {
+    let verification = match proof {
         Proof::Current(current) => {
             json["currentPassword"] = current.into();
-            proto.extend(field(3, current.as_bytes()));
+            Some(SetPasswordVerification::CurrentPassword(current.into()))
         }
         Proof::Code(code) => {
             json["verificationCode"] = code.into();
-            proto.extend(field(4, code.as_bytes()));
+            Some(SetPasswordVerification::VerificationCode(code.into()))
         }
-        Proof::None => {}
-    }
-    wire.body(&json, proto)
-}
-
-/// One field read off the wire: a varint or length-delimited bytes.
-#[derive(Debug, Clone, PartialEq)]
-enum Read {
-    Varint(u64),
-    Bytes(Vec<u8>),
-}
-
-/// The fields of a protobuf message (varint and length-delimited only,
-/// all this service sends).
-fn fields(mut bytes: &[u8]) -> Vec<(u64, Read)> {
-    fn next_varint(bytes: &mut &[u8]) -> u64 {
-        let mut value = 0;
-        for shift in (0..64).step_by(7) {
-            let (byte, rest) = bytes.split_first().expect("a varint");
-            *bytes = rest;
-            value |= u64::from(byte & 0x7f) << shift;
-            if byte & 0x80 == 0 {
-                break;
-            }
-        }
-        value
-    }
-    let mut out = Vec::new();
-    while !bytes.is_empty() {
-        let tag = next_varint(&mut bytes);
-        let read = match tag & 7 {
-            0 => Read::Varint(next_varint(&mut bytes)),
-            2 => {
-                let length = next_varint(&mut bytes) as usize;
-                let (value, rest) = bytes.split_at(length);
-                bytes = rest;
-                Read::Bytes(value.to_vec())
-            }
-            other => panic!("wire type {other} in an answer"),
-        };
-        out.push((tag >> 3, read));
-    }
-    out
-}
-
-fn bytes_of(message: &[u8], number: u64) -> Option<Vec<u8>> {
-    fields(message)
-        .into_iter()
-        .find_map(|(n, read)| match read {
-            Read::Bytes(bytes) if n == number => Some(bytes),
-            _ => None,
-        })
-}
-
-fn varint_of(message: &[u8], number: u64) -> Option<u64> {
-    fields(message)
-        .into_iter()
-        .find_map(|(n, read)| match read {
-            Read::Varint(value) if n == number => Some(value),
-            _ => None,
-        })
+        Proof::None => None,
+    };
+    let proto = SetPasswordRequest {
+        user_id: user_id.into(),
+        new_password: Some(Password {
+            password: password.into(),
+            change_required: false,
+        }),
+        verification,
+    };
+    wire.body(&json, proto.encode_to_vec())
 }
 
 /// A call's outcome, read as a client would.
@@ -180,17 +119,17 @@ fn varint_of(message: &[u8], number: u64) -> Option<u64> {
 struct Answer {
     http: u16,
     /// The gRPC code: 0 for success.
-    code: u32,
+    code: i32,
     message: String,
-    /// The fields a google.rpc.BadRequest names, decoded from its bytes.
+    /// The fields a google.rpc.BadRequest names.
     violations: Vec<String>,
-    /// The response message: proto3 JSON, or the binary fields' values
-    /// this test reads (`details.sequence`, `verificationCode`).
+    /// What the response message holds: `details.sequence` and
+    /// `verificationCode`.
     sequence: Option<u64>,
     verification_code: Option<String>,
 }
 
-fn connect_code(name: &str) -> u32 {
+fn connect_code(name: &str) -> i32 {
     match name {
         "invalid_argument" => 3,
         "not_found" => 5,
@@ -205,15 +144,11 @@ fn connect_code(name: &str) -> u32 {
 
 /// The fields a serialised google.rpc.BadRequest names.
 fn bad_request_fields(bytes: &[u8]) -> Vec<String> {
-    fields(bytes)
+    BadRequest::decode(bytes)
+        .expect("a google.rpc.BadRequest")
+        .field_violations
         .into_iter()
-        .filter(|(n, _)| *n == 1)
-        .map(|(_, violation)| match violation {
-            Read::Bytes(violation) => {
-                String::from_utf8(bytes_of(&violation, 1).unwrap_or_default()).unwrap()
-            }
-            Read::Varint(_) => panic!("a FieldViolation is a message"),
-        })
+        .map(|violation| violation.field)
         .collect()
 }
 
@@ -240,12 +175,12 @@ fn read(wire: Wire, response: &Response<Body>) -> Answer {
         answer.code = trailers["grpc-status"].parse().unwrap();
         answer.message = percent_decode(trailers.get("grpc-message").map_or("", |m| m));
         if let Some(details) = trailers.get("grpc-status-details-bin") {
-            let status = unpadded(details);
-            assert_eq!(varint_of(&status, 1), Some(u64::from(answer.code)));
-            let any = bytes_of(&status, 3).expect("a detail");
-            let type_url = String::from_utf8(bytes_of(&any, 1).unwrap()).unwrap();
-            assert_eq!(type_url, "type.googleapis.com/google.rpc.BadRequest");
-            answer.violations = bad_request_fields(&bytes_of(&any, 2).unwrap());
+            let status =
+                RpcStatus::decode(unpadded(details).as_slice()).expect("a google.rpc.Status");
+            assert_eq!(status.code, answer.code);
+            let any = status.details.first().expect("a detail");
+            assert_eq!(any.type_url, "type.googleapis.com/google.rpc.BadRequest");
+            answer.violations = bad_request_fields(&any.value);
         }
         message
     } else if http == 200 {
@@ -270,9 +205,12 @@ fn read(wire: Wire, response: &Response<Body>) -> Answer {
                 answer.verification_code = json["verificationCode"].as_str().map(String::from);
             }
             Wire::ConnectProto | Wire::GrpcWebProto => {
-                answer.sequence = bytes_of(&message, 1).and_then(|d| varint_of(&d, 1));
-                answer.verification_code =
-                    bytes_of(&message, 2).map(|c| String::from_utf8(c).unwrap());
+                // A PasswordResetResponse is a SetPasswordResponse (1:
+                // details) with 2: verificationCode: it reads either answer.
+                let response =
+                    PasswordResetResponse::decode(message.as_slice()).expect("a response message");
+                answer.sequence = response.details.map(|details| details.sequence);
+                answer.verification_code = response.verification_code;
             }
         }
     }
@@ -385,14 +323,15 @@ async fn a_code_returned_to_an_admin_sets_the_password_and_change_required_is_st
     let app = spawn_app().await;
     let user = user_with_password(&app, "rpccode").await;
     let admin = app.admin_token();
-    // PasswordResetRequest{1: userId, 3: ReturnPasswordResetCode{}}
-    let mut request = field(1, user.id.as_str().as_bytes());
-    request.extend(field(3, &[]));
+    let request = PasswordResetRequest {
+        user_id: user.id.as_str().into(),
+        medium: Some(PasswordResetMedium::ReturnCode(ReturnPasswordResetCode {})),
+    };
     let issued = app
         .z1_rpc(
             Some(&admin),
             "application/grpc-web+proto",
-            frame(0, &request),
+            frame(0, &request.encode_to_vec()),
         )
         .await;
     let issued = read(Wire::GrpcWebProto, &issued);
@@ -402,13 +341,18 @@ async fn a_code_returned_to_an_admin_sets_the_password_and_change_required_is_st
     assert!(code.len() == 6 && code.bytes().all(|b| b.is_ascii_alphanumeric()));
 
     // SetPassword with the code, newPassword.changeRequired = true, Connect proto.
-    let mut password = field(1, NEW_PASSWORD.as_bytes());
-    password.extend([0x10, 1]);
-    let mut request = field(1, user.id.as_str().as_bytes());
-    request.extend(field(2, &password));
-    request.extend(field(4, code.as_bytes()));
+    let request = SetPasswordRequest {
+        user_id: user.id.as_str().into(),
+        new_password: Some(Password {
+            password: NEW_PASSWORD.into(),
+            change_required: true,
+        }),
+        verification: Some(SetPasswordVerification::VerificationCode(code.clone())),
+    };
     let me = app.token_for(user.id.as_str());
-    let changed = app.z2_rpc(Some(&me), "application/proto", request).await;
+    let changed = app
+        .z2_rpc(Some(&me), "application/proto", request.encode_to_vec())
+        .await;
     let changed = read(Wire::ConnectProto, &changed);
     assert_eq!((changed.http, changed.code), (200, 0), "{changed:?}");
     assert_eq!(changed.sequence, Some(user.sequence + 2));
@@ -510,7 +454,7 @@ async fn family_z_codes_come_in_each_protocols_shape() {
         .await;
         assert_eq!(limited.code, 8, "{wire:?}: {limited:?}");
         assert!(response.headers().contains_key("retry-after"));
-        let expected_http = |code: u32| match (wire.grpc_web(), code) {
+        let expected_http = |code: i32| match (wire.grpc_web(), code) {
             (true, _) => 200,
             (false, 16) => 401,
             (false, 7) => 403,

@@ -3,8 +3,8 @@
 //! also reads what the other tests running beside it log.
 
 use integration_tests::{
-    captured_logs, contains_standalone, json_body, local_secret_key, spawn_app, spawn_app_with,
-    unique_email, Endpoint,
+    captured_logs, contains_standalone, json_body, local_secret_key, spawn_app,
+    spawn_app_unreachable, unique_email, Endpoint,
 };
 use password_service::clock::Clock;
 use password_service::domain::{totp, OtpSecret};
@@ -253,13 +253,7 @@ async fn every_familys_secret_input_stays_out_of_the_logs_on_success_and_on_5xx(
 
     // The 5xx paths: DynamoDB unreachable, every call answers its family's
     // internal error and logs the cause.
-    let broken = spawn_app_with(|s| {
-        s.insert(
-            "AWS_ENDPOINT_URL_DYNAMODB".into(),
-            "http://127.0.0.1:9".into(),
-        );
-    })
-    .await;
+    let broken = spawn_app_unreachable("AWS_ENDPOINT_URL_DYNAMODB").await;
     let down_pin = "7193";
     let down_otp = "460817";
     let down_password = "juniper-cobalt-ribbon-5524";

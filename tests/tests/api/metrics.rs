@@ -6,11 +6,11 @@
 use std::collections::{BTreeSet, HashMap};
 
 use integration_tests::{
-    captured_logs, contains_standalone, local_secret_key, spawn_app, spawn_app_with, unique_email,
-    Endpoint, TestApp,
+    captured_logs, contains_standalone, local_secret_key, spawn_app, spawn_app_unreachable,
+    unique_email, Endpoint, TestApp,
 };
 use password_service::clock::{Clock, SystemClock};
-use password_service::domain::{random_hex, Purpose, Secret};
+use password_service::domain::random_hex;
 use serde_json::{json, Value};
 
 const PIN: &str = "2468";
@@ -177,10 +177,8 @@ async fn every_call_writes_one_valid_emf_line_counting_its_outcomes_and_no_secre
     captured_logs();
     let app = spawn_app().await;
     let hash = app.hash_of(PASSWORD).await;
-    let pepper = app.pepper().await;
     let user = app
-        .create_user_with(&unique_email("metrics"), |u| {
-            u.pin_hmac = Some(pepper.digest(Purpose::Pin, u.id.as_str(), &Secret::new(PIN)));
+        .create_user_with_pin(&unique_email("metrics"), PIN, |u| {
             u.password_hash = Some(hash);
             u.payment_methods = vec!["pm_card_visa_4242".into()];
         })
@@ -326,10 +324,7 @@ async fn an_email_that_cannot_be_sent_counts_as_failed() {
     captured_logs();
     let app = spawn_app().await;
     let user = app.create_user(&unique_email("metrics.mailless")).await;
-    let unreachable = spawn_app_with(|s| {
-        s.insert("AWS_ENDPOINT_URL_SESV2".into(), "http://127.0.0.1:9".into());
-    })
-    .await;
+    let unreachable = spawn_app_unreachable("AWS_ENDPOINT_URL_SESV2").await;
     let run = format!("metrics-{}", random_hex(6));
     let bearer = unreachable.token_for(user.id.as_str());
     let status = unreachable

@@ -3,21 +3,25 @@
 
 use integration_tests::{json_body, spawn_app, unique_email, TestApp};
 use password_service::clock::Clock;
-use password_service::domain::{random_hex, Purpose, Secret, User, UserId};
+use password_service::domain::{random_hex, User, UserId};
 use password_service::error::ServiceError;
-use password_service::flows::pin_proof::{self, Unlocked};
+use password_service::flows::pin_unlock::{self, Unlocked};
 use serde_json::json;
 
 const PIN: &str = "2468";
 const WRONG_PIN: &str = "1357";
 
 async fn user_with_pin(app: &TestApp) -> User {
-    let pepper = app.pepper().await;
-    app.create_user_with(&unique_email("operator"), |u| {
-        u.pin_hmac = Some(pepper.digest(Purpose::Pin, u.id.as_str(), &Secret::new(PIN)));
+    app.create_user_with_pin(&unique_email("operator"), PIN, |u| {
         u.payment_methods = vec!["pm_card_visa_4242".into()];
     })
     .await
+}
+
+/// The operator's unlock of `user`'s failure window, as `pwctl user unlock`
+/// calls it.
+async fn unlock(app: &TestApp, user: &UserId) -> Result<Unlocked, ServiceError> {
+    pin_unlock::unlock(&*app.services, user, "operator").await
 }
 
 async fn prove(app: &TestApp, user: &User, pin: &str) -> (u16, serde_json::Value) {
@@ -56,9 +60,7 @@ async fn an_unlock_lets_a_locked_out_user_prove_their_pin_again_and_is_audited()
     );
     let before = app.stored_user(&user).await.sequence;
 
-    let unlocked = pin_proof::unlock(&*app.services, &user.id, "operator")
-        .await
-        .unwrap();
+    let unlocked = unlock(&app, &user.id).await.unwrap();
 
     assert_eq!(
         unlocked,
@@ -105,9 +107,7 @@ mod twin {
     async fn an_unlock_without_a_live_window_changes_nothing() {
         let app = spawn_twin().await;
         let user = user_with_pin(&app).await;
-        let unlocked = pin_proof::unlock(&*app.services, &user.id, "operator")
-            .await
-            .unwrap();
+        let unlocked = unlock(&app, &user.id).await.unwrap();
         assert_eq!(
             unlocked,
             Unlocked {
@@ -123,7 +123,7 @@ mod twin {
     async fn an_unlock_of_an_unknown_user_is_refused() {
         let app = spawn_twin().await;
         let unknown = UserId::parse(&random_hex(12)).unwrap();
-        let refused = pin_proof::unlock(&*app.services, &unknown, "operator").await;
+        let refused = unlock(&app, &unknown).await;
         assert!(
             matches!(refused, Err(ServiceError::UserNotFound)),
             "{refused:?}"
@@ -142,9 +142,7 @@ mod twin {
             &json!({ "pin": "8642" }).to_string(),
         )
         .await;
-        pin_proof::unlock(&*app.services, &user.id, "operator")
-            .await
-            .unwrap();
+        unlock(&app, &user.id).await.unwrap();
         let store = &app.services.store;
         let mut oldest_first = store.audit_events(&user.id).await.unwrap();
         assert_eq!(oldest_first.len(), 3, "created, PIN set, unlocked");

@@ -5,7 +5,7 @@
 use integration_tests::{error_code, json_body, spawn_app, unique_email, Endpoint, TestApp};
 use lambda_http::{Body, Response};
 use password_service::clock::Clock;
-use password_service::domain::{Purpose, Secret, User};
+use password_service::domain::{Secret, User};
 use serde_json::json;
 
 const PIN: &str = "2468";
@@ -17,10 +17,8 @@ const NEW_PASSWORD: &str = "quiet-meadow-tractor-51";
 async fn user_with_pin(app: &TestApp, name: &str) -> (User, String) {
     let email = unique_email(name);
     let hash = app.hash_of(PASSWORD).await;
-    let pepper = app.pepper().await;
     let user = app
-        .create_user_with(&email, |u| {
-            u.pin_hmac = Some(pepper.digest(Purpose::Pin, u.id.as_str(), &Secret::new(PIN)));
+        .create_user_with_pin(&email, PIN, |u| {
             u.password_hash = Some(hash);
             u.payment_methods = vec!["pm_card_visa_4242".into(), "pm_sepa_de89".into()];
         })
@@ -71,15 +69,7 @@ async fn fifty_concurrent_wrong_pins_answer_three_422_and_delete_the_data_once()
     let app = spawn_app().await;
     let (user, email) = user_with_pin(&app, "race").await;
 
-    let mut tasks = tokio::task::JoinSet::new();
-    for _ in 0..50 {
-        let (app, user) = (app.clone(), user.clone());
-        tasks.spawn(async move {
-            let response = p5_pin(&app, &user, WRONG).await;
-            (response.status().as_u16(), error_code(&response))
-        });
-    }
-    let answers = tasks.join_all().await;
+    let answers = app.p5_race(&user, &json!({ "pin": WRONG }), 50).await;
     let wrong = answers.iter().filter(|(s, _)| *s == 422).count();
     let gone = answers.iter().filter(|(s, _)| *s == 410).count();
     assert_eq!((wrong, gone), (3, 47), "{answers:?}");
@@ -254,24 +244,14 @@ async fn a_user_without_a_password_sets_a_pin_that_then_works() {
 async fn a_callback_costs_at_most_two_dynamodb_round_trips() {
     let app = spawn_app().await;
     let (user, _) = user_with_pin(&app, "trips").await;
-    let mut trips = Vec::new();
-    for (label, body) in [
+    let calls = [
         ("correct, no failures", json!({ "pin": PIN })),
         ("wrong", json!({ "pin": WRONG })),
         ("wrong again", json!({ "pin": WRONG })),
         ("correct after failures", json!({ "pin": PIN })),
         ("skip", json!({ "skip": true })),
-    ] {
-        // DynamoDB's requests, from the call's metrics line (not the store
-        // port's calls: one of those may make several requests).
-        let (response, requests) = app
-            .call(Endpoint::P5)
-            .bearer(&app.token_for(user.id.as_str()))
-            .json(&body)
-            .send_counting_round_trips()
-            .await;
-        trips.push((label, response.status().as_u16(), requests));
-    }
+    ];
+    let trips = app.round_trips(Endpoint::P5, &user, calls).await;
     assert!(trips.iter().all(|(_, _, n)| *n <= 2), "{trips:?}");
     assert_eq!(
         trips.iter().map(|(_, s, _)| *s).collect::<Vec<_>>(),
@@ -284,8 +264,7 @@ async fn a_callback_costs_at_most_two_dynamodb_round_trips() {
 async fn a_pin_change_costs_two_dynamodb_round_trips() {
     let app = spawn_app().await;
     let (user, _) = user_with_pin(&app, "p6trips").await;
-    let mut trips = Vec::new();
-    for (label, body) in [
+    let calls = [
         (
             "right password",
             json!({ "pin": "1122", "password": PASSWORD }),
@@ -294,15 +273,8 @@ async fn a_pin_change_costs_two_dynamodb_round_trips() {
             "wrong password",
             json!({ "pin": "3344", "password": "not-the-password" }),
         ),
-    ] {
-        let (response, requests) = app
-            .call(Endpoint::P6)
-            .bearer(&app.token_for(user.id.as_str()))
-            .json(&body)
-            .send_counting_round_trips()
-            .await;
-        trips.push((label, response.status().as_u16(), requests));
-    }
+    ];
+    let trips = app.round_trips(Endpoint::P6, &user, calls).await;
     assert_eq!(
         trips.iter().map(|(_, s, n)| (*s, *n)).collect::<Vec<_>>(),
         [(204, 2), (403, 2)],
