@@ -4,11 +4,25 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 started=$(date +%s)
+# Each stage's time, printed as it ends and together at the end, so a slow run
+# says where its time went.
+stage_name="tools"
+stage_started=$started
+stage_times=""
+stage() {
+  local now
+  now=$(date +%s)
+  echo "-- $stage_name took $((now - stage_started)) s"
+  stage_times+="$stage_name $((now - stage_started)) s; "
+  stage_name=$1
+  stage_started=$now
+  echo "== $2"
+}
 scripts/tools.sh
 
-echo "== cargo fmt --check"
+stage fmt "cargo fmt --check"
 cargo fmt --all -- --check
-echo "== cargo clippy"
+stage clippy "cargo clippy"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 
 source scripts/emulator.sh
@@ -31,29 +45,23 @@ export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$record_port"
 export AWS_ENDPOINT_URL_SESV2="http://127.0.0.1:$record_port"
 export AWS_ENDPOINT_URL_SECRETS_MANAGER="http://127.0.0.1:$record_port"
 
-echo "== cargo test (emulator on port $port, through the recording proxy on $record_port)"
+stage "cargo-test" "cargo test (emulator on port $port, through the recording proxy on $record_port)"
 results=.local/test-results.txt
 cargo test --workspace --quiet 2>&1 | tee "$results"
 kill "$record_proxy" 2>/dev/null || true
 stop_emulator
-echo "== deployment checks (offline)"
+stage deployment "deployment checks (offline)"
 BUILD_CHECK_ONLY=1 scripts/check-deploy.sh
-echo "== OpenAPI documents: validators and client generation (offline)"
-openapi_started=$(date +%s)
+stage openapi "OpenAPI documents: validators and client generation (offline)"
 scripts/check-openapi.sh 2>&1 | tee .local/openapi-results.txt
-echo "The OpenAPI checks took $(( $(date +%s) - openapi_started )) s"
-echo "== end to end: make dev, the page in Chromium, ZITADEL's clients, a generated client, schema fuzzing"
+stage e2e "end to end: make dev, the page in Chromium, ZITADEL's clients, a generated client, schema fuzzing"
 AWS_CALLS_RECORD=$PWD/.local/aws-calls/e2e.jsonl scripts/e2e.sh 2>&1 | tee .local/e2e-results.txt
-echo "== tokens from a real issuer: oidc-provider, its keys rotated while a stack runs (tests/issuer)"
-issuer_started=$(date +%s)
+stage issuer "tokens from a real issuer: oidc-provider, its keys rotated while a stack runs (tests/issuer)"
 tests/issuer/run.sh 2>&1 | tee .local/issuer-results.txt
-echo "The issuer tests took $(( $(date +%s) - issuer_started )) s"
-echo "== faults: every flow under injected DynamoDB and SES faults (a bounded run; make faults runs more)"
-faults_started=$(date +%s)
+stage faults "faults: every flow under injected DynamoDB and SES faults (a bounded run; make faults runs more)"
 AWS_CALLS_RECORD=$PWD/.local/aws-calls/faults.jsonl FAULTS_ROUNDS=${FAULTS_ROUNDS:-6} FAULTS_RACES=${FAULTS_RACES:-1} \
   scripts/faults.sh 2>&1 | tee .local/faults-results.txt
-echo "The fault run took $(( $(date +%s) - faults_started )) s"
-echo "== rehearsal: IAM from the recorded calls, each stage's deploy against emulated AWS (make rehearse)"
+stage rehearsal "rehearsal: IAM from the recorded calls, each stage's deploy against emulated AWS (make rehearse)"
 scripts/rehearse.sh 2>&1 | tee .local/rehearsal-results.txt
 
 # Totals: cargo's "test result:" lines, node:test's "# pass N" / "# fail N"
@@ -75,5 +83,6 @@ read -r passed failed < <(awk '
   /^(openapi|fuzz|client|race): [0-9]+ passed, [0-9]+ failed$/ { p += $2; f += $4 }
   END { print p + 0, f + 0 }' "$results" .local/openapi-results.txt .local/e2e-results.txt \
   .local/faults-results.txt .local/issuer-results.txt)
-echo "== all checks passed in $(( $(date +%s) - started )) s"
+stage done "all checks passed in $(( $(date +%s) - started )) s"
+echo "stages: $stage_times"
 echo "tests: $passed passed, $failed failed"
