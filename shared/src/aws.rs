@@ -9,10 +9,12 @@ use aws_config::environment::EnvironmentVariableCredentialsProvider;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_runtime::env_config::EnvConfigValue;
 use aws_sdk_dynamodb::config::SharedCredentialsProvider;
 use aws_sdk_dynamodb::config::SharedHttpClient;
 use aws_smithy_http_client::tls::rustls_provider::CryptoMode;
 use aws_smithy_http_client::tls::{Provider, TlsContext, TrustStore};
+use aws_types::os_shim_internal::Env;
 use aws_types::service_config::{LoadServiceConfig, ServiceConfigKey};
 
 use crate::clock::SystemClock;
@@ -136,21 +138,27 @@ pub fn sdk_config_from_lambda_environment(https: Option<SharedHttpClient>) -> Sd
         .credentials_provider(SharedCredentialsProvider::new(
             EnvironmentVariableCredentialsProvider::new(),
         ))
-        .service_config(EndpointsFromEnvironment);
+        .service_config(EndpointsFromEnvironment { env: Env::real() });
     builder.set_region(std::env::var("AWS_REGION").ok().map(Region::new));
     builder.set_http_client(https);
     builder.build()
 }
 
-/// `AWS_ENDPOINT_URL_<SERVICE>` from the environment, as the SDK names it.
+/// A service's settings from the environment alone, looked up by the SDK's
+/// own rule (`AWS_ENDPOINT_URL_<SERVICE ID>`, then `AWS_ENDPOINT_URL`), with
+/// no profile files.
 #[derive(Debug)]
-struct EndpointsFromEnvironment;
+struct EndpointsFromEnvironment {
+    env: Env,
+}
 
 impl LoadServiceConfig for EndpointsFromEnvironment {
     fn load_config(&self, key: ServiceConfigKey<'_>) -> Option<String> {
-        std::env::var(key.env())
-            .ok()
-            .filter(|value| !value.is_empty())
+        EnvConfigValue::new()
+            .env(key.env())
+            .service_id(key.service_id())
+            .load(&self.env, None)
+            .map(|(value, _)| value.into_owned())
     }
 }
 
@@ -286,6 +294,44 @@ mod tests {
         ] {
             assert!(text.contains(name), "{name}");
         }
+    }
+
+    /// The service ids and key are the SDK's own (each client asks with
+    /// `service_config_key("<id>", "AWS_ENDPOINT_URL", "endpoint_url")`).
+    #[test]
+    fn a_lambda_environment_gives_each_service_its_own_endpoint_then_the_common_one() {
+        let endpoints = EndpointsFromEnvironment {
+            env: Env::from_slice(&[
+                ("AWS_ENDPOINT_URL_DYNAMODB", "http://127.0.0.1:1"),
+                ("AWS_ENDPOINT_URL_SECRETS_MANAGER", "http://127.0.0.1:2"),
+                ("AWS_ENDPOINT_URL", "http://127.0.0.1:3"),
+            ]),
+        };
+        let endpoint = |service_id| {
+            let key = ServiceConfigKey::builder()
+                .service_id(service_id)
+                .env("AWS_ENDPOINT_URL")
+                .profile("endpoint_url")
+                .build()
+                .unwrap();
+            endpoints.load_config(key)
+        };
+        assert_eq!(endpoint("DynamoDB").as_deref(), Some("http://127.0.0.1:1"));
+        assert_eq!(
+            endpoint("Secrets Manager").as_deref(),
+            Some("http://127.0.0.1:2")
+        );
+        assert_eq!(endpoint("SESv2").as_deref(), Some("http://127.0.0.1:3"));
+        let nothing_set = EndpointsFromEnvironment {
+            env: Env::from_slice(&[]),
+        };
+        let key = ServiceConfigKey::builder()
+            .service_id("DynamoDB")
+            .env("AWS_ENDPOINT_URL")
+            .profile("endpoint_url")
+            .build()
+            .unwrap();
+        assert_eq!(nothing_set.load_config(key), None);
     }
 
     #[test]
