@@ -1,13 +1,11 @@
 //! The mail port: what a flow hands over to be sent, the SES v2 adapter, and
 //! the messages, rendered from templates in each locale.
 
-#[cfg(feature = "twin")]
 mod memory;
 mod messages;
 mod ses;
 mod templates;
 
-#[cfg(feature = "twin")]
 pub use memory::MemoryMailer;
 pub use messages::Notice;
 pub use ses::SesMailer;

@@ -9,7 +9,6 @@
 
 mod device_otp;
 mod dynamodb;
-#[cfg(feature = "twin")]
 mod memory;
 mod pin;
 mod reset_codes;
@@ -18,7 +17,6 @@ mod users;
 
 pub use device_otp::{DeviceOtps, PendingEnrolment};
 pub use dynamodb::DynamoStore;
-#[cfg(feature = "twin")]
 pub use memory::MemoryStore;
 pub use pin::{PinFailures, PinProofs};
 pub use reset_codes::{Proof, ResetCode, ResetCodes, ResetState};

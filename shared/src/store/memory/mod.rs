@@ -9,6 +9,11 @@
 //!
 //! `tests/src/store_contract.rs` runs the same cases against this twin and
 //! the adapter on the emulator.
+//!
+//! It is built with every build of the crate, behind no feature: a feature
+//! that only the tests turned on made cargo build the crate a second time,
+//! without it, for pwctl and each function run during `make test`. No
+//! function names it, so release builds drop it as dead code.
 
 mod device_otp;
 mod pin;
