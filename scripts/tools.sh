@@ -24,8 +24,19 @@ install_group() {
   echo "$*" >"$stamp"
 }
 
-install_group .local/venv "moto[server]==5.2.5" "cargo-lambda==1.9.2" "pyyaml==6.0.3"
-install_group .local/sam "aws-sam-cli==1.170.0" "cfn-lint==1.58.0"
-install_group .local/lint "check-jsonschema==0.39.0" "zizmor==1.32.0"
-install_group .local/openapi "openapi-spec-validator==0.9.0" "schemathesis==4.32.5" "openapi-python-client==0.29.1"
-install_group .local/faults "aiohttp==3.14.5" "locust==2.47.0" "pyyaml==6.0.3"
+# The groups install side by side (most of the time is downloading); any
+# failure fails the whole.
+installing=()
+install_group .local/venv "moto[server]==5.2.5" "cargo-lambda==1.9.2" "pyyaml==6.0.3" &
+installing+=($!)
+install_group .local/sam "aws-sam-cli==1.170.0" "cfn-lint==1.58.0" &
+installing+=($!)
+install_group .local/lint "check-jsonschema==0.39.0" "zizmor==1.32.0" &
+installing+=($!)
+install_group .local/openapi "openapi-spec-validator==0.9.0" "schemathesis==4.32.5" "openapi-python-client==0.29.1" &
+installing+=($!)
+install_group .local/faults "aiohttp==3.14.5" "locust==2.47.0" "pyyaml==6.0.3" &
+installing+=($!)
+for group in "${installing[@]}"; do
+  wait "$group"
+done
