@@ -6,7 +6,8 @@
 //!   the environment `make test` sets, `AWS_ENDPOINT_URL_DYNAMODB`), the
 //!   secrets from its Secrets Manager;
 //! - [`spawn_twin`]: the in-memory twins, `MemoryStore` and `MemoryMailer`
-//!   (proven equal to the adapters by the store contract, `store_contract`),
+//!   (proven equal to the adapters by the store's and the mailer's contracts,
+//!   `store_contract` and `mail_contract`),
 //!   the secrets from scripts/local-secrets.env ([`LocalSecrets`]). No
 //!   emulator, one store per app.
 //!
@@ -56,6 +57,7 @@ pub mod instrumented_store;
 pub mod keys;
 mod local_secrets;
 mod log_capture;
+pub mod mail_contract;
 mod requests;
 pub mod store_contract;
 
@@ -99,6 +101,27 @@ pub fn repo_root() -> PathBuf {
         .parent()
         .unwrap()
         .to_path_buf()
+}
+
+/// Checks that every case a contract module under tests/src defines (its
+/// `pub async fn`s) is among `listed`, the cases run on both implementations.
+pub fn assert_every_contract_case_listed(module: &str, listed: &[&str]) {
+    let source = std::fs::read_to_string(repo_root().join("tests/src").join(module))
+        .expect("the contract module");
+    let defined: Vec<&str> = source
+        .lines()
+        .filter_map(|line| line.strip_prefix("pub async fn "))
+        .map(|rest| rest.split('(').next().unwrap_or(rest))
+        .collect();
+    assert!(!defined.is_empty(), "{module} defines no case");
+    let left_out: Vec<&&str> = defined
+        .iter()
+        .filter(|case| !listed.contains(case))
+        .collect();
+    assert!(
+        left_out.is_empty(),
+        "{module}: cases run on neither implementation: {left_out:?}"
+    );
 }
 
 /// `local.env`, overridden by the process environment for the keys it holds.
@@ -192,29 +215,13 @@ pub async fn spawn_app() -> TestApp {
 /// An app whose settings `adjust` may change first (e.g. a required linked identity).
 pub async fn spawn_app_with(adjust: impl FnOnce(&mut HashMap<String, String>)) -> TestApp {
     spawn_on(adjust, |settings, config| {
-        let sdk = aws_config::SdkConfig::builder()
-            .region(Region::new(settings["AWS_REGION"].clone()))
-            .credentials_provider(aws_sdk_dynamodb::config::SharedCredentialsProvider::new(
-                CallerCredentials,
-            ))
-            // Credentials are asked for on every call: a cache would sign one
-            // function's call with the key another one resolved.
-            .identity_cache(IdentityCache::no_cache())
-            // Secrets Manager's reads go to the emulator (DynamoDB's and SES's
-            // clients set their own endpoints below).
-            .endpoint_url(&settings["AWS_ENDPOINT_URL_SECRETS_MANAGER"])
-            .behavior_version(aws_config::BehaviorVersion::latest())
-            .build();
+        let sdk = emulator_sdk(settings);
         let dynamodb = aws_sdk_dynamodb::Client::from_conf(
             aws_sdk_dynamodb::config::Builder::from(&sdk)
                 .endpoint_url(&settings["AWS_ENDPOINT_URL_DYNAMODB"])
                 .build(),
         );
-        let ses = aws_sdk_sesv2::Client::from_conf(
-            aws_sdk_sesv2::config::Builder::from(&sdk)
-                .endpoint_url(&settings["AWS_ENDPOINT_URL_SESV2"])
-                .build(),
-        );
+        let ses = emulator_ses(&sdk, settings);
         // A test's own secrets (see [`random_secret_id`]) are read as the tests:
         // IAM knows only the stage's secrets, which the local ones stand for.
         let own_secrets = ["PEPPER_SECRET_ID", "OTP_ENCRYPTION_KEY_SECRET_ID"]
@@ -236,6 +243,36 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut HashMap<String, String>)) -
             backend: Backend::Emulator,
         }
     })
+}
+
+/// The SDK configuration of an app on the emulator: each call signed with
+/// its caller's key ([`CallerCredentials`]).
+fn emulator_sdk(settings: &HashMap<String, String>) -> aws_config::SdkConfig {
+    aws_config::SdkConfig::builder()
+        .region(Region::new(settings["AWS_REGION"].clone()))
+        .credentials_provider(aws_sdk_dynamodb::config::SharedCredentialsProvider::new(
+            CallerCredentials,
+        ))
+        // Credentials are asked for on every call: a cache would sign one
+        // function's call with the key another one resolved.
+        .identity_cache(IdentityCache::no_cache())
+        // Secrets Manager's reads go to the emulator (DynamoDB's and SES's
+        // clients set their own endpoints below).
+        .endpoint_url(&settings["AWS_ENDPOINT_URL_SECRETS_MANAGER"])
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .build()
+}
+
+/// The emulator's SES v2.
+fn emulator_ses(
+    sdk: &aws_config::SdkConfig,
+    settings: &HashMap<String, String>,
+) -> aws_sdk_sesv2::Client {
+    aws_sdk_sesv2::Client::from_conf(
+        aws_sdk_sesv2::config::Builder::from(sdk)
+            .endpoint_url(&settings["AWS_ENDPOINT_URL_SESV2"])
+            .build(),
+    )
 }
 
 /// An address where nothing listens: a client pointed there fails for real,
@@ -359,6 +396,22 @@ impl TestApp {
     /// The same app, but the named store methods fail.
     pub fn with_failing(&self, methods: &[&'static str]) -> TestApp {
         self.instrumented(methods).0
+    }
+
+    /// A mailer whose every send the provider refuses (SES: a sender it has
+    /// not verified; the twin: one refusing on the app's own outbox), on the
+    /// same outbox as the app's mailer, read with [`TestApp::mails_to`].
+    pub fn mailer_refused_by_the_provider(&self) -> Arc<dyn Mailer> {
+        match &self.backend {
+            Backend::Emulator => {
+                let settings = self.settings.clone();
+                Arc::new(SesMailer::new(
+                    move || emulator_ses(&emulator_sdk(&settings), &settings),
+                    "no-reply@sender-not-verified.example".into(),
+                ))
+            }
+            Backend::Twin { mailer } => Arc::new(mailer.with_refused_sender()),
+        }
     }
 
     /// The emulator's address, for a test that reads it directly: such a

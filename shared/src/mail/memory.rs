@@ -3,7 +3,7 @@
 //! unreachable or refuses the sender.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 
@@ -12,7 +12,8 @@ use crate::metrics::Outcome;
 
 #[derive(Default)]
 pub struct MemoryMailer {
-    sent: Mutex<Vec<OutgoingMail>>,
+    /// The outbox, shared with [`MemoryMailer::with_refused_sender`]'s mailer.
+    sent: Arc<Mutex<Vec<OutgoingMail>>>,
     failing: AtomicBool,
 }
 
@@ -39,6 +40,16 @@ impl MemoryMailer {
     /// `false`, succeeds again.
     pub fn fail_sends(&self, failing: bool) {
         self.failing.store(failing, Ordering::SeqCst);
+    }
+
+    /// A mailer on the same outbox whose every send is refused, as SES
+    /// refuses a sender it has not verified: what it kept, if it kept
+    /// anything, would be read with this mailer's mail.
+    pub fn with_refused_sender(&self) -> Self {
+        Self {
+            sent: Arc::clone(&self.sent),
+            failing: AtomicBool::new(true),
+        }
     }
 
     fn mails(&self) -> std::sync::MutexGuard<'_, Vec<OutgoingMail>> {

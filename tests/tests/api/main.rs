@@ -12,6 +12,7 @@ mod family_z_rpc;
 mod local_stack;
 mod logs;
 mod mail;
+mod mail_contract;
 mod metrics;
 mod openapi;
 mod operator;

@@ -99,21 +99,5 @@ on_both_stores! {
 
 #[test]
 fn every_contract_case_runs_on_both_stores() {
-    let source =
-        std::fs::read_to_string(integration_tests::repo_root().join("tests/src/store_contract.rs"))
-            .unwrap();
-    let defined: Vec<&str> = source
-        .lines()
-        .filter_map(|line| line.strip_prefix("pub async fn "))
-        .map(|rest| rest.split('(').next().unwrap())
-        .collect();
-    assert!(!defined.is_empty());
-    let left_out: Vec<&&str> = defined
-        .iter()
-        .filter(|case| !CASES.contains(case))
-        .collect();
-    assert!(
-        left_out.is_empty(),
-        "cases run on neither store: {left_out:?}"
-    );
+    integration_tests::assert_every_contract_case_listed("store_contract.rs", CASES);
 }
