@@ -50,7 +50,7 @@ const STEPS: &[&str] = &[
     "Secrets Manager client (read ahead, beside the first request)",
     "pepper + OTP key ring parsed (first read)",
     "SESv2 client (first mail, lazy)",
-    "aws_config load(), the default chain (local stack, pwctl)",
+    "aws_config load(), the default chain (pwctl)",
 ];
 
 /// Runs `step`, recording how long it took under `name`.

@@ -89,26 +89,34 @@ impl Budget {
     }
 }
 
-/// Production wiring: configuration from the environment, then the AWS
-/// clients. A deployed function's SDK configuration comes from its Lambda
-/// environment alone ([`sdk_config_from_lambda_environment`]); the local
-/// stack and the operator's CLI use the SDK's default chain, where profiles
-/// and endpoint settings matter. The SES client is built on the first mail,
-/// the Secrets Manager client on the first secret read: a start-up pays for
-/// neither.
+/// A function's wiring: configuration from the environment, then the AWS
+/// clients on an SDK configuration from the environment alone
+/// ([`sdk_config_from_lambda_environment`]): on AWS its Lambda environment;
+/// in the local stack local.env, which gives the same variables (region,
+/// keys, the emulator's endpoints). The SES client is built on the first
+/// mail, the Secrets Manager client on the first secret read: a start-up pays
+/// for neither.
 pub async fn services_from_env(budget: Budget) -> Result<Services, ConfigError> {
     let config = Config::from_env()?;
     let https = (config.tls_trust == TlsTrust::AwsRoots).then(aws_roots_https_client);
-    let sdk = match budget {
-        Budget::Lambda => sdk_config_from_lambda_environment(https),
-        Budget::Local | Budget::Operator => {
-            let mut loader = aws_config::defaults(BehaviorVersion::latest());
-            if let Some(https) = https {
-                loader = loader.http_client(https);
-            }
-            loader.load().await
-        }
-    };
+    services_on(config, sdk_config_from_lambda_environment(https), budget)
+}
+
+/// The operator's CLI's wiring: as [`services_from_env`], on the SDK's
+/// default chain, where profiles and SSO matter. No function calls it, so
+/// the chain (and the STS client it brings) stays out of their binaries.
+pub async fn operator_services_from_env() -> Result<Services, ConfigError> {
+    let config = Config::from_env()?;
+    let mut loader = aws_config::defaults(BehaviorVersion::latest());
+    if config.tls_trust == TlsTrust::AwsRoots {
+        loader = loader.http_client(aws_roots_https_client());
+    }
+    let sdk = loader.load().await;
+    services_on(config, sdk, Budget::Operator)
+}
+
+/// The store, the mailer and the secrets on `sdk`, within `budget`.
+fn services_on(config: Config, sdk: SdkConfig, budget: Budget) -> Result<Services, ConfigError> {
     let store = DynamoStore::new(dynamodb_client(&sdk, budget), config.tables.clone());
     let ses_sdk = sdk.clone();
     let mailer = SesMailer::new(

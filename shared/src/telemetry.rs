@@ -15,11 +15,11 @@ use std::io::Write;
 use std::sync::OnceLock;
 
 use tracing::{Level, Metadata};
-use tracing_subscriber::filter::{filter_fn, FilterExt};
+use tracing_subscriber::filter::{filter_fn, FilterExt, Targets};
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
-use tracing_subscriber::{EnvFilter, Layer};
+use tracing_subscriber::Layer;
 
 /// The service's own code: the only target more verbose than INFO reaches.
 const OWN_CODE: &str = "password_service";
@@ -42,7 +42,9 @@ where
     init_with(writer, &directives);
 }
 
-/// As [`init_with_writer`], with `directives` in `RUST_LOG`'s syntax.
+/// As [`init_with_writer`], with `directives` in `RUST_LOG`'s syntax: a
+/// default level and `target=level` pairs, comma-separated (no span or field
+/// filters); what does not parse logs at INFO.
 pub fn init_with<W>(writer: W, directives: &str)
 where
     W: for<'w> MakeWriter<'w> + Clone + Send + Sync + 'static,
@@ -53,9 +55,7 @@ where
         .with_current_span(true)
         .with_span_list(false)
         .with_target(false);
-    let filter = EnvFilter::try_new(directives)
-        .unwrap_or_else(|_| EnvFilter::new("info"))
-        .and(filter_fn(dependencies_at_info));
+    let filter = targets(directives).and(filter_fn(dependencies_at_info));
     // A second init is harmless, so its error is ignored.
     let installed = tracing_subscriber::registry()
         .with(layer.with_filter(filter))
@@ -68,6 +68,13 @@ where
                 .write_all(format!("{line}\n").as_bytes());
         }));
     }
+}
+
+/// `directives` as a filter; INFO for all where they do not parse.
+fn targets(directives: &str) -> Targets {
+    directives
+        .parse()
+        .unwrap_or_else(|_| Targets::new().with_default(Level::INFO))
 }
 
 /// Writes `line` (one JSON document, no newline in it) to the log's stream;
@@ -93,7 +100,7 @@ mod tests {
     /// Which of a TRACE event of a dependency's and of the service's pass
     /// `directives`, and whether a dependency's INFO does.
     fn passes(directives: &str) -> (bool, bool, bool) {
-        let filter = EnvFilter::new(directives).and(filter_fn(dependencies_at_info));
+        let filter = targets(directives).and(filter_fn(dependencies_at_info));
         let subscriber = tracing_subscriber::registry()
             .with(tracing_subscriber::fmt::layer().with_filter(filter));
         tracing::subscriber::with_default(subscriber, || {
@@ -121,5 +128,10 @@ mod tests {
     #[test]
     fn a_quieter_setting_is_not_made_louder() {
         assert_eq!(passes("warn"), (false, false, false));
+    }
+
+    #[test]
+    fn a_setting_that_does_not_parse_logs_at_info() {
+        assert_eq!(passes("password_service=loud"), (false, false, true));
     }
 }

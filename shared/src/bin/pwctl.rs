@@ -165,10 +165,9 @@ async fn run(command: Command) -> Result<Value, String> {
         }) => return preview_mail(&message, &locale, &out),
         _ => {}
     }
-    let services =
-        password_service::aws::services_from_env(password_service::aws::Budget::Operator)
-            .await
-            .map_err(|e| e.to_string())?;
+    let services = password_service::aws::operator_services_from_env()
+        .await
+        .map_err(|e| e.to_string())?;
     match command {
         Command::User(UserCommand::Create {
             email,
