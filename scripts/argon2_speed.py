@@ -17,7 +17,7 @@ The CLI's hash is also checked with the service's verifier (same algorithm,
 version and parameters).
 
     python3 scripts/argon2_speed.py [--runs N]        (make bench)
-    python3 scripts/argon2_speed.py --variants        the release profile at s, argon2 at 3, all at 3
+    python3 scripts/argon2_speed.py --variants        the shipped profile (3), all at s, s with argon2 at 3
 
 Writes $CARGO_TARGET_DIR/bench/argon2.json.
 """
@@ -40,12 +40,13 @@ PASSWORD = b"pw"
 # (name, cargo --config overrides) for --variants. Under the release
 # profile's `lto = true` the program is optimised at link time at the
 # profile's own opt-level, so a package's opt-level alone changes little; the
-# whole profile at 3 is what vectorises argon2's AVX2 branch.
+# whole profile at 3 (as shipped) is what vectorises argon2's AVX2 branch.
 VARIANTS = [
-    ("shipped: all s", []),
-    ("argon2+blake2 3", [f"profile.{profile}.package.{crate}.opt-level=3"
-                         for profile in ("release", "bench") for crate in ("argon2", "blake2")]),
-    ("all 3", [f"profile.{profile}.opt-level=3" for profile in ("release", "bench")]),
+    ("shipped (all 3)", []),
+    ("all s", [f"profile.{profile}.opt-level='s'" for profile in ("release", "bench")]),
+    ("all s, argon2+blake2 3", [f"profile.{profile}.opt-level='s'" for profile in ("release", "bench")]
+     + [f"profile.{profile}.package.{crate}.opt-level=3"
+        for profile in ("release", "bench") for crate in ("argon2", "blake2")]),
 ]
 
 

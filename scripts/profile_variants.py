@@ -7,17 +7,19 @@ starts them in interleaved rounds as scripts/cold_start.py does (one
 unauthenticated event per process, the local Runtime API), so machine load
 affects all variants alike.
 
-    python3 scripts/profile_variants.py [--rounds N] [--only NAME,...] [--variants s,z,3,no-pie] [--saved NAME=DIR]
+    python3 scripts/profile_variants.py [--rounds N] [--only NAME,...] [--variants shipped,s,z,no-pie] [--saved NAME=DIR]
 
 --saved adds binaries built earlier (e.g. a copy of target/release from
 before a change), started in the same rounds, not rebuilt.
 
 Variants:
-    s        the shipped profile (opt-level "s", fat LTO, stripped)
+    shipped  the release profile as Cargo.toml has it (built where `make bench` builds)
+    s        opt-level "s"
     z        opt-level "z"
-    3        opt-level 3 (argon2's AVX2 branch vectorised: argon2_speed.py --variants)
-    no-pie   "s", linked as a position-dependent executable: no load-time
-             relocations, and no address randomisation of the program image
+    3        opt-level 3
+    no-pie   the shipped profile, linked as a position-dependent executable:
+             no load-time relocations, and no address randomisation of the
+             program image
 """
 
 import argparse
@@ -31,7 +33,8 @@ from cold_start import BASELINE, RUNTIME_PORT, RuntimeServer, service_environmen
 
 DEFAULT_FUNCTIONS = ["change-password", "password-reset-callback", "set-password-request", "set-password-page"]
 VARIANTS = {
-    "s": {},
+    "shipped": {},
+    "s": {"CARGO_PROFILE_RELEASE_OPT_LEVEL": "s"},
     "z": {"CARGO_PROFILE_RELEASE_OPT_LEVEL": "z"},
     "3": {"CARGO_PROFILE_RELEASE_OPT_LEVEL": "3"},
     "no-pie": {"RUSTFLAGS": "-C relocation-model=static"},
@@ -44,7 +47,7 @@ EXPLICIT_TARGET = {"no-pie"}
 
 def variant_dir(variant):
     """The shipped profile builds where `make bench` does; the others apart."""
-    return target_dir() if variant == "s" else target_dir() / "profiles" / variant
+    return target_dir() if variant == "shipped" else target_dir() / "profiles" / variant
 
 
 def build(variant, names):
@@ -61,7 +64,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=20, help="cold starts per binary and variant (interleaved)")
     parser.add_argument("--only", help="comma-separated function crates (default: %s)" % ",".join(DEFAULT_FUNCTIONS))
-    parser.add_argument("--variants", default=",".join(VARIANTS), help="comma-separated, of: " + ", ".join(VARIANTS))
+    parser.add_argument("--variants", default="shipped,s,z,no-pie", help="comma-separated, of: " + ", ".join(VARIANTS))
     parser.add_argument("--saved", action="append", default=[], metavar="NAME=DIR",
                         help="binaries already built in DIR, compared as variant NAME")
     args = parser.parse_args()
