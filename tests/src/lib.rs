@@ -256,8 +256,8 @@ fn emulator_sdk(settings: &HashMap<String, String>) -> aws_config::SdkConfig {
         // Credentials are asked for on every call: a cache would sign one
         // function's call with the key another one resolved.
         .identity_cache(IdentityCache::no_cache())
-        // Secrets Manager's reads go to the emulator (DynamoDB's and SES's
-        // clients set their own endpoints below).
+        // Secrets Manager's reads go to the emulator (the DynamoDB and SES
+        // clients built on it set their own endpoints).
         .endpoint_url(&settings["AWS_ENDPOINT_URL_SECRETS_MANAGER"])
         .behavior_version(aws_config::BehaviorVersion::latest())
         .build()
