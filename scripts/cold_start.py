@@ -319,9 +319,9 @@ class Emulator:
         subprocess.run([str(self.python), "scripts/emulator.py", "setup", "--endpoint", self.endpoint],
                        cwd=ROOT, check=True)
 
-    def data(self):
-        """The emulator's whole state (sent mail under .ses.Message)."""
-        with urllib.request.urlopen(f"{self.endpoint}/moto-api/data.json", timeout=120) as answer:
+    def sent_mail(self):
+        """What SES has sent ({to, from, subject, body}, oldest first; scripts/emulator.py serves it)."""
+        with urllib.request.urlopen(f"{self.endpoint}/_emulator/sent-mail", timeout=120) as answer:
             return json.loads(answer.read())
 
     def sent_messages(self):

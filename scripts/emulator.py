@@ -6,6 +6,13 @@ for concurrent conditional writes (a 3-limit counter let 4 to 6 writes through
 in 22 of 100 rounds); serving the same WSGI app on one thread was exact in 60
 of 60. So: `serve` runs it with werkzeug, threaded=False.
 
+The server answers one path of its own, `GET /_emulator/sent-mail[?to=ADDRESS]`:
+the mail SES accepted, oldest first, as a JSON list of {to, from, subject,
+body} (the HTML part where a mail has one, which is all moto keeps). moto's
+`/moto-api/data.json` holds the same mail, but serialises every model instance
+moto ever made (each version of each DynamoDB item) to get there: late in a
+test run it took 9-20 s, and the one thread served nothing else meanwhile.
+
 `setup` creates what the functions expect, from the same sources the deployed
 stack uses: every table of template.yaml (keys, indexes, TTL), named by the
 table variables of the env file, the SES identity of MAIL_FROM's domain
@@ -15,6 +22,7 @@ KEY_SECRET_ID; a secret that exists gets the file's value as its new
 version, so setup may run again on a running emulator.
 """
 
+import json
 import sys
 import time
 import urllib.request
@@ -27,12 +35,48 @@ ROOT = Path(__file__).resolve().parent.parent
 LOCAL_SECRETS = ROOT / "scripts" / "local-secrets.env"
 
 
+SENT_MAIL_PATH = "/_emulator/sent-mail"
+
+
 def serve(args):
     from moto.server import DomainDispatcherApplication, create_backend_app
     from werkzeug.serving import run_simple
 
-    app = DomainDispatcherApplication(create_backend_app)
+    app = with_sent_mail(DomainDispatcherApplication(create_backend_app))
     run_simple(args.host, args.port, app, threaded=False, use_reloader=False)
+
+
+def with_sent_mail(app):
+    """`app`, and SENT_MAIL_PATH answered from moto's SES backends."""
+    from urllib.parse import parse_qs
+
+    def application(environ, start_response):
+        if environ.get("PATH_INFO") != SENT_MAIL_PATH:
+            return app(environ, start_response)
+        to = parse_qs(environ.get("QUERY_STRING", "")).get("to", [None])[0]
+        body = json.dumps(sent_mail(to)).encode()
+        start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+        return [body]
+
+    return application
+
+
+def sent_mail(to=None):
+    from moto.ses.models import Message, ses_backends
+
+    mail = []
+    # dict.values: the backend dictionaries' own lookups would create an
+    # account's or a region's backend on first access.
+    for account in dict.values(ses_backends):
+        for backend in dict.values(account):
+            for message in backend.sent_messages:
+                if not isinstance(message, Message):
+                    continue  # raw or templated mail: the service sends neither
+                recipients = message.destinations.get("ToAddresses", [])
+                if to is None or to in recipients:
+                    mail.append({"to": recipients, "from": message.source, "subject": message.subject,
+                                 "body": message.body})
+    return mail
 
 
 class CfnLoader(__import__("yaml").SafeLoader):

@@ -211,12 +211,13 @@ class Run:
     def audit(self, user_id):
         return json.loads(self.pwctl("audit", user_id))
 
-    def mails(self):
-        data = self.http.get(f"{self.emulator}/moto-api/data.json", timeout=60).json()
-        return data.get("ses", {}).get("Message", [])
+    def mails(self, **to):
+        """What SES has sent ({to, from, subject, body}, oldest first): all of
+        it, or `to=` one address's (scripts/emulator.py serves it)."""
+        return self.http.get(f"{self.emulator}/_emulator/sent-mail", params=to, timeout=60).json()
 
     def mails_to(self, email):
-        return [m for m in self.mails() if email in m["destinations"]["ToAddresses"]]
+        return self.mails(to=email)
 
     def random_faults(self):
         self.rules = [
@@ -705,7 +706,7 @@ class Run:
         sent = Counter()
         for mail in self.mails():
             kind = NOTICES.get(mail["subject"])
-            for to in mail["destinations"]["ToAddresses"]:
+            for to in mail["to"]:
                 if kind:
                     sent[(to, kind)] += 1
         by_email = {email: user_id for user_id, email in self.users.items()}

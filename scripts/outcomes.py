@@ -173,10 +173,10 @@ class Bench:
     def links(self, emails):
         """The newest set-password link mailed to each address."""
         found = {}
-        for message in self.emulator.data().get("ses", {}).get("Message", []):
-            for to in message.get("destinations", {}).get("ToAddresses", []):
+        for message in self.emulator.sent_mail():
+            for to in message["to"]:
                 if to in emails:
-                    match = re.search(r"token=([A-Za-z0-9_-]+)", message.get("body", ""))
+                    match = re.search(r"token=([A-Za-z0-9_-]+)", message["body"])
                     if match:
                         found[to] = match.group(1)
         return found

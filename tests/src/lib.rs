@@ -557,10 +557,7 @@ impl TestApp {
     /// twin's mailer kept them), oldest first.
     pub fn mails_to(&self, to: &str) -> Vec<CapturedMail> {
         match &self.backend {
-            Backend::Emulator => captured_mail(self.emulator())
-                .into_iter()
-                .filter(|m| m.to.iter().any(|t| t == to))
-                .collect(),
+            Backend::Emulator => captured_mail_to(self.emulator(), to),
             Backend::Twin { mailer } => mailer
                 .mails_to(to)
                 .iter()
@@ -628,35 +625,29 @@ impl CapturedMail {
     }
 }
 
-/// Everything the emulator's SES has sent (`GET /moto-api/data.json`).
-pub fn captured_mail(emulator: &str) -> Vec<CapturedMail> {
-    let data: Value = ureq::get(&format!("{emulator}/moto-api/data.json"))
+/// The mail the emulator's SES has sent to `to`, oldest first (scripts/emulator.py
+/// serves it on `/_emulator/sent-mail`).
+pub fn captured_mail_to(emulator: &str, to: &str) -> Vec<CapturedMail> {
+    let mails: Value = ureq::get(&format!("{emulator}/_emulator/sent-mail"))
+        .query("to", to)
         .call()
-        .expect("emulator data")
+        .expect("the emulator's sent mail")
         .body_mut()
-        // The dump holds the whole emulator (tables and mail), which grows
-        // with every test of the run: past ureq's default 10 MB limit.
-        .with_config()
-        .limit(1 << 30)
         .read_json()
-        .expect("emulator data is JSON");
-    data["ses"]["Message"]
+        .expect("the emulator's sent mail is JSON");
+    let text = |v: &Value| v.as_str().unwrap_or_default().to_owned();
+    mails
         .as_array()
-        .cloned()
-        .unwrap_or_default()
-        .into_iter()
+        .expect("the emulator's sent mail is a list")
+        .iter()
         .map(|m| CapturedMail {
-            to: m["destinations"]["ToAddresses"]
+            to: m["to"]
                 .as_array()
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|v| v.as_str().map(String::from))
-                        .collect()
-                })
+                .map(|a| a.iter().map(text).collect())
                 .unwrap_or_default(),
-            subject: m["subject"].as_str().unwrap_or_default().to_string(),
-            body: decode_references(m["body"].as_str().unwrap_or_default()),
-            source: m["source"].as_str().unwrap_or_default().to_string(),
+            subject: text(&m["subject"]),
+            body: decode_references(&text(&m["body"])),
+            source: text(&m["from"]),
         })
         .collect()
 }

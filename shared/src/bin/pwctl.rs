@@ -343,35 +343,15 @@ fn preview_mail(message: &str, locale: &str, out: &Path) -> Result<Value, String
 fn list_mail(to: Option<&str>) -> Result<Value, String> {
     let endpoint = std::env::var("AWS_ENDPOINT_URL_SESV2")
         .map_err(|_| "mail list reads the local emulator: AWS_ENDPOINT_URL_SESV2 is not set")?;
-    let data: Value = ureq::get(&format!("{endpoint}/moto-api/data.json"))
+    // scripts/emulator.py answers this path: {to, from, subject, body} per mail.
+    let mut request = ureq::get(&format!("{endpoint}/_emulator/sent-mail"));
+    if let Some(to) = to {
+        request = request.query("to", to);
+    }
+    request
         .call()
         .map_err(|e| format!("the emulator at {endpoint} did not answer: {e}"))?
         .body_mut()
-        // The dump holds the whole emulator, tables included.
-        .with_config()
-        .limit(1 << 30)
         .read_json()
-        .map_err(|e| e.to_string())?;
-    let mails: Vec<Value> = data["ses"]["Message"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|m| {
-            to.is_none_or(|to| {
-                m["destinations"]["ToAddresses"]
-                    .as_array()
-                    .is_some_and(|a| a.iter().any(|t| t.as_str() == Some(to)))
-            })
-        })
-        .map(|m| {
-            json!({
-                "to": m["destinations"]["ToAddresses"],
-                "from": m["source"],
-                "subject": m["subject"],
-                "body": m["body"],
-            })
-        })
-        .collect();
-    Ok(Value::Array(mails))
+        .map_err(|e| e.to_string())
 }
