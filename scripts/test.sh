@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 started=$(date +%s)
 # Each stage's time, printed as it ends and together at the end, so a slow run
 # says where its time went.
-stage_name="tools"
+stage_name="fmt"
 stage_started=$started
 stage_times=""
 stage() {
@@ -18,12 +18,17 @@ stage() {
   stage_started=$now
   echo "== $2"
 }
-scripts/tools.sh
+# The tools install (mostly downloads) while fmt and clippy run, which need
+# none of them.
+scripts/tools.sh &
+installing_tools=$!
 
-stage fmt "cargo fmt --check"
+echo "== cargo fmt --check"
 cargo fmt --all -- --check
 stage clippy "cargo clippy"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
+stage tools "the tools (installing since the start)"
+wait "$installing_tools"
 
 source scripts/emulator.sh
 source scripts/local_stack.sh # free_port
