@@ -8,8 +8,9 @@ requests).
 
 Cold start: one event per process, exec → the answer posted, for every crate
 under functions/ and for a hello-world lambda_http binary
-(tests/src/bin/baseline-lambda.rs) in the same rounds, interleaved (every other round reversed), so machine
-load affects all alike; reported as a ratio to the hello-world. The event
+(tests/src/bin/baseline-lambda.rs) in the same rounds, interleaved (every
+other round reversed), so machine load affects all alike; reported as a
+ratio to the hello-world. The event
 needs no network: a request without a token (401), or the function's
 cheapest refusal (400).
 
@@ -325,12 +326,8 @@ class Emulator:
             return json.loads(answer.read())
 
     def sent_messages(self):
-        """Recipients mailed so far: SES's send quota counter (moto counts v2
-        sends there too). Cheap, unlike the emulator's whole-state dump."""
-        script = ("import boto3, sys; print(boto3.client('ses', endpoint_url=sys.argv[1], region_name='eu-central-1', "
-                  "aws_access_key_id='local', aws_secret_access_key='local').get_send_quota()['SentLast24Hours'])")
-        out = subprocess.run([str(self.python), "-c", script, self.endpoint], check=True, capture_output=True, text=True)
-        return int(float(out.stdout))
+        """How many mails SES has sent so far."""
+        return len(self.sent_mail())
 
 
 # --- the phases ----------------------------------------------------------------
